@@ -1,0 +1,87 @@
+// Activities: thin adapters between the workflows and the outside world. `fetchPage`
+// reads one Harvest page and stores it in ClickHouse in the same attempt, so records
+// never travel through workflow history; only small metadata is returned.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { HarvestConfig } from '../config';
+import { CATALOG, getResource } from '../harvest/catalog';
+import { firstPageUrl, type HarvestClient } from '../harvest/client';
+import { HarvestError } from '../harvest/errors';
+import type { ClickHouseHandle } from '../clickhouse/connect';
+import { buildRows } from '../clickhouse/rows';
+import { ensureSchema as ensureTables } from '../clickhouse/schema';
+import { insertPage, parentIds, readCursors, writeCursor } from '../clickhouse/store';
+import type { PageRequest, PageResult, SyncState } from '../sync/types';
+
+export interface ActivityDeps {
+  harvest: HarvestClient;
+  harvestConfig: HarvestConfig;
+  clickhouse: ClickHouseHandle;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const { client: ch, database: db } = deps.clickhouse;
+  const accountId = deps.harvestConfig.accountId;
+
+  return {
+    async ensureSchema(): Promise<void> {
+      await ensureTables(ch, db, CATALOG);
+    },
+
+    async loadSyncState(): Promise<SyncState> {
+      const cursors: Record<string, string> = {};
+      for (const c of await readCursors(ch, db, accountId)) cursors[c.resource] = c.cursor;
+      return { accountId, cursors, startDate: deps.harvestConfig.startDate ?? null };
+    },
+
+    async fetchPage(req: PageRequest): Promise<PageResult> {
+      const spec = getResource(req.resource);
+      const url = req.url ?? firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined });
+      let page;
+      try {
+        page = await deps.harvest.listPage(spec, url);
+      } catch (err) {
+        if (err instanceof HarvestError && err.status === 404 && req.parentId !== undefined) {
+          // The parent was deleted in Harvest after we listed it: nothing left to read.
+          return { next: null, rows: 0, maxUpdatedAt: null, typeMismatches: 0, parentGone: true };
+        }
+        throw toFailure(err);
+      }
+      const built = buildRows(spec, page.records, {
+        accountId,
+        parentId: req.parentId,
+        syncedAt: new Date(),
+        syncId: req.syncId,
+      });
+      await insertPage(ch, db, spec, req.syncId, built.rows);
+      if (built.typeMismatches > 0) {
+        Context.current().log.warn('records with values of an unexpected type were loaded as NULL (kept in _raw)', {
+          resource: spec.name,
+          count: built.typeMismatches,
+        });
+      }
+      return { next: page.next, rows: built.rows.length, maxUpdatedAt: built.maxUpdatedAt, typeMismatches: built.typeMismatches };
+    },
+
+    async listParentIds(req: { resource: string; afterId: number; limit: number }): Promise<number[]> {
+      return parentIds(ch, db, accountId, getResource(req.resource), req.afterId, req.limit);
+    },
+
+    async commitCursor(req: { resource: string; cursor: string; syncId: string }): Promise<void> {
+      await writeCursor(ch, db, accountId, req.resource, req.cursor, req.syncId);
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/** Harvest errors become Temporal failures: 429 waits Retry-After, 4xx stops retrying. */
+export function toFailure(err: unknown): unknown {
+  if (!(err instanceof HarvestError)) return err;
+  return ApplicationFailure.create({
+    message: err.message,
+    type: `Harvest.${err.kind}`,
+    nonRetryable: !err.retryable,
+    nextRetryDelay: err.retryAfterMs,
+    details: err.status !== undefined ? [{ status: err.status }] : undefined,
+  });
+}

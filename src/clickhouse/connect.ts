@@ -1,0 +1,79 @@
+// One ClickHouse client per process: a server when CLICKHOUSE_URL is set, otherwise the
+// embedded engine (chdb). The embedded engine locks its data directory, so exactly one
+// process (the worker) may own it; a second one gets a clear message instead of a crash.
+import * as fs from 'node:fs';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseConfig } from '../config';
+
+let embedded: { path: string; client: ClickHouseClient; refs: number } | undefined;
+
+export class ClickHouseUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ClickHouseUnavailableError';
+  }
+}
+
+export interface ClickHouseHandle {
+  client: ClickHouseClient;
+  database: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export function openClickHouse(cfg: ClickHouseConfig): ClickHouseHandle {
+  if (cfg.url) {
+    const client = createClient({
+      url: cfg.url,
+      username: cfg.user,
+      password: cfg.password,
+      request_timeout: 120_000,
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    });
+    return { client, database: cfg.database, embedded: false, close: () => client.close() };
+  }
+  if (embedded && embedded.path !== cfg.path) {
+    throw new ClickHouseUnavailableError(
+      `this process already uses the embedded ClickHouse at ${embedded.path}; it cannot also open ${cfg.path}`,
+    );
+  }
+  if (!embedded) {
+    fs.mkdirSync(cfg.path, { recursive: true });
+    // Loaded lazily: server mode never needs the native engine.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createChdbConnection } = require('chdb/connection') as typeof import('chdb/connection');
+    let connection;
+    try {
+      connection = createChdbConnection({ path: cfg.path });
+    } catch (err) {
+      const text = String((err as { cause?: Error }).cause?.message ?? (err as Error).message);
+      const inUse = /lock|already running/i.test(text) || /Failed to create connection/.test(text);
+      throw new ClickHouseUnavailableError(
+        inUse
+          ? `the embedded ClickHouse directory ${cfg.path} is in use by another process (a running harvest-sync worker?). ` +
+            'Stop that process, read through it, or set CLICKHOUSE_PATH / CLICKHOUSE_URL.'
+          : `cannot open the embedded ClickHouse at ${cfg.path}: ${text}`,
+      );
+    }
+    // chdb bundles its own copy of client-common's types; the runtime contract is the same.
+    type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
+    const client = createClient({ connection: connection as unknown as ClientConnection, clickhouse_settings: { date_time_input_format: 'best_effort' } });
+    embedded = { path: cfg.path, client, refs: 0 };
+  }
+  const shared = embedded;
+  shared.refs++;
+  let closed = false;
+  return {
+    client: shared.client,
+    database: cfg.database,
+    embedded: true,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      if (--shared.refs === 0 && embedded === shared) {
+        embedded = undefined;
+        await shared.client.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,101 @@
+// Turns a Harvest record into a ClickHouse row for a catalog resource. Pure: the
+// activity calls it, the tests call it directly.
+import type { ColumnSpec, ColumnType, ResourceSpec } from '../harvest/catalog';
+
+export type Row = Record<string, unknown>;
+
+export interface BuiltRows {
+  rows: Row[];
+  /** Values whose JSON type did not fit the column: loaded as NULL, kept in `_raw`. */
+  typeMismatches: number;
+  /** Newest `updated_at` among the records (ISO), for progress and cursor bookkeeping. */
+  maxUpdatedAt: string | null;
+}
+
+export interface RowContext {
+  accountId: string;
+  parentId?: number;
+  syncedAt: Date;
+  syncId: string;
+}
+
+export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[], ctx: RowContext): BuiltRows {
+  let typeMismatches = 0;
+  let maxUpdatedAt: string | null = null;
+  const syncedAt = clickhouseDateTime64(ctx.syncedAt);
+  const rows = records.map((record) => {
+    const row: Row = { account_id: ctx.accountId };
+    if (spec.parent) row[spec.parent.column] = ctx.parentId;
+    for (const col of spec.columns) {
+      const raw = pick(record, col.from ?? col.name);
+      const value = coerce(col.type, raw);
+      if (value === MISMATCH) {
+        typeMismatches++;
+        row[col.name] = col.type === 'Array(String)' ? [] : null;
+      } else {
+        row[col.name] = value;
+      }
+    }
+    const updated = record.updated_at;
+    if (typeof updated === 'string' && (maxUpdatedAt === null || updated > maxUpdatedAt)) maxUpdatedAt = updated;
+    row._raw = JSON.stringify(record);
+    row._synced_at = syncedAt;
+    row._deleted = 0;
+    row._sync_id = ctx.syncId;
+    return row;
+  });
+  return { rows, typeMismatches, maxUpdatedAt };
+}
+
+export function pick(record: Record<string, unknown>, dotted: string): unknown {
+  let cur: unknown = record;
+  for (const part of dotted.split('.')) {
+    if (cur === null || typeof cur !== 'object') return null;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur === undefined ? null : cur;
+}
+
+const MISMATCH = Symbol('type mismatch');
+
+/** The value as ClickHouse's JSONEachRow wants it, null for null, MISMATCH when it does not fit. */
+export function coerce(type: ColumnType, v: unknown): unknown {
+  if (v === null || v === undefined) return type === 'Array(String)' ? [] : null;
+  switch (type) {
+    case 'UInt64':
+    case 'Int64': {
+      const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n) || (type === 'UInt64' && n < 0)) return MISMATCH;
+      return n;
+    }
+    case 'Float64':
+      return typeof v === 'number' && Number.isFinite(v) ? v : MISMATCH;
+    case 'Bool':
+      return typeof v === 'boolean' ? v : MISMATCH;
+    case 'String':
+      if (typeof v === 'string') return v;
+      return typeof v === 'number' || typeof v === 'boolean' ? String(v) : MISMATCH;
+    case 'Date':
+      return typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v) ? v : MISMATCH;
+    case 'DateTime': {
+      if (typeof v !== 'string') return MISMATCH;
+      const ms = Date.parse(v);
+      // Epoch seconds: unambiguous for a DateTime('UTC') column whatever the server's timezone.
+      return Number.isNaN(ms) ? MISMATCH : Math.floor(ms / 1000);
+    }
+    case 'Array(String)':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string') ? v : MISMATCH;
+  }
+}
+
+/** `YYYY-MM-DD hh:mm:ss.sss` in UTC, the text form DateTime64(3, 'UTC') parses. */
+export function clickhouseDateTime64(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+/** ClickHouse type of a catalog column in the table (key columns are never Nullable). */
+export function columnDDLType(col: ColumnSpec, isKey: boolean): string {
+  const base = col.type === 'DateTime' ? "DateTime('UTC')" : col.type;
+  if (isKey || col.type === 'Array(String)') return base;
+  return `Nullable(${base})`;
+}

@@ -1,0 +1,165 @@
+// Harvest API client: one list page per call. Paging follows `links.next` for both
+// cursor and page endpoints (stopping at `next_page == null` truncates cursor lists).
+import { request, Agent } from 'undici';
+import type { HarvestConfig } from '../config';
+import type { ResourceSpec } from './catalog';
+import { createTokenProvider, type TokenProvider } from './auth';
+import { errorForStatus, HarvestError } from './errors';
+
+export const PER_PAGE = 2000;
+
+export type HarvestRecord = Record<string, unknown>;
+
+export interface ListPage {
+  records: HarvestRecord[];
+  /** Absolute URL of the next page, or null on the last page. */
+  next: string | null;
+}
+
+export interface FirstPageParams {
+  parentId?: number | string;
+  updatedSince?: string;
+}
+
+/** URL of a resource's first page: path placeholders filled, per_page at Harvest's maximum. */
+export function firstPageUrl(baseUrl: string, spec: ResourceSpec, params: FirstPageParams = {}): string {
+  let p = spec.path;
+  if (spec.parent) {
+    if (params.parentId === undefined) throw new Error(`${spec.name} needs a ${spec.parent.param}`);
+    p = p.replace(`{${spec.parent.param}}`, encodeURIComponent(String(params.parentId)));
+  }
+  const url = new URL(baseUrl.replace(/\/+$/, '') + p);
+  url.searchParams.set('per_page', String(PER_PAGE));
+  if (params.updatedSince && spec.incremental === 'updated_since') {
+    url.searchParams.set('updated_since', harvestTimestamp(params.updatedSince));
+  }
+  return url.toString();
+}
+
+/** Harvest's timestamp form: ISO-8601 UTC with seconds (`2024-01-01T00:00:00Z`). */
+export function harvestTimestamp(iso: string): string {
+  return new Date(iso).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class HarvestClient {
+  private readonly tokens: TokenProvider;
+  private readonly agent: Agent;
+  private readonly apiPrefix: string;
+
+  constructor(private readonly cfg: HarvestConfig, tokens?: TokenProvider) {
+    this.tokens = tokens ?? createTokenProvider(cfg);
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 8 });
+    this.apiPrefix = new URL(cfg.baseUrl).toString().replace(/\/+$/, '');
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  /** Fetches one list page of `spec` at `url` (a first-page URL or a `links.next`). */
+  async listPage(spec: ResourceSpec, url: string): Promise<ListPage> {
+    this.assertOurUrl(url, spec);
+    const where = `${spec.name} (GET ${describeUrl(url)})`;
+    const body = await this.getJson(url, where);
+    return parseListPage(body, spec, where);
+  }
+
+  /** GET with auth, one token refresh on 401, and Harvest's status mapping. */
+  async getJson(url: string, where: string): Promise<unknown> {
+    for (let attempt = 0; ; attempt++) {
+      const token = await this.tokens.token();
+      let res;
+      try {
+        res = await request(url, {
+          method: 'GET',
+          dispatcher: this.agent,
+          headers: {
+            authorization: `Bearer ${token}`,
+            'harvest-account-id': this.cfg.accountId,
+            'user-agent': this.cfg.userAgent,
+            accept: 'application/json',
+          },
+          headersTimeout: this.cfg.requestTimeoutMs,
+          bodyTimeout: this.cfg.requestTimeoutMs,
+        });
+      } catch (err) {
+        throw new HarvestError(`network error for ${where}: ${networkMessage(err)}`, 'network', undefined, true);
+      }
+      let text: string;
+      try {
+        text = await res.body.text();
+      } catch (err) {
+        throw new HarvestError(`network error reading ${where}: ${networkMessage(err)}`, 'network', res.statusCode, true);
+      }
+      if (res.statusCode === 401 && attempt === 0 && (await this.tokens.invalidate(token))) continue;
+      if (res.statusCode !== 200) throw errorForStatus(res.statusCode, text, where, res.headers['retry-after']);
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        throw new HarvestError(
+          `Harvest returned a body that is not valid JSON for ${where} (${text.length} bytes; likely truncated)`,
+          'malformed',
+          200,
+          true,
+        );
+      }
+    }
+  }
+
+  // The bearer token must never go anywhere but the configured API.
+  private assertOurUrl(url: string, spec: ResourceSpec): void {
+    if (!url.startsWith(this.apiPrefix + '/')) {
+      throw new HarvestError(
+        `refusing to follow a link outside ${this.apiPrefix} for ${spec.name}: ${describeUrl(url)}`,
+        'malformed',
+        undefined,
+        false,
+      );
+    }
+  }
+}
+
+/** Validates the list envelope; a surprise is an error, never a silent empty page. */
+export function parseListPage(body: unknown, spec: ResourceSpec, where: string): ListPage {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new HarvestError(`unexpected response for ${where}: expected a JSON object`, 'malformed', 200, false);
+  }
+  const env = body as Record<string, unknown>;
+  const records = env[spec.dataKey];
+  if (!Array.isArray(records)) {
+    const keys = Object.keys(env).slice(0, 8).join(', ');
+    throw new HarvestError(`unexpected response for ${where}: no "${spec.dataKey}" array (keys: ${keys})`, 'malformed', 200, false);
+  }
+  for (const r of records) {
+    if (!r || typeof r !== 'object' || Array.isArray(r)) {
+      throw new HarvestError(`unexpected response for ${where}: "${spec.dataKey}" holds a non-object`, 'malformed', 200, false);
+    }
+    if (spec.key.includes('id') && typeof (r as HarvestRecord).id !== 'number') {
+      throw new HarvestError(`unexpected response for ${where}: a record has no numeric id`, 'malformed', 200, false);
+    }
+  }
+  const links = env.links as Record<string, unknown> | undefined;
+  const next = links && typeof links === 'object' ? links.next : undefined;
+  if (next !== null && next !== undefined && typeof next !== 'string') {
+    throw new HarvestError(`unexpected response for ${where}: links.next is not a URL`, 'malformed', 200, false);
+  }
+  if (next === undefined && typeof env.next_page === 'number') {
+    throw new HarvestError(`unexpected response for ${where}: next_page is set but links.next is missing`, 'malformed', 200, false);
+  }
+  return { records: records as HarvestRecord[], next: next ?? null };
+}
+
+/** Path and query (cursor, filters): no credentials ever travel in Harvest URLs. */
+function describeUrl(u: string): string {
+  try {
+    const url = new URL(u);
+    return url.pathname + url.search;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+function networkMessage(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  return [e.code, e.message].filter(Boolean).join(' ') || String(err);
+}

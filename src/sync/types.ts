@@ -1,0 +1,87 @@
+// Plain-JSON shapes that cross the workflow/activity boundary. Nothing here may carry a
+// credential: Temporal stores every input and result in its history.
+
+/** Input of the `harvestSync` workflow, as typed into `temporal workflow start --input`. */
+export interface SyncInput {
+  resources?: string[];
+  mode?: 'incremental' | 'full';
+  /** ISO date or timestamp: read records updated since then (instead of the committed cursor). */
+  since?: string;
+  /** Advanced: event count after which a resource workflow continues as new (default 5000). */
+  historyLimit?: number;
+  /** Advanced: parallel per-parent page loops of a fan-out resource (default 4). */
+  fanOutConcurrency?: number;
+}
+
+export interface SyncState {
+  accountId: string;
+  /** Committed cursor per resource (ISO). */
+  cursors: Record<string, string>;
+  /** HARVEST_START_DATE, if configured (ISO). */
+  startDate: string | null;
+}
+
+export interface PageRequest {
+  syncId: string;
+  resource: string;
+  /** null: the resource's first page, built from `updatedSince` and `parentId`. */
+  url: string | null;
+  parentId?: number;
+  updatedSince: string | null;
+}
+
+export interface PageResult {
+  next: string | null;
+  rows: number;
+  maxUpdatedAt: string | null;
+  typeMismatches: number;
+  /** The parent no longer exists in Harvest (404 on a per-parent path): nothing to read. */
+  parentGone?: boolean;
+}
+
+export type ResourceState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface ResourceProgress {
+  resource: string;
+  state: ResourceState;
+  pages: number;
+  rows: number;
+  typeMismatches: number;
+  /** Fan-out resources: parents whose pages are all read, and parents that were gone. */
+  parentsDone?: number;
+  parentsGone?: number;
+  /** Lower bound (`updated_since`) this run reads from; null = everything. */
+  updatedSince: string | null;
+  /** Cursor committed at the end, or null when this run does not move it. */
+  committedCursor: string | null;
+  newestUpdatedAt: string | null;
+  continuedAsNew: number;
+  error?: string;
+}
+
+export interface ResourceSyncInput {
+  syncId: string;
+  resource: string;
+  updatedSince: string | null;
+  commitCursor: string | null;
+  historyLimit: number;
+  fanOutConcurrency: number;
+  /** Carried across continue-as-new. */
+  carry?: ResourceCarry;
+}
+
+export interface ResourceCarry {
+  progress: ResourceProgress;
+  next: string | null;
+  started: boolean;
+  afterParentId: number;
+}
+
+export interface SyncSummary {
+  syncId: string;
+  accountId: string;
+  mode: 'incremental' | 'full';
+  startedAt: string;
+  finishedAt: string;
+  resources: ResourceProgress[];
+}
