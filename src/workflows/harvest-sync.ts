@@ -85,7 +85,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
       resource: name,
       updatedSince: plan.updatedSince,
       commitCursor: plan.commit,
-      historyLimit: Math.max(500, input.historyLimit ?? 5000),
+      historyLimit: Math.max(100, input.historyLimit ?? 5000),
       fanOutConcurrency: Math.min(16, input.fanOutConcurrency ?? 4),
     };
     try {

@@ -1,0 +1,39 @@
+// Text rendering of sync progress and summaries (pure, so it is unit-tested).
+import type { ResourceProgress } from '../sync/types';
+
+const STATE_MARK: Record<ResourceProgress['state'], string> = {
+  pending: '·', running: '▶', done: '✔', failed: '✖', skipped: '–',
+};
+
+export function progressLines(resources: readonly ResourceProgress[]): string[] {
+  const width = Math.max(8, ...resources.map((r) => r.resource.length));
+  return resources.map((r) => {
+    const parts = [
+      `${STATE_MARK[r.state]} ${r.resource.padEnd(width)}`,
+      r.state.padEnd(7),
+      `${formatCount(r.rows).padStart(9)} rows`,
+      `${formatCount(r.pages).padStart(6)} pages`,
+    ];
+    if (r.parentsDone !== undefined) parts.push(`${formatCount(r.parentsDone)} parents`);
+    if (r.typeMismatches > 0) parts.push(`${r.typeMismatches} type mismatches`);
+    if (r.error) parts.push(`error: ${r.error}`);
+    return parts.join('  ');
+  });
+}
+
+export function summaryLines(resources: readonly ResourceProgress[], elapsedMs: number): string[] {
+  const rows = resources.reduce((n, r) => n + r.rows, 0);
+  const pages = resources.reduce((n, r) => n + r.pages, 0);
+  const lines = progressLines(resources);
+  lines.push(`${formatCount(rows)} rows in ${formatCount(pages)} pages, ${(elapsedMs / 1000).toFixed(1)} s`);
+  for (const r of resources) {
+    const from = r.updatedSince ? `updated since ${r.updatedSince}` : 'everything';
+    const cursor = r.committedCursor ? `next run reads from ${r.committedCursor}` : 'cursor unchanged';
+    if (r.state === 'done') lines.push(`  ${r.resource}: read ${from}; ${cursor}`);
+  }
+  return lines;
+}
+
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}

@@ -1,0 +1,139 @@
+// A sync session: Temporal (cluster or embedded), plus an in-process worker when the
+// server is embedded, and a way to run `harvestSync` to completion with live progress.
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import type { Config } from './config';
+import { connectTemporal, type TemporalHandle } from './temporal';
+import { createSyncWorker, type SyncWorker } from './worker';
+import { progressLines, summaryLines } from './cli/progress';
+import type { ResourceProgress, SyncInput, SyncSummary } from './sync/types';
+import type { SyncProgress } from './workflows/harvest-sync';
+
+export interface Output {
+  isTTY: boolean;
+  write(text: string): void;
+}
+
+export const stdoutOutput: Output = {
+  isTTY: Boolean(process.stdout.isTTY),
+  write: (text) => process.stdout.write(text),
+};
+
+export interface Session {
+  temporal: TemporalHandle;
+  runSync(input: SyncInput): Promise<{ ok: true; summary: SyncSummary } | { ok: false; message: string }>;
+  close(): Promise<void>;
+}
+
+export async function openSession(cfg: Config, out: Output): Promise<Session> {
+  const temporal = await connectTemporal(cfg.temporal);
+  let sw: SyncWorker | undefined;
+  let running: Promise<void> | undefined;
+  try {
+    if (temporal.embedded) {
+      sw = await createSyncWorker(cfg, { connection: temporal.nativeConnection });
+      running = sw.worker.run();
+    }
+  } catch (err) {
+    await temporal.close();
+    throw err;
+  }
+  return {
+    temporal,
+    async runSync(input) {
+      const started = Date.now();
+      const workflowId = `harvest-sync-${cfg.harvest!.accountId}-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
+      const handle = await temporal.client.workflow.start('harvestSync', {
+        taskQueue: cfg.temporal.taskQueue,
+        workflowId,
+        args: [input],
+      });
+      out.write(`sync ${workflowId} started (${input.mode ?? 'incremental'})\n`);
+      const display = startProgressDisplay(temporal.client, workflowId, out);
+      try {
+        const summary = (await handle.result()) as SyncSummary;
+        await display.stop();
+        out.write(summaryLines(summary.resources, Date.now() - started).join('\n') + '\n');
+        return { ok: true, summary };
+      } catch (err) {
+        await display.stop();
+        const message = err instanceof WorkflowFailedError ? innermost(err) : (err as Error).message;
+        return { ok: false, message };
+      }
+    },
+    async close() {
+      if (sw) {
+        sw.worker.shutdown();
+        await running;
+        await sw.release();
+      }
+      await temporal.close();
+    },
+  };
+}
+
+function innermost(err: Error): string {
+  let e: Error | undefined = err;
+  let msg = err.message;
+  while (e) {
+    if (e.message) msg = e.message;
+    e = (e as { cause?: Error }).cause;
+  }
+  return msg;
+}
+
+/** Live counts per resource: parent query for states, child queries for running ones. */
+export async function fetchProgress(client: Client, workflowId: string): Promise<ResourceProgress[] | undefined> {
+  let overall: SyncProgress;
+  try {
+    overall = await client.workflow.getHandle(workflowId).query<SyncProgress>('progress');
+  } catch {
+    return undefined;
+  }
+  return Promise.all(
+    overall.resources.map(async (r) => {
+      if (r.state !== 'running') return r;
+      try {
+        return await client.workflow.getHandle(`${workflowId}/${r.resource}`).query<ResourceProgress>('progress');
+      } catch {
+        return r;
+      }
+    }),
+  );
+}
+
+function startProgressDisplay(client: Client, workflowId: string, out: Output): { stop(): Promise<void> } {
+  let drawn = 0;
+  let lastPlain = '';
+  let lastPlainAt = 0;
+  let stopped = false;
+  const tick = async (): Promise<void> => {
+    const resources = await fetchProgress(client, workflowId);
+    if (!resources || stopped) return;
+    const lines = progressLines(resources);
+    if (out.isTTY) {
+      const up = drawn > 0 ? `\x1b[${drawn}A` : '';
+      out.write(up + lines.map((l) => `\x1b[2K${l}`).join('\n') + '\n');
+      drawn = lines.length;
+    } else {
+      // Plain lines for logs: only when something changed, at most every 5 s.
+      const text = lines.join('\n');
+      if (text !== lastPlain && Date.now() - lastPlainAt > 5000) {
+        out.write(text + '\n');
+        lastPlain = text;
+        lastPlainAt = Date.now();
+      }
+    }
+  };
+  let pending = Promise.resolve();
+  const timer = setInterval(() => {
+    pending = pending.then(tick).catch(() => undefined);
+  }, 1000);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await pending;
+      stopped = true;
+      if (out.isTTY && drawn > 0) out.write(`\x1b[${drawn}A\x1b[J`);
+    },
+  };
+}

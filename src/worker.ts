@@ -1,0 +1,80 @@
+// The harvest-sync worker: polls the task queue, runs the workflows and the activities.
+// Pacing is task-queue wide (the Temporal server enforces it across all workers), so
+// several workers together stay under Harvest's 100 requests / 15 s.
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities } from './activities';
+import type { Config } from './config';
+import { openClickHouse } from './clickhouse/connect';
+import { ensureSchema } from './clickhouse/schema';
+import { CATALOG } from './harvest/catalog';
+import { HarvestClient } from './harvest/client';
+
+export interface SyncWorker {
+  worker: Worker;
+  /** Releases the Harvest and ClickHouse connections; call after the worker stopped. */
+  release(): Promise<void>;
+}
+
+export interface SyncWorkerOptions {
+  connection: NativeConnection;
+  /** Prebuilt workflow bundle (tests build it once); otherwise bundled from source. */
+  workflowBundle?: WorkflowBundleOption;
+  identity?: string;
+}
+
+export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Promise<SyncWorker> {
+  if (!cfg.harvest) throw new Error('the worker needs the Harvest configuration');
+  const clickhouse = openClickHouse(cfg.clickhouse);
+  const harvest = new HarvestClient(cfg.harvest);
+  try {
+    // Fail at start-up, not in the first activity, when ClickHouse is unreachable.
+    await ensureSchema(clickhouse.client, clickhouse.database, CATALOG);
+    const worker = await Worker.create({
+      connection: opts.connection,
+      namespace: cfg.temporal.namespace,
+      taskQueue: cfg.temporal.taskQueue,
+      ...(opts.identity ? { identity: opts.identity } : {}),
+      ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+      activities: createActivities({ harvest, harvestConfig: cfg.harvest, clickhouse }),
+      maxTaskQueueActivitiesPerSecond: cfg.worker.activitiesPerSecond,
+      maxConcurrentActivityTaskExecutions: cfg.worker.maxConcurrentActivities,
+    });
+    return {
+      worker,
+      release: async () => {
+        await harvest.close();
+        await clickhouse.close();
+      },
+    };
+  } catch (err) {
+    await harvest.close();
+    await clickhouse.close();
+    throw err;
+  }
+}
+
+/** `harvest-sync worker`: runs until SIGINT/SIGTERM, finishing in-flight activities. */
+export async function runWorker(cfg: Config): Promise<void> {
+  const connection = await NativeConnection.connect({ address: cfg.temporal.address! });
+  try {
+    const { worker, release } = await createSyncWorker(cfg, { connection });
+    try {
+      // The SDK's runtime turns SIGINT/SIGTERM into a graceful worker.shutdown().
+      await worker.run();
+    } finally {
+      await release();
+    }
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  // Allows `node --import tsx src/worker.ts` (what the tests' crash drill runs).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { loadConfig, readEnv } = require('./config') as typeof import('./config');
+  runWorker(loadConfig(readEnv(), { requireHarvest: true, requireTemporalAddress: true })).catch((err: Error) => {
+    console.error(`harvest-sync worker: ${err.message}`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,11 @@
+// The whole suite in one process, so the Temporal dev server starts once per run.
+import { after } from 'node:test';
+import { teardown } from './support/harness';
+import './unit.test';
+import './fake-harvest/fake-harvest.test';
+import './sync.test';
+import './faults.test';
+import './crash.test';
+import './cli.test';
+
+after(teardown);

@@ -1,0 +1,102 @@
+// The command line as users type it: bad configuration, the catalog listing, and a real
+// `run` on embedded Temporal against the fake.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { generateAccount, startFakeHarvest } from './fake-harvest';
+import { PROJECT_ROOT, TMP, temporalCli } from './support/harness';
+import { CATALOG } from '../src/harvest/catalog';
+
+const BIN = path.join(PROJECT_ROOT, 'bin', 'harvest-sync.js');
+
+async function cli(args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  const dir = cwd ?? fs.mkdtempSync(path.join(TMP, 'cli-'));
+  // A clean environment: nothing from the developer's shell or a .env leaks in.
+  const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: dir, env: { ...base, ...env }, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('command line', () => {
+  it('missing configuration: one message listing every problem, exit code 2', async () => {
+    const r = await cli(['run', '--since', 'last tuesday', '--resources', 'users,invoices'], {});
+    assert.equal(r.code, 2, r.stderr);
+    for (const needle of ['HARVEST_ACCOUNT_ID', 'HARVEST_ACCESS_TOKEN', 'since', 'invoices']) assert.match(r.stderr, new RegExp(needle));
+  });
+
+  it('bad configuration fails before any network call and never prints the secret', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 31, timeEntries: 10, users: 2 }), rateLimit: false });
+    try {
+      const r = await cli(['run'], {
+        HARVEST_ACCOUNT_ID: String(fake.data.accountId),
+        HARVEST_ACCESS_TOKEN: 'super-secret-pat',
+        HARVEST_CLIENT_SECRET: 'also-secret',
+        HARVEST_BASE_URL: fake.baseUrl,
+        HARVEST_START_DATE: '2024-13-45',
+        CLICKHOUSE_DATABASE: 'no-dashes-allowed',
+      });
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /HARVEST_START_DATE/);
+      assert.match(r.stderr, /CLICKHOUSE_DATABASE/);
+      assert.match(r.stderr, /not both/);
+      assert.doesNotMatch(r.stderr + r.stdout, /super-secret-pat|also-secret/);
+      assert.equal(fake.requests.length, 0);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('a .env file in the working directory is read', async () => {
+    const dir = fs.mkdtempSync(path.join(TMP, 'cli-dotenv-'));
+    fs.writeFileSync(path.join(dir, '.env'), 'HARVEST_ACCOUNT_ID=12345\nHARVEST_ACCESS_TOKEN=x\nHARVEST_REQUESTS_PER_SECOND=-1\n');
+    const r = await cli(['run'], {}, dir);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /HARVEST_REQUESTS_PER_SECOND/);
+    assert.doesNotMatch(r.stderr, /HARVEST_ACCOUNT_ID/);
+  });
+
+  it('worker and status without TEMPORAL_ADDRESS say so', async () => {
+    const r = await cli(['status'], {});
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /TEMPORAL_ADDRESS is required/);
+    const u = await cli(['frobnicate'], {});
+    assert.equal(u.code, 2);
+    assert.match(u.stderr, /unknown command/);
+  });
+
+  it('resources lists every resource with its dependencies', async () => {
+    const r = await cli(['resources'], {});
+    assert.equal(r.code, 0, r.stderr);
+    for (const spec of CATALOG) assert.match(r.stdout, new RegExp(`^${spec.name}\\s`, 'm'));
+    assert.match(r.stdout, /user_projects .*after users/);
+    assert.match(r.stdout, /project_tasks .*after projects, tasks/);
+  });
+
+  it('run syncs on an embedded Temporal server with progress and a summary', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 32, timeEntries: 2100, users: 4 }), rateLimit: false });
+    try {
+      const dir = fs.mkdtempSync(path.join(TMP, 'cli-run-'));
+      const r = await cli(['run'], {
+        HARVEST_ACCOUNT_ID: String(fake.data.accountId),
+        HARVEST_ACCESS_TOKEN: 'test-pat',
+        HARVEST_BASE_URL: fake.baseUrl,
+        HARVEST_REQUESTS_PER_SECOND: '50',
+        TEMPORAL_CLI_PATH: temporalCli(),
+      }, dir);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      assert.match(r.stdout, /time_entries\s+done\s+2,100 rows\s+2 pages/);
+      assert.match(r.stdout, /next run reads from/);
+      assert.ok(fs.existsSync(path.join(dir, '.harvest-sync', 'clickhouse')), 'embedded ClickHouse in ./.harvest-sync/clickhouse');
+    } finally {
+      await fake.close();
+    }
+  });
+});

