@@ -34,32 +34,15 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     async fetchPage(req: PageRequest): Promise<PageResult> {
-      const spec = getResource(req.resource);
-      const url = req.url ?? firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined });
-      let page;
+      // Heartbeats let Temporal notice a dead worker in seconds instead of waiting out
+      // the start-to-close timeout of a page that will never finish.
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 2000);
       try {
-        page = await deps.harvest.listPage(spec, url);
-      } catch (err) {
-        if (err instanceof HarvestError && err.status === 404 && req.parentId !== undefined) {
-          // The parent was deleted in Harvest after we listed it: nothing left to read.
-          return { next: null, rows: 0, maxUpdatedAt: null, typeMismatches: 0, parentGone: true };
-        }
-        throw toFailure(err);
+        return await fetchAndStore(req);
+      } finally {
+        clearInterval(beat);
       }
-      const built = buildRows(spec, page.records, {
-        accountId,
-        parentId: req.parentId,
-        syncedAt: new Date(),
-        syncId: req.syncId,
-      });
-      await insertPage(ch, db, spec, req.syncId, built.rows);
-      if (built.typeMismatches > 0) {
-        Context.current().log.warn('records with values of an unexpected type were loaded as NULL (kept in _raw)', {
-          resource: spec.name,
-          count: built.typeMismatches,
-        });
-      }
-      return { next: page.next, rows: built.rows.length, maxUpdatedAt: built.maxUpdatedAt, typeMismatches: built.typeMismatches };
     },
 
     async listParentIds(req: { resource: string; afterId: number; limit: number }): Promise<number[]> {
@@ -70,6 +53,35 @@ export function createActivities(deps: ActivityDeps) {
       await writeCursor(ch, db, accountId, req.resource, req.cursor, req.syncId);
     },
   };
+
+  async function fetchAndStore(req: PageRequest): Promise<PageResult> {
+    const spec = getResource(req.resource);
+    const url = req.url ?? firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined });
+    let page;
+    try {
+      page = await deps.harvest.listPage(spec, url);
+    } catch (err) {
+      if (err instanceof HarvestError && err.status === 404 && req.parentId !== undefined) {
+        // The parent was deleted in Harvest after we listed it: nothing left to read.
+        return { next: null, rows: 0, maxUpdatedAt: null, typeMismatches: 0, parentGone: true };
+      }
+      throw toFailure(err);
+    }
+    const built = buildRows(spec, page.records, {
+      accountId,
+      parentId: req.parentId,
+      syncedAt: new Date(),
+      syncId: req.syncId,
+    });
+    await insertPage(ch, db, spec, req.syncId, built.rows);
+    if (built.typeMismatches > 0) {
+      Context.current().log.warn('records with values of an unexpected type were loaded as NULL (kept in _raw)', {
+        resource: spec.name,
+        count: built.typeMismatches,
+      });
+    }
+    return { next: page.next, rows: built.rows.length, maxUpdatedAt: built.maxUpdatedAt, typeMismatches: built.typeMismatches };
+  }
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -153,7 +153,7 @@ export function parseListPage(body: unknown, spec: ResourceSpec, where: string):
 function describeUrl(u: string): string {
   try {
     const url = new URL(u);
-    return url.pathname + url.search;
+    return decodeURIComponent(url.pathname + url.search);
   } catch {
     return '(invalid URL)';
   }

@@ -6,6 +6,7 @@ import type { Activities } from '../activities';
 
 export const harvestActivities = proxyActivities<Pick<Activities, 'fetchPage'>>({
   startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
