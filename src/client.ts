@@ -8,6 +8,7 @@ import { openSession, stdoutOutput, fetchProgress, type Output } from './session
 import { progressLines } from './cli/progress';
 import { connectTemporal } from './temporal';
 import { runWorker } from './worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -29,6 +30,8 @@ class UsageError extends Error {}
 
 export async function main(argv: string[], env: Env = readEnv(), out: Output = stdoutOutput): Promise<number> {
   const [command, ...rest] = argv;
+  // Interactive commands show their own progress; the SDK's INFO chatter would drown it.
+  if (command !== 'worker') quietTemporalLogs();
   try {
     switch (command) {
       case 'run':
@@ -66,6 +69,13 @@ export async function main(argv: string[], env: Env = readEnv(), out: Output = s
     process.stderr.write(`harvest-sync: ${(err as Error).message}\n`);
     return EXIT_FAILED;
   }
+}
+
+let runtimeInstalled = false;
+function quietTemporalLogs(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
 }
 
 export function parseRunArgs(args: string[]): SyncInput {

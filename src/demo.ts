@@ -75,16 +75,16 @@ async function showData(cfg: Parameters<typeof openClickHouse>[0], accountId: st
       out.write(`  ${ch.database}.${spec.name.padEnd(14)} ${Number(n).toLocaleString('en-US').padStart(9)} rows\n`);
     }
     const top = await ch.client.query({
-      query: `SELECT project_name, round(sum(hours), 1) AS hours, round(sumIf(hours, billable), 1) AS billable
+      query: `SELECT project_name, round(sum(hours), 1) AS total, round(sumIf(hours, billable), 1) AS billable_hours
               FROM ${tableRef(ch.database, 'time_entries')} FINAL
               WHERE account_id = {a:UInt64} AND _deleted = 0
-              GROUP BY project_name ORDER BY hours DESC LIMIT 5`,
+              GROUP BY project_name ORDER BY total DESC LIMIT 5`,
       query_params: { a: accountId },
       format: 'JSONEachRow',
     });
     out.write('\n  top projects by hours (time_entries FINAL):\n');
-    for (const r of await top.json<{ project_name: string; hours: number; billable: number }>()) {
-      out.write(`    ${String(r.project_name).padEnd(40)} ${String(r.hours).padStart(9)} h  (${r.billable} billable)\n`);
+    for (const r of await top.json<{ project_name: string; total: number; billable_hours: number }>()) {
+      out.write(`    ${String(r.project_name).padEnd(40)} ${String(r.total).padStart(9)} h  (${r.billable_hours} billable)\n`);
     }
   } finally {
     await ch.close();
