@@ -158,4 +158,24 @@ describe('long syncs', () => {
       await fake.close();
     }
   });
+
+  it('page-numbered lists read pages in parallel and resume mid-way after continue-as-new without re-reading', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 5, timeEntries: 9000, users: 3 }), rateLimit: false });
+    try {
+      const ids = unique('pages');
+      const { cfg } = testConfig(fake, ids);
+      const { summary, error } = await runSync(cfg, { historyLimit: 20, concurrency: 2, resources: ['time_entries'] });
+      assert.ifError(error);
+      const te = rowsOf(summary, 'time_entries');
+      // Page 1, then pages 2-3 together, then continue-as-new, then pages 4-5.
+      assert.ok(te.continuedAsNew >= 1, `continued as new ${te.continuedAsNew} times`);
+      assert.equal(te.pages, 5);
+      const pagesAsked = fake.requests.filter((r) => r.path === '/v2/time_entries').map((r) => r.query.page ?? '1').sort();
+      assert.deepEqual(pagesAsked, ['1', '2', '3', '4', '5'], 'every page exactly once');
+      const [{ n }] = await query<{ n: number }>(`SELECT count() AS n FROM ${ids.database}.time_entries FINAL`);
+      assert.equal(n, 9000);
+    } finally {
+      await fake.close();
+    }
+  });
 });

@@ -56,7 +56,8 @@ export function createActivities(deps: ActivityDeps) {
 
   async function fetchAndStore(req: PageRequest): Promise<PageResult> {
     const spec = getResource(req.resource);
-    const url = req.url ?? firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined });
+    const url =
+    req.url ?? firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined, page: req.page });
     let page;
     try {
       page = await deps.harvest.listPage(spec, url);
@@ -80,7 +81,13 @@ export function createActivities(deps: ActivityDeps) {
         count: built.typeMismatches,
       });
     }
-    return { next: page.next, rows: built.rows.length, maxUpdatedAt: built.maxUpdatedAt, typeMismatches: built.typeMismatches };
+    return {
+      next: page.next,
+      rows: built.rows.length,
+      maxUpdatedAt: built.maxUpdatedAt,
+      typeMismatches: built.typeMismatches,
+      ...(spec.paging === 'page' && page.totalPages !== undefined ? { totalPages: page.totalPages } : {}),
+    };
   }
 }
 

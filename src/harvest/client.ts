@@ -14,11 +14,15 @@ export interface ListPage {
   records: HarvestRecord[];
   /** Absolute URL of the next page, or null on the last page. */
   next: string | null;
+  /** `total_pages` when the envelope has it. */
+  totalPages?: number;
 }
 
 export interface FirstPageParams {
   parentId?: number | string;
   updatedSince?: string;
+  /** Page-numbered lists only: a page other than the first. */
+  page?: number;
 }
 
 /** URL of a resource's first page: path placeholders filled, per_page at Harvest's maximum. */
@@ -32,6 +36,10 @@ export function firstPageUrl(baseUrl: string, spec: ResourceSpec, params: FirstP
   url.searchParams.set('per_page', String(PER_PAGE));
   if (params.updatedSince && spec.incremental === 'updated_since') {
     url.searchParams.set('updated_since', harvestTimestamp(params.updatedSince));
+  }
+  if (params.page !== undefined && params.page > 1) {
+    if (spec.paging !== 'page') throw new Error(`${spec.name} is not page-numbered`);
+    url.searchParams.set('page', String(params.page));
   }
   return url.toString();
 }
@@ -146,7 +154,8 @@ export function parseListPage(body: unknown, spec: ResourceSpec, where: string):
   if (next === undefined && typeof env.next_page === 'number') {
     throw new HarvestError(`unexpected response for ${where}: next_page is set but links.next is missing`, 'malformed', 200, false);
   }
-  return { records: records as HarvestRecord[], next: next ?? null };
+  const totalPages = typeof env.total_pages === 'number' && Number.isInteger(env.total_pages) && env.total_pages >= 0 ? env.total_pages : undefined;
+  return { records: records as HarvestRecord[], next: next ?? null, totalPages };
 }
 
 /** Path and query (cursor, filters): no credentials ever travel in Harvest URLs. */

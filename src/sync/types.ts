@@ -9,8 +9,8 @@ export interface SyncInput {
   since?: string;
   /** Advanced: event count after which a resource workflow continues as new (default 5000). */
   historyLimit?: number;
-  /** Advanced: parallel per-parent page loops of a fan-out resource (default 4). */
-  fanOutConcurrency?: number;
+  /** Advanced: pages of one resource read in parallel (page-numbered lists and fan-outs; default 4). */
+  concurrency?: number;
 }
 
 export interface SyncState {
@@ -24,8 +24,10 @@ export interface SyncState {
 export interface PageRequest {
   syncId: string;
   resource: string;
-  /** null: the resource's first page, built from `updatedSince` and `parentId`. */
+  /** null: the resource's first page (or page `page`), built from `updatedSince` and `parentId`. */
   url: string | null;
+  /** Page number of a page-numbered list, read in parallel once the first page told the count. */
+  page?: number;
   parentId?: number;
   updatedSince: string | null;
 }
@@ -35,6 +37,8 @@ export interface PageResult {
   rows: number;
   maxUpdatedAt: string | null;
   typeMismatches: number;
+  /** Page-numbered lists: `total_pages` of the envelope. */
+  totalPages?: number;
   /** The parent no longer exists in Harvest (404 on a per-parent path): nothing to read. */
   parentGone?: boolean;
 }
@@ -65,7 +69,7 @@ export interface ResourceSyncInput {
   updatedSince: string | null;
   commitCursor: string | null;
   historyLimit: number;
-  fanOutConcurrency: number;
+  concurrency: number;
   /** Carried across continue-as-new. */
   carry?: ResourceCarry;
 }
@@ -75,6 +79,9 @@ export interface ResourceCarry {
   next: string | null;
   started: boolean;
   afterParentId: number;
+  /** Page-numbered lists: pages counted on the first page, and the next one to read. */
+  totalPages: number;
+  nextPage: number;
 }
 
 export interface SyncSummary {

@@ -85,8 +85,8 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
       resource: name,
       updatedSince: plan.updatedSince,
       commitCursor: plan.commit,
-      historyLimit: Math.max(100, input.historyLimit ?? 5000),
-      fanOutConcurrency: Math.min(16, input.fanOutConcurrency ?? 4),
+      historyLimit: Math.max(20, input.historyLimit ?? 5000),
+      concurrency: Math.min(16, input.concurrency ?? 4),
     };
     try {
       const result = await executeChild(syncResource, {

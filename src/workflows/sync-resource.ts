@@ -1,9 +1,10 @@
-// One resource of one sync: a loop of single-page activities, the next link and the
-// progress in workflow state, continue-as-new before the history grows large. Resources
-// with a parent fan out over the parent's ids in chunks with bounded concurrency.
+// One resource of one sync: single-page activities, the next link and the progress in
+// workflow state, continue-as-new before the history grows large. Page-numbered lists
+// read their remaining pages in parallel once the first page told how many there are;
+// resources with a parent fan out over the parent's ids in chunks with bounded concurrency.
 import { continueAsNew, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
 import { getResource } from '../harvest/catalog';
-import type { ResourceCarry, ResourceProgress, ResourceSyncInput } from '../sync/types';
+import type { PageRequest, PageResult, ResourceCarry, ResourceProgress, ResourceSyncInput } from '../sync/types';
 import { harvestActivities, storeActivities } from './activities';
 
 export const resourceProgressQuery = defineQuery<ResourceProgress>('progress');
@@ -28,9 +29,12 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     next: null,
     started: false,
     afterParentId: 0,
+    totalPages: 0,
+    nextPage: 0,
   };
   const progress = carry.progress;
   setHandler(resourceProgressQuery, () => progress);
+  const lanes = Math.max(1, input.concurrency);
 
   const historyFull = (): boolean => {
     const info = workflowInfo();
@@ -41,53 +45,81 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     return continueAsNew<typeof syncResource>({ ...input, carry });
   };
 
-  // Reads every page of one listing; returns false when the parent turned out to be gone.
-  const readPages = async (parentId: number | undefined, resume: { next: string | null; started: boolean } | null): Promise<boolean> => {
-    let next = resume?.next ?? null;
-    let started = resume?.started ?? false;
-    while (!started || next !== null) {
-      const page = await harvestActivities.fetchPage({
-        syncId: input.syncId,
-        resource: spec.name,
-        url: started ? next : null,
-        parentId,
-        updatedSince: input.updatedSince,
-      });
-      if (page.parentGone) return false;
-      started = true;
-      next = page.next;
+  const fetch = async (req: Omit<PageRequest, 'syncId' | 'resource' | 'updatedSince'>): Promise<PageResult> => {
+    const page = await harvestActivities.fetchPage({ syncId: input.syncId, resource: spec.name, updatedSince: input.updatedSince, ...req });
+    if (!page.parentGone) {
       progress.pages++;
       progress.rows += page.rows;
       progress.typeMismatches += page.typeMismatches;
       if (page.maxUpdatedAt && (!progress.newestUpdatedAt || page.maxUpdatedAt > progress.newestUpdatedAt)) {
         progress.newestUpdatedAt = page.maxUpdatedAt;
       }
-      if (parentId === undefined) {
-        carry.next = next;
-        carry.started = started;
-        if (next !== null && historyFull()) await carryOn();
-      }
     }
+    return page;
+  };
+
+  // Follows links.next from where the carried state stands (top-level lists).
+  const numberedPending = (): boolean => spec.paging === 'page' && carry.nextPage >= 2 && carry.nextPage <= carry.totalPages;
+  const followLinks = async (): Promise<void> => {
+    if (numberedPending()) return; // resumed mid-way through the numbered pages
+    while (!carry.started || carry.next !== null) {
+      const page = await fetch({ url: carry.started ? carry.next : null });
+      carry.started = true;
+      carry.next = page.next;
+      if (spec.paging === 'page' && carry.nextPage === 0) {
+        carry.totalPages = page.totalPages ?? 0;
+        carry.nextPage = 2;
+        if (carry.totalPages > 1) return;
+      }
+      if (carry.next !== null && historyFull()) await carryOn();
+    }
+  };
+
+  // Pages 2..total of a page-numbered list, `lanes` at a time.
+  const readNumberedPages = async (): Promise<void> => {
+    while (carry.nextPage <= carry.totalPages) {
+      const last = Math.min(carry.totalPages, carry.nextPage + lanes - 1);
+      const batch: number[] = [];
+      for (let n = carry.nextPage; n <= last; n++) batch.push(n);
+      const results = await Promise.all(batch.map((n) => fetch({ url: null, page: n })));
+      carry.nextPage = last + 1;
+      // Records created meanwhile can push the list past the pages counted at the start:
+      // the last page's links.next then says where it goes on.
+      carry.next = results[results.length - 1].next;
+      if (historyFull()) await carryOn();
+    }
+  };
+
+  // Every page of one parent's listing; false when the parent is gone from Harvest.
+  const readParent = async (parentId: number): Promise<boolean> => {
+    let next: string | null = null;
+    do {
+      const page = await fetch({ url: next, parentId });
+      if (page.parentGone) return false;
+      next = page.next;
+    } while (next !== null);
     return true;
   };
 
   if (!spec.parent) {
-    await readPages(undefined, carry);
+    await followLinks();
+    if (spec.paging === 'page') {
+      await readNumberedPages();
+      await followLinks();
+    }
   } else {
-    const parent = spec.parent;
     for (;;) {
-      const ids = await storeActivities.listParentIds({ resource: parent.resource, afterId: carry.afterParentId, limit: PARENT_CHUNK });
+      const ids = await storeActivities.listParentIds({ resource: spec.parent.resource, afterId: carry.afterParentId, limit: PARENT_CHUNK });
       if (ids.length === 0) break;
       let cursor = 0;
       const lane = async (): Promise<void> => {
         while (cursor < ids.length) {
-          const id = ids[cursor++];
-          const present = await readPages(id, null);
+          const present = await readParent(ids[cursor++]);
           if (present) progress.parentsDone!++;
           else progress.parentsGone!++;
         }
       };
-      await Promise.all(Array.from({ length: Math.max(1, input.fanOutConcurrency) }, lane));
+      await Promise.all(Array.from({ length: lanes }, lane));
       carry.afterParentId = ids[ids.length - 1];
       if (historyFull()) await carryOn();
     }
