@@ -17,7 +17,8 @@ export const EXIT_USAGE = 2;
 const USAGE = `usage: harvest-sync <command> [options]
 
 commands:
-  run [--resources a,b] [--full] [--since ISO]   one sync to completion, with live progress
+  run [--resources a,b] [--full] [--since ISO] [--strict]
+                                                 one sync to completion, with live progress
   worker                                         a long-running worker (needs TEMPORAL_ADDRESS)
   status [--json]                                recent syncs and the progress of running ones
   resources                                      the resources harvest-sync copies
@@ -87,6 +88,7 @@ export function parseRunArgs(args: string[]): SyncInput {
         resources: { type: 'string' },
         full: { type: 'boolean' },
         since: { type: 'string' },
+        strict: { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -98,6 +100,7 @@ export function parseRunArgs(args: string[]): SyncInput {
   if (parsed.values.resources) input.resources = parsed.values.resources.split(',').map((s) => s.trim()).filter(Boolean);
   if (parsed.values.full) input.mode = 'full';
   if (parsed.values.since) input.since = parsed.values.since;
+  if (parsed.values.strict) input.strict = true;
   return input;
 }
 
@@ -177,9 +180,11 @@ async function statusCommand(args: string[], env: Env, out: Output): Promise<num
 export function resourcesText(): string {
   const lines = CATALOG.map((r) => {
     const deps = r.dependsOn.length ? `after ${r.dependsOn.join(', ')}` : 'no dependencies';
-    const inc = r.incremental ? `incremental (${r.incremental})` : 'full listing every run';
-    const fan = r.parent ? `, one listing per ${r.parent.resource.replace(/s$/, '')}` : '';
-    return `${r.name.padEnd(14)} ${r.path.padEnd(38)} key (${['account_id', ...r.key].join(', ')}); ${r.paging} paging; ${inc}; ${deps}${fan}\n    ${r.description}`;
+    const inc = r.incremental ? `incremental (${r.incremental})` : r.parent ? 'complete listing per parent' : 'full listing every run';
+    const fan = r.parent ? `, one listing per ${r.parent.resource.replace(/s$/, '')}${r.changeSignals ? ' (changed ones on incremental runs)' : ''}` : '';
+    const nested = (r.nested ?? []).map((n) => `\n    + ${n.name}: ${n.description.toLowerCase()}, key (${['account_id', ...n.key].join(', ')})`).join('');
+    const paging = r.paging === 'none' ? 'single object' : `${r.paging} paging`;
+    return `${r.name.padEnd(24)} ${r.path.padEnd(38)} key (${['account_id', ...r.key].join(', ')}); ${paging}; ${inc}; ${deps}${fan}\n    ${r.description}${nested}`;
   });
   return lines.join('\n') + '\n';
 }

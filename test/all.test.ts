@@ -4,6 +4,7 @@ import { teardown } from './support/harness';
 import './unit.test';
 import './fake-harvest/fake-harvest.test';
 import './sync.test';
+import './coverage.test';
 import './faults.test';
 import './crash.test';
 import './cli.test';

@@ -4,13 +4,15 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { generateAccount, startFakeHarvest } from './fake-harvest';
-import { expectedTables, liveRowsSQL } from './support/expected';
+import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
+import type { FakeHarvest } from './fake-harvest';
 import { query, rootMessage, runSync, temporalEnv, testConfig, unique } from './support/harness';
 
-async function assertComplete(db: string, data: Parameters<typeof expectedTables>[0]): Promise<void> {
-  for (const [table, want] of Object.entries(expectedTables(data))) {
-    const rows = await query<{ key: string; _raw: string }>(liveRowsSQL(db, table));
-    assert.deepEqual(rows.map((r) => r.key).sort(), [...want.keys()].sort(), `${table} is incomplete`);
+async function assertComplete(db: string, fake: FakeHarvest, token?: string): Promise<void> {
+  const served = await servedTables(fake, { token });
+  for (const table of ALL_TABLES) {
+    const rows = await query<{ key: string }>(liveRowsSQL(db, table));
+    assert.deepEqual(rows.map((r) => r.key).sort(), [...served.get(table.name)!.keys()].sort(), `${table.name} is incomplete`);
   }
 }
 
@@ -47,26 +49,40 @@ describe('Harvest misbehaving', () => {
       const statuses = fake.requests.map((r) => r.status);
       assert.ok(statuses.filter((s) => s === 429).length >= 3, 'expected 429 answers');
       assert.ok(statuses.some((s) => s >= 500), 'expected 5xx answers');
-      await assertComplete(ids.database, fake.data);
+      await assertComplete(ids.database, fake);
     } finally {
       await fake.close();
     }
   });
 
-  it('403 on a resource fails the run with a message naming the resource and Harvest\'s words', async () => {
+  it('403 on a resource: skipped with a warning by default; --strict fails naming the resource and Harvest\'s words', async () => {
     const fake = await startFakeHarvest({ data: generateAccount({ seed: 12, timeEntries: 100, users: 5 }), rateLimit: false });
     try {
       fake.faults.forbid('/v2/projects', 'Only administrators can list projects');
       const ids = unique('forbidden');
-      const { error } = await runSync(testConfig(fake, ids).cfg);
-      assert.ok(error, 'the sync should fail');
-      const msg = rootMessage(error);
+      const { cfg } = testConfig(fake, ids);
+
+      const lenient = await runSync(cfg);
+      assert.ifError(lenient.error);
+      const projects = lenient.summary!.resources.find((r) => r.resource === 'projects')!;
+      assert.equal(projects.state, 'skipped');
+      assert.match(projects.warning!, /403 for projects .*Only administrators can list projects/);
+      // Its dependents are skipped too; everything else landed.
+      for (const dependent of ['project_tasks', 'user_assignments', 'user_projects']) {
+        assert.equal(lenient.summary!.resources.find((r) => r.resource === dependent)!.state, 'skipped', dependent);
+      }
+      assert.equal(lenient.summary!.resources.find((r) => r.resource === 'time_entries')!.state, 'done');
+      assert.equal(fake.requests.filter((r) => r.path === '/v2/task_assignments').length, 0);
+
+      fake.resetLog();
+      const strict = await runSync(cfg, { strict: true });
+      assert.ok(strict.error, 'a strict sync should fail');
+      const msg = rootMessage(strict.error);
       assert.match(msg, /projects/);
       assert.match(msg, /403/);
       assert.match(msg, /Only administrators can list projects/);
-      // Non-retryable: one request, and its dependent never started.
+      // Non-retryable: one request.
       assert.equal(fake.requests.filter((r) => r.path === '/v2/projects').length, 1);
-      assert.equal(fake.requests.filter((r) => r.path === '/v2/task_assignments').length, 0);
     } finally {
       await fake.close();
     }
@@ -74,7 +90,7 @@ describe('Harvest misbehaving', () => {
 
   it('OAuth: an expired access token is refreshed, a rotated refresh token kept, and no secret reaches history', async () => {
     const oauth = { clientId: 'client-id-abc', clientSecret: 'client-secret-DO-NOT-LEAK', refreshToken: 'refresh-token-DO-NOT-LEAK', accessTtlSeconds: 3600, rotateRefreshToken: true };
-    const fake = await startFakeHarvest({ data: generateAccount({ seed: 13, timeEntries: 2500, users: 8 }), rateLimit: false, tokens: [], oauth });
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 13, timeEntries: 2500, users: 8 }), rateLimit: false, tokens: ['oracle-pat'], oauth });
     try {
       const ids = unique('oauth');
       const { cfg } = testConfig(fake, ids, {
@@ -98,7 +114,7 @@ describe('Harvest misbehaving', () => {
       const refreshes = fake.requests.filter((r) => r.path === '/api/v2/oauth2/token');
       assert.equal(refreshes.length, 2, 'one refresh at start, one after the 401');
       assert.ok(fake.requests.some((r) => r.status === 401));
-      await assertComplete(ids.database, fake.data);
+      await assertComplete(ids.database, fake, 'oracle-pat');
 
       const stored = JSON.parse(fs.readFileSync(cfg.harvest!.tokenFile, 'utf8')) as { refreshToken: string };
       assert.notEqual(stored.refreshToken, oauth.refreshToken, 'the rotated refresh token must be kept');

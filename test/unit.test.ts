@@ -1,7 +1,7 @@
 // Pure logic: cursor rules, input validation, row building, envelope parsing, config.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CATALOG, getResource, resolveSelection, validateCatalog } from '../src/harvest/catalog';
+import { CATALOG, getResource, resolveSelection, resourceTable, validateCatalog } from '../src/harvest/catalog';
 import { CURSOR_SAFETY_MARGIN_MS, planCursor, validateSyncInput } from '../src/sync/plan';
 import { buildRows, coerce } from '../src/clickhouse/rows';
 import { parseListPage, firstPageUrl } from '../src/harvest/client';
@@ -26,16 +26,17 @@ describe('catalog', () => {
     assert.ok(problems.some((p) => p.includes('unknown ghost')));
   });
   it('adds dependencies to a selection and rejects unknown names', () => {
-    assert.deepEqual(resolveSelection(['user_projects']), ['users', 'user_projects']);
+    assert.deepEqual(resolveSelection(['invoice_messages']), ['invoices', 'invoice_messages']);
+    assert.deepEqual(resolveSelection(['user_projects']), ['users', 'projects', 'tasks', 'project_tasks', 'user_assignments', 'user_projects']);
     assert.deepEqual(resolveSelection(['project_tasks']), ['projects', 'tasks', 'project_tasks']);
-    assert.throws(() => resolveSelection(['invoices', 'users']), /unknown resource\(s\): invoices/);
+    assert.throws(() => resolveSelection(['teammates', 'users']), /unknown resource\(s\): teammates/);
   });
   it('generates a table keyed by account and resource key', () => {
-    const sql = createTableSQL('harvest', getResource('user_projects'));
+    const sql = createTableSQL('harvest', resourceTable(getResource('user_projects')));
     assert.match(sql, /ORDER BY \(`account_id`, `user_id`, `id`\)/);
     assert.match(sql, /ReplacingMergeTree\(_synced_at\)/);
     assert.match(sql, /`started_time`|`project_id` Nullable\(UInt64\)/);
-    assert.match(createTableSQL('harvest', getResource('time_entries')), /`started_time` Nullable\(String\)/);
+    assert.match(createTableSQL('harvest', resourceTable(getResource('time_entries'))), /`started_time` Nullable\(String\)/);
   });
 });
 

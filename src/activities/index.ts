@@ -9,8 +9,8 @@ import { HarvestError } from '../harvest/errors';
 import type { ClickHouseHandle } from '../clickhouse/connect';
 import { buildRows } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
-import { insertPage, parentIds, readCursors, writeCursor } from '../clickhouse/store';
-import type { PageRequest, PageResult, SyncState } from '../sync/types';
+import { markUnseenDeleted, parentIds, readCursors, storePage, writeCursor } from '../clickhouse/store';
+import { FORBIDDEN_FAILURE, type PageRequest, type PageResult, type SyncState } from '../sync/types';
 
 export interface ActivityDeps {
   harvest: HarvestClient;
@@ -45,8 +45,14 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    async listParentIds(req: { resource: string; afterId: number; limit: number }): Promise<number[]> {
-      return parentIds(ch, db, accountId, getResource(req.resource), req.afterId, req.limit);
+    /** Parent ids for fan-out resource `resource`; `changedIn`: only parents changed in that sync. */
+    async listParentIds(req: { resource: string; afterId: number; limit: number; changedIn?: string }): Promise<number[]> {
+      return parentIds(ch, db, accountId, getResource(req.resource), req.afterId, req.limit, req.changedIn);
+    },
+
+    /** After a complete listing: records this sync did not see are gone from Harvest. */
+    async markDeleted(req: { resource: string; syncId: string }): Promise<number> {
+      return markUnseenDeleted(ch, db, getResource(req.resource), accountId, req.syncId);
     },
 
     async commitCursor(req: { resource: string; cursor: string; syncId: string }): Promise<void> {
@@ -74,7 +80,7 @@ export function createActivities(deps: ActivityDeps) {
       syncedAt: new Date(),
       syncId: req.syncId,
     });
-    await insertPage(ch, db, spec, req.syncId, built.rows);
+    await storePage(ch, db, spec, accountId, req.syncId, built);
     if (built.typeMismatches > 0) {
       Context.current().log.warn('records with values of an unexpected type were loaded as NULL (kept in _raw)', {
         resource: spec.name,
@@ -98,7 +104,8 @@ export function toFailure(err: unknown): unknown {
   if (!(err instanceof HarvestError)) return err;
   return ApplicationFailure.create({
     message: err.message,
-    type: `Harvest.${err.kind}`,
+    // 403 has its own type: the workflow skips a forbidden resource unless strict.
+    type: err.status === 403 ? FORBIDDEN_FAILURE : `Harvest.${err.kind}`,
     nonRetryable: !err.retryable,
     nextRetryDelay: err.retryAfterMs,
     details: err.status !== undefined ? [{ status: err.status }] : undefined,

@@ -15,7 +15,9 @@ export function progressLines(resources: readonly ResourceProgress[]): string[] 
       `${formatCount(r.pages).padStart(6)} pages`,
     ];
     if (r.parentsDone !== undefined) parts.push(`${formatCount(r.parentsDone)} parents`);
-    if (r.typeMismatches > 0) parts.push(`${r.typeMismatches} type mismatches`);
+    if (r.deleted) parts.push(`${formatCount(r.deleted)} deleted`);
+    if (r.typeMismatches > 0) parts.push(`${r.typeMismatches} type mismatches (kept in _raw)`);
+    if (r.warning) parts.push(r.warning);
     if (r.error) parts.push(`error: ${r.error}`);
     return parts.join('  ');
   });
@@ -25,6 +27,8 @@ export function summaryLines(resources: readonly ResourceProgress[], elapsedMs: 
   const rows = resources.reduce((n, r) => n + r.rows, 0);
   const pages = resources.reduce((n, r) => n + r.pages, 0);
   const lines = progressLines(resources);
+  const skipped = resources.filter((r) => r.state === 'skipped');
+  if (skipped.length) lines.push(`warning: ${skipped.length} resource(s) skipped: ${skipped.map((r) => r.resource).join(', ')} (run with --strict to fail instead)`);
   lines.push(`${formatCount(rows)} rows in ${formatCount(pages)} pages, ${(elapsedMs / 1000).toFixed(1)} s`);
   for (const r of resources) {
     const from = r.updatedSince ? `updated since ${r.updatedSince}` : 'everything';

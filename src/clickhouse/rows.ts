@@ -1,11 +1,19 @@
 // Turns a Harvest record into a ClickHouse row for a catalog resource. Pure: the
 // activity calls it, the tests call it directly.
-import type { ColumnSpec, ColumnType, ResourceSpec } from '../harvest/catalog';
+import type { ColumnSpec, ColumnType, NestedSpec, ResourceSpec } from '../harvest/catalog';
 
 export type Row = Record<string, unknown>;
 
+export interface NestedRows {
+  spec: NestedSpec;
+  rows: Row[];
+  /** Ids of the parents in this page: their lines not in `rows` are gone. */
+  parentIds: number[];
+}
+
 export interface BuiltRows {
   rows: Row[];
+  nested: NestedRows[];
   /** Values whose JSON type did not fit the column: loaded as NULL, kept in `_raw`. */
   typeMismatches: number;
   /** Newest `updated_at` among the records (ISO), for progress and cursor bookkeeping. */
@@ -22,13 +30,12 @@ export interface RowContext {
 export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[], ctx: RowContext): BuiltRows {
   let typeMismatches = 0;
   let maxUpdatedAt: string | null = null;
-  const syncedAt = clickhouseDateTime64(ctx.syncedAt);
-  const rows = records.map((record) => {
-    const row: Row = { account_id: ctx.accountId };
-    if (spec.parent) row[spec.parent.column] = ctx.parentId;
-    for (const col of spec.columns) {
-      const raw = pick(record, col.from ?? col.name);
-      const value = coerce(col.type, raw);
+  const meta = { _synced_at: clickhouseDateTime64(ctx.syncedAt), _deleted: 0, _sync_id: ctx.syncId };
+  const nested: NestedRows[] = (spec.nested ?? []).map((n) => ({ spec: n, rows: [], parentIds: [] }));
+  const fill = (row: Row, source: unknown, columns: ColumnSpec[]): void => {
+    for (const col of columns) {
+      const path = col.from ?? col.name;
+      const value = coerce(col.type, path === '$' ? source : pick(source as Record<string, unknown>, path));
       if (value === MISMATCH) {
         typeMismatches++;
         row[col.name] = col.type === 'Array(String)' ? [] : null;
@@ -36,15 +43,29 @@ export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[]
         row[col.name] = value;
       }
     }
+  };
+  const rows = records.map((record) => {
+    const row: Row = { account_id: ctx.accountId };
+    if (spec.parent) row[spec.parent.column] = ctx.parentId;
+    fill(row, record, spec.columns);
     const updated = record.updated_at;
     if (typeof updated === 'string' && (maxUpdatedAt === null || updated > maxUpdatedAt)) maxUpdatedAt = updated;
-    row._raw = JSON.stringify(record);
-    row._synced_at = syncedAt;
-    row._deleted = 0;
-    row._sync_id = ctx.syncId;
+    Object.assign(row, { _raw: JSON.stringify(record) }, meta);
+    for (const n of nested) {
+      n.parentIds.push(Number(row[n.spec.parentKey[n.spec.parentColumn]]));
+      const items = record[n.spec.from];
+      if (!Array.isArray(items)) continue;
+      for (const item of items) {
+        const child: Row = { account_id: ctx.accountId };
+        for (const [childCol, parentCol] of Object.entries(n.spec.parentKey)) child[childCol] = row[parentCol];
+        fill(child, item, n.spec.columns.filter((c) => !(c.name in n.spec.parentKey)));
+        Object.assign(child, { _raw: JSON.stringify(item) }, meta);
+        n.rows.push(child);
+      }
+    }
     return row;
   });
-  return { rows, typeMismatches, maxUpdatedAt };
+  return { rows, nested, typeMismatches, maxUpdatedAt };
 }
 
 export function pick(record: Record<string, unknown>, dotted: string): unknown {

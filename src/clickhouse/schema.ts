@@ -1,6 +1,6 @@
 // DDL derived from the catalog. Valid on ClickHouse 24.8+ and the embedded 26.x engine.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { tableKey, type ResourceSpec } from '../harvest/catalog';
+import { tablesOf, type ColumnSpec, type ResourceSpec, type TableDef } from '../harvest/catalog';
 import { columnDDLType } from './rows';
 
 export const STATE_TABLE = '_sync_state';
@@ -8,12 +8,13 @@ export const STATE_TABLE = '_sync_state';
 const q = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;
 export const tableRef = (db: string, table: string): string => `${q(db)}.${q(table)}`;
 
-/** (name, type) of every column of a resource table, in order. */
-export function tableColumns(spec: ResourceSpec): Array<[string, string]> {
-  const key = new Set(spec.key);
+/** (name, type) of every column of a table, in order. */
+export function tableColumns(table: TableDef): Array<[string, string]> {
+  const key = new Set(table.key);
   const cols: Array<[string, string]> = [['account_id', 'UInt64']];
-  if (spec.parent) cols.push([spec.parent.column, 'UInt64']);
-  for (const c of spec.columns) cols.push([c.name, columnDDLType(c, key.has(c.name))]);
+  for (const p of table.parentColumns) cols.push([p, 'UInt64']);
+  const own = table.columns.filter((c: ColumnSpec) => !table.parentColumns.includes(c.name));
+  for (const c of own) cols.push([c.name, columnDDLType(c, key.has(c.name))]);
   cols.push(
     ['_raw', 'String'],
     ['_synced_at', "DateTime64(3, 'UTC')"],
@@ -26,12 +27,12 @@ export function tableColumns(spec: ResourceSpec): Array<[string, string]> {
 // ReplacingMergeTree keeps the newest observation per key (by _synced_at): retried and
 // repeated pages collapse under FINAL. The dedup window lets the per-page insert token
 // drop an exact retry before it is even stored.
-export function createTableSQL(db: string, spec: ResourceSpec): string {
-  const cols = tableColumns(spec).map(([n, t]) => `  ${q(n)} ${t}`).join(',\n');
+export function createTableSQL(db: string, table: TableDef): string {
+  const cols = tableColumns(table).map(([n, t]) => `  ${q(n)} ${t}`).join(',\n');
   return [
-    `CREATE TABLE IF NOT EXISTS ${tableRef(db, spec.name)} (\n${cols}\n)`,
+    `CREATE TABLE IF NOT EXISTS ${tableRef(db, table.name)} (\n${cols}\n)`,
     'ENGINE = ReplacingMergeTree(_synced_at)',
-    `ORDER BY (${tableKey(spec).map(q).join(', ')})`,
+    `ORDER BY (${['account_id', ...table.key].map(q).join(', ')})`,
     'SETTINGS non_replicated_deduplication_window = 10000',
   ].join('\n');
 }
@@ -50,22 +51,58 @@ export function createStateTableSQL(db: string): string {
   ].join('\n');
 }
 
-/** Creates the database and tables; adds catalog columns a table lacks (new fields). */
-export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[]): Promise<void> {
+/**
+ * Creates the database and tables. A catalog column a table lacks (a field typed later)
+ * is added and back-filled from `_raw`, so existing rows get it without a re-sync.
+ * Returns the columns it added, as `table.column`.
+ */
+export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[]): Promise<string[]> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${q(db)}` });
   await client.command({ query: createStateTableSQL(db) });
-  for (const spec of specs) await client.command({ query: createTableSQL(db, spec) });
+  const tables = specs.flatMap(tablesOf);
+  for (const t of tables) await client.command({ query: createTableSQL(db, t) });
   const res = await client.query({
     query: 'SELECT table, name FROM system.columns WHERE database = {db:String}',
     query_params: { db },
     format: 'JSONEachRow',
   });
   const existing = new Set((await res.json<{ table: string; name: string }>()).map((r) => `${r.table}.${r.name}`));
-  for (const spec of specs) {
-    for (const [name, type] of tableColumns(spec)) {
-      if (!existing.has(`${spec.name}.${name}`)) {
-        await client.command({ query: `ALTER TABLE ${tableRef(db, spec.name)} ADD COLUMN IF NOT EXISTS ${q(name)} ${type}` });
+  const added: string[] = [];
+  for (const t of tables) {
+    const byName = new Map(t.columns.map((c) => [c.name, c]));
+    for (const [name, type] of tableColumns(t)) {
+      if (existing.has(`${t.name}.${name}`)) continue;
+      await client.command({ query: `ALTER TABLE ${tableRef(db, t.name)} ADD COLUMN IF NOT EXISTS ${q(name)} ${type}` });
+      const spec = byName.get(name);
+      if (spec) {
+        await client.command({
+          query: `ALTER TABLE ${tableRef(db, t.name)} UPDATE ${q(name)} = ${extractFromRaw(spec)} WHERE 1`,
+          clickhouse_settings: { mutations_sync: '2' },
+        });
       }
+      added.push(`${t.name}.${name}`);
     }
+  }
+  return added;
+}
+
+/** SQL reading a catalog column's value out of `_raw`, typed as the column (NULL when absent or mistyped). */
+export function extractFromRaw(c: ColumnSpec): string {
+  const path = (c.from ?? c.name) === '$' ? '' : (c.from ?? c.name).split('.').map((p) => `, '${p.replace(/[^A-Za-z0-9_]/g, '')}'`).join('');
+  const raw = path ? `JSONExtractRaw(_raw${path})` : '_raw';
+  switch (c.type) {
+    case 'UInt64':
+    case 'Int64':
+    case 'Float64':
+    case 'Bool':
+      return `JSONExtract(${raw}, 'Nullable(${c.type})')`;
+    case 'String':
+      return `if(JSONType(${raw}) = 'String', JSONExtractString(${raw}), if(JSONType(${raw}) IN ('Int64', 'UInt64', 'Double', 'Bool'), ${raw}, NULL))`;
+    case 'Date':
+      return `toDateOrNull(JSONExtractString(${raw}))`;
+    case 'DateTime':
+      return `parseDateTimeBestEffortOrNull(JSONExtractString(${raw}), 'UTC')`;
+    case 'Array(String)':
+      return `JSONExtract(${raw}, 'Array(String)')`;
   }
 }

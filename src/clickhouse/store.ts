@@ -2,8 +2,8 @@
 // parameters; identifiers come only from the catalog.
 import { createHash } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ResourceSpec } from '../harvest/catalog';
-import type { Row } from './rows';
+import { getResource, type ResourceSpec } from '../harvest/catalog';
+import type { BuiltRows, Row } from './rows';
 import { clickhouseDateTime64 } from './rows';
 import { STATE_TABLE, tableRef } from './schema';
 
@@ -12,17 +12,99 @@ import { STATE_TABLE, tableRef } from './schema';
  * an activity retried after its insert landed stores nothing new, while a retry that
  * fetched different content (records changed meanwhile) is stored.
  */
-export async function insertPage(client: ClickHouseClient, db: string, spec: ResourceSpec, syncId: string, rows: Row[]): Promise<void> {
+export async function insertRows(client: ClickHouseClient, db: string, table: string, syncId: string, rows: Row[]): Promise<void> {
   if (rows.length === 0) return;
   const hash = createHash('sha256');
-  for (const r of rows) hash.update(String(r._raw)).update('\n');
-  const token = `${syncId}:${spec.name}:${hash.digest('hex')}`;
+  for (const r of rows) hash.update(JSON.stringify(r, (k, v: unknown) => (k === '_synced_at' ? undefined : v))).update('\n');
+  await insertWithToken(client, tableRef(db, table), rows, `${syncId}:${table}:${hash.digest('hex')}`);
+}
+
+/**
+ * Every insert names its own dedup token. The embedded engine keeps settings for the
+ * session, so an insert without one would inherit the previous insert's token and be
+ * silently dropped as its duplicate.
+ */
+async function insertWithToken(client: ClickHouseClient, table: string, values: Row[], token: string): Promise<void> {
   await client.insert({
-    table: tableRef(db, spec.name),
-    values: rows,
+    table,
+    values,
     format: 'JSONEachRow',
     clickhouse_settings: { insert_deduplication_token: token, async_insert: 0 },
   });
+}
+
+let uniqueCounter = 0;
+/** A token no other insert uses (for writes that must never be taken for a retry). */
+function uniqueToken(prefix: string): string {
+  return `${prefix}:${Date.now()}:${process.pid}:${++uniqueCounter}:${Math.random().toString(36).slice(2)}`;
+}
+
+/**
+ * Stores one page: nested lines first, then lines that vanished from these parents are
+ * marked deleted, then the parents, so a reader never sees a finished parent without
+ * its lines.
+ */
+export async function storePage(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, built: BuiltRows): Promise<void> {
+  for (const n of built.nested) {
+    await insertRows(client, db, n.spec.name, syncId, n.rows);
+    await tombstone(client, db, n.spec.name, n.spec.key, accountId, syncId, `${quoteIdent(n.spec.parentColumn)} IN {parents:Array(UInt64)} AND _sync_id != {sync:String}`, {
+      parents: n.parentIds,
+    });
+  }
+  await insertRows(client, db, spec.name, syncId, built.rows);
+}
+
+const quoteIdent = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;
+
+/**
+ * The newest version of every row of one account, as a subquery. Used instead of FINAL
+ * where the pipeline itself reads its tables back: explicit, and the same on every engine.
+ */
+function latestRows(db: string, table: string, key: string[]): string {
+  const by = ['account_id', ...key].map(quoteIdent).join(', ');
+  return `(SELECT * FROM ${tableRef(db, table)} WHERE account_id = {account:UInt64} ORDER BY ${by}, _synced_at DESC LIMIT 1 BY ${by})`;
+}
+
+/**
+ * Inserts a deleted version of the live rows matching `where` (the newest version wins
+ * under FINAL). Returns how many rows it marked.
+ */
+async function tombstone(client: ClickHouseClient, db: string, table: string, key: string[], accountId: string, syncId: string, where: string, params: Record<string, unknown>): Promise<number> {
+  const res = await client.query({
+    query: `SELECT * FROM ${latestRows(db, table, key)} WHERE _deleted = 0 AND ${where}`,
+    query_params: { account: accountId, sync: syncId, ...params },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  const rows = await res.json<Row>();
+  if (rows.length === 0) return 0;
+  const meta = { _deleted: 1, _synced_at: clickhouseDateTime64(new Date()), _sync_id: syncId };
+  // A repeated tombstone finds nothing left to mark, so a fresh token is safe.
+  await insertWithToken(client, tableRef(db, table), rows.map((r) => ({ ...r, ...meta })), uniqueToken(`${syncId}:${table}:deleted`));
+  return rows.length;
+}
+
+/**
+ * After a complete listing of a resource in sync `syncId`: every live row this sync did
+ * not write is gone from Harvest. Marks them deleted, with the nested lines of deleted
+ * parents. Returns the number of records marked.
+ */
+export async function markUnseenDeleted(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string): Promise<number> {
+  const marked = await tombstone(client, db, spec.name, spec.key, accountId, syncId, '_sync_id != {sync:String}', {});
+  for (const n of spec.nested ?? []) {
+    const parentCol = n.parentKey[n.parentColumn];
+    await tombstone(
+      client,
+      db,
+      n.name,
+      n.key,
+      accountId,
+      syncId,
+      `${quoteIdent(n.parentColumn)} IN (SELECT ${quoteIdent(parentCol)} FROM ${latestRows(db, spec.name, spec.key)} WHERE _deleted = 1)`,
+      {},
+    );
+  }
+  return marked;
 }
 
 export interface CommittedCursor {
@@ -43,26 +125,32 @@ export async function readCursors(client: ClickHouseClient, db: string, accountI
 }
 
 export async function writeCursor(client: ClickHouseClient, db: string, accountId: string, resource: string, cursor: string, syncId: string): Promise<void> {
-  await client.insert({
-    table: tableRef(db, STATE_TABLE),
-    values: [{
-      account_id: accountId,
-      resource,
-      cursor: clickhouseDateTime64(new Date(cursor)),
-      sync_id: syncId,
-      committed_at: clickhouseDateTime64(new Date()),
-    }],
-    format: 'JSONEachRow',
-  });
+  const row = { account_id: accountId, resource, cursor: clickhouseDateTime64(new Date(cursor)), sync_id: syncId, committed_at: clickhouseDateTime64(new Date()) };
+  await insertWithToken(client, tableRef(db, STATE_TABLE), [row], uniqueToken(`${syncId}:cursor:${resource}`));
 }
 
-/** A chunk of live parent ids after `afterId`, ascending (keyset paging over the table). */
-export async function parentIds(client: ClickHouseClient, db: string, accountId: string, parent: ResourceSpec, afterId: number, limit: number): Promise<number[]> {
+/**
+ * A chunk of live parent ids of fan-out resource `child` after `afterId`, ascending
+ * (keyset paging). With `changedIn`, only parents its change signals name for that sync.
+ */
+export async function parentIds(client: ClickHouseClient, db: string, accountId: string, child: ResourceSpec, afterId: number, limit: number, changedIn?: string): Promise<number[]> {
+  if (!child.parent) throw new Error(`${child.name} has no parent`);
+  const parent = getResource(child.parent.resource);
+  let changed = '';
+  if (changedIn !== undefined) {
+    const signals = (child.changeSignals ?? []).map((sig) => {
+      const written = `SELECT toUInt64(${quoteIdent(sig.select)}) FROM ${tableRef(db, sig.resource)} WHERE account_id = {account:UInt64} AND _sync_id = {sync:String}`;
+      if (!sig.via) return written;
+      return `SELECT toUInt64(${quoteIdent(sig.via.select)}) FROM ${latestRows(db, sig.via.resource, getResource(sig.via.resource).key)}
+              WHERE _deleted = 0 AND ${quoteIdent(sig.via.match)} IN (${written})`;
+    });
+    changed = signals.length ? `AND id IN (${signals.join(' UNION DISTINCT ')})` : 'AND 0';
+  }
   const res = await client.query({
-    query: `SELECT id FROM ${tableRef(db, parent.name)} FINAL
-            WHERE account_id = {account:UInt64} AND _deleted = 0 AND id > {after:UInt64}
+    query: `SELECT id FROM ${latestRows(db, parent.name, parent.key)}
+            WHERE _deleted = 0 AND id > {after:UInt64} ${changed}
             ORDER BY id LIMIT {limit:UInt32}`,
-    query_params: { account: accountId, after: afterId, limit },
+    query_params: { account: accountId, after: afterId, limit, sync: changedIn ?? '' },
     format: 'JSONEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });

@@ -16,7 +16,8 @@ export interface ColumnSpec {
   from?: string;
 }
 
-export type Paging = 'cursor' | 'page';
+/** cursor/page: list envelopes (follow links.next); none: a single object (company). */
+export type Paging = 'cursor' | 'page' | 'none';
 
 export interface ParentSpec {
   /** Resource whose rows supply the parent ids. */
@@ -25,6 +26,36 @@ export interface ParentSpec {
   param: string;
   /** Column added to every child row holding the parent id (part of the key). */
   column: string;
+}
+
+/**
+ * An array inside each record stored as its own table (invoice line items, the task
+ * assignments inside a user's project assignment, a user's roles). Rows carry the
+ * parent's key; lines that disappear from a re-read parent are marked deleted.
+ */
+export interface NestedSpec {
+  name: string;
+  description: string;
+  /** Array field of the parent record. */
+  from: string;
+  /** Child column → parent row column (the parent's key, e.g. invoice_id ← id). */
+  parentKey: Record<string, string>;
+  /** The child column holding the direct parent's id (used to replace a parent's lines). */
+  parentColumn: string;
+  key: string[];
+  /** Columns read from each element; `from: '$'` is the element itself (arrays of strings). */
+  columns: ColumnSpec[];
+}
+
+/**
+ * How an incremental run finds the parents whose children may have changed, so a run
+ * without changes makes no per-parent requests: ids written in this run by `resource`
+ * (column `select`), optionally mapped through another table (`via`).
+ */
+export interface ChangeSignal {
+  resource: string;
+  select: string;
+  via?: { resource: string; match: string; select: string };
 }
 
 export interface ResourceSpec {
@@ -41,17 +72,128 @@ export interface ResourceSpec {
   /** Query parameter for incremental reads, or null when the endpoint has none. */
   incremental: 'updated_since' | null;
   parent?: ParentSpec;
+  /** Fan-out resources: where incremental runs learn which parents changed (default: all parents). */
+  changeSignals?: ChangeSignal[];
+  nested?: NestedSpec[];
   /** Resources that must finish in the same run before this one starts. */
   dependsOn: string[];
   columns: ColumnSpec[];
 }
 
 const ts = (name: string): ColumnSpec => ({ name, type: 'DateTime' });
+const col = (name: string, type: ColumnType, from?: string): ColumnSpec => (from ? { name, type, from } : { name, type });
 const ref = (prefix: string, fields: Array<[string, ColumnType]>): ColumnSpec[] =>
   fields.map(([field, type]) => ({ name: `${prefix}_${field}`, type, from: `${prefix}.${field}` }));
+const cols = (spec: Record<string, ColumnType>): ColumnSpec[] => Object.entries(spec).map(([name, type]) => ({ name, type }));
+const id = col('id', 'UInt64');
 const timestamps: ColumnSpec[] = [ts('created_at'), ts('updated_at')];
+const clientRef = ref('client', [['id', 'UInt64'], ['name', 'String']]);
+const projectRef = ref('project', [['id', 'UInt64'], ['name', 'String'], ['code', 'String']]);
+const userRef = ref('user', [['id', 'UInt64'], ['name', 'String']]);
+
+const lineItems = (parent: 'invoice' | 'estimate'): NestedSpec => ({
+  name: `${parent}_line_items`,
+  description: `Line items of each ${parent}`,
+  from: 'line_items',
+  parentKey: { [`${parent}_id`]: 'id' },
+  parentColumn: `${parent}_id`,
+  key: [`${parent}_id`, 'id'],
+  columns: [
+    id,
+    ...cols({ kind: 'String', description: 'String', quantity: 'Float64', unit_price: 'Float64', amount: 'Float64', taxed: 'Bool', taxed2: 'Bool' }),
+    ...projectRef,
+  ],
+});
+
+const messageColumns: ColumnSpec[] = [
+  id,
+  ...cols({ sent_by: 'String', sent_by_email: 'String', sent_from: 'String', sent_from_email: 'String', send_me_a_copy: 'Bool', event_type: 'String', subject: 'String', body: 'String' }),
+  ...timestamps,
+];
+
+/** A per-user rate list (billable or cost rates): every listing is complete, no updated_since. */
+const userRates = (name: 'billable_rates' | 'cost_rates', what: string): ResourceSpec => ({
+  name,
+  description: `Each user's ${what} history (per user)`,
+  path: `/users/{user_id}/${name}`,
+  dataKey: name,
+  key: ['user_id', 'id'],
+  paging: 'cursor',
+  incremental: null,
+  parent: { resource: 'users', param: 'user_id', column: 'user_id' },
+  changeSignals: [{ resource: 'users', select: 'id' }],
+  dependsOn: ['users'],
+  columns: [id, ...cols({ amount: 'Float64', start_date: 'Date', end_date: 'Date' }), ...timestamps],
+});
 
 export const CATALOG: readonly ResourceSpec[] = [
+  {
+    name: 'company',
+    description: 'The account itself (one row per account)',
+    path: '/company',
+    dataKey: '',
+    key: [],
+    paging: 'none',
+    incremental: null,
+    dependsOn: [],
+    columns: [
+      ...cols({
+        name: 'String', base_uri: 'String', full_domain: 'String', is_active: 'Bool', week_start_day: 'String',
+        wants_timestamp_timers: 'Bool', time_format: 'String', date_format: 'String', plan_type: 'String', clock: 'String',
+        currency: 'String', weekly_capacity: 'Int64', expense_feature: 'Bool', invoice_feature: 'Bool', estimate_feature: 'Bool',
+        approval_feature: 'Bool', team_feature: 'Bool', decimal_symbol: 'String', thousands_separator: 'String', color_scheme: 'String',
+      }),
+    ],
+  },
+  {
+    name: 'clients',
+    description: 'Clients',
+    path: '/clients',
+    dataKey: 'clients',
+    key: ['id'],
+    paging: 'cursor',
+    incremental: 'updated_since',
+    dependsOn: [],
+    columns: [id, ...cols({ name: 'String', is_active: 'Bool', address: 'String', statement_key: 'String', currency: 'String' }), ...timestamps],
+  },
+  {
+    name: 'contacts',
+    description: "Clients' contacts",
+    path: '/contacts',
+    dataKey: 'contacts',
+    key: ['id'],
+    paging: 'cursor',
+    incremental: 'updated_since',
+    dependsOn: [],
+    columns: [
+      id,
+      ...cols({ title: 'String', first_name: 'String', last_name: 'String', email: 'String', phone_office: 'String', phone_mobile: 'String', fax: 'String' }),
+      ...clientRef,
+      ...timestamps,
+    ],
+  },
+  {
+    name: 'roles',
+    description: 'Roles and the users holding them (no updated_since: listed in full every run)',
+    path: '/roles',
+    dataKey: 'roles',
+    key: ['id'],
+    paging: 'cursor',
+    incremental: null,
+    dependsOn: [],
+    columns: [id, col('name', 'String'), ...timestamps],
+    nested: [
+      {
+        name: 'role_users',
+        description: 'Users of each role',
+        from: 'user_ids',
+        parentKey: { role_id: 'id' },
+        parentColumn: 'role_id',
+        key: ['role_id', 'user_id'],
+        columns: [col('user_id', 'UInt64', '$')],
+      },
+    ],
+  },
   {
     name: 'users',
     description: 'People in the account',
@@ -62,24 +204,28 @@ export const CATALOG: readonly ResourceSpec[] = [
     incremental: 'updated_since',
     dependsOn: [],
     columns: [
-      { name: 'id', type: 'UInt64' },
-      { name: 'first_name', type: 'String' },
-      { name: 'last_name', type: 'String' },
-      { name: 'email', type: 'String' },
-      { name: 'telephone', type: 'String' },
-      { name: 'timezone', type: 'String' },
-      { name: 'weekly_capacity', type: 'Int64' },
-      { name: 'has_access_to_all_future_projects', type: 'Bool' },
-      { name: 'is_contractor', type: 'Bool' },
-      { name: 'is_active', type: 'Bool' },
-      { name: 'default_hourly_rate', type: 'Float64' },
-      { name: 'cost_rate', type: 'Float64' },
-      { name: 'roles', type: 'Array(String)' },
-      { name: 'access_roles', type: 'Array(String)' },
-      { name: 'avatar_url', type: 'String' },
+      id,
+      ...cols({
+        first_name: 'String', last_name: 'String', email: 'String', telephone: 'String', timezone: 'String', weekly_capacity: 'Int64',
+        has_access_to_all_future_projects: 'Bool', is_contractor: 'Bool', is_active: 'Bool', default_hourly_rate: 'Float64',
+        cost_rate: 'Float64', roles: 'Array(String)', access_roles: 'Array(String)', avatar_url: 'String',
+      }),
       ...timestamps,
     ],
+    nested: [
+      {
+        name: 'user_roles',
+        description: 'Roles of each user',
+        from: 'roles',
+        parentKey: { user_id: 'id' },
+        parentColumn: 'user_id',
+        key: ['user_id', 'role'],
+        columns: [col('role', 'String', '$')],
+      },
+    ],
   },
+  userRates('billable_rates', 'billable rate'),
+  userRates('cost_rates', 'cost rate'),
   {
     name: 'projects',
     description: 'Projects with their client and budget settings',
@@ -90,23 +236,15 @@ export const CATALOG: readonly ResourceSpec[] = [
     incremental: 'updated_since',
     dependsOn: [],
     columns: [
-      { name: 'id', type: 'UInt64' },
-      { name: 'name', type: 'String' },
-      { name: 'code', type: 'String' },
+      id,
+      ...cols({ name: 'String', code: 'String' }),
       ...ref('client', [['id', 'UInt64'], ['name', 'String'], ['currency', 'String']]),
-      { name: 'is_active', type: 'Bool' },
-      { name: 'is_billable', type: 'Bool' },
-      { name: 'is_fixed_fee', type: 'Bool' },
-      { name: 'bill_by', type: 'String' },
-      { name: 'budget', type: 'Float64' },
-      { name: 'budget_by', type: 'String' },
-      { name: 'budget_is_monthly', type: 'Bool' },
-      { name: 'hourly_rate', type: 'Float64' },
-      { name: 'fee', type: 'Float64' },
-      { name: 'cost_budget', type: 'Float64' },
-      { name: 'starts_on', type: 'Date' },
-      { name: 'ends_on', type: 'Date' },
-      { name: 'notes', type: 'String' },
+      ...cols({
+        is_active: 'Bool', is_billable: 'Bool', is_fixed_fee: 'Bool', bill_by: 'String', budget: 'Float64', budget_by: 'String',
+        budget_is_monthly: 'Bool', notify_when_over_budget: 'Bool', over_budget_notification_percentage: 'Float64',
+        show_budget_to_all: 'Bool', hourly_rate: 'Float64', fee: 'Float64', cost_budget: 'Float64',
+        cost_budget_include_expenses: 'Bool', starts_on: 'Date', ends_on: 'Date', over_budget_notification_date: 'Date', notes: 'String',
+      }),
       ...timestamps,
     ],
   },
@@ -119,15 +257,116 @@ export const CATALOG: readonly ResourceSpec[] = [
     paging: 'cursor',
     incremental: 'updated_since',
     dependsOn: [],
+    columns: [id, ...cols({ name: 'String', billable_by_default: 'Bool', default_hourly_rate: 'Float64', is_default: 'Bool', is_active: 'Bool' }), ...timestamps],
+  },
+  {
+    name: 'project_tasks',
+    description: 'Task assignments of every project (/task_assignments; the same rows as /projects/{id}/task_assignments)',
+    path: '/task_assignments',
+    dataKey: 'task_assignments',
+    key: ['id'],
+    paging: 'cursor',
+    incremental: 'updated_since',
+    dependsOn: ['projects', 'tasks'],
     columns: [
-      { name: 'id', type: 'UInt64' },
-      { name: 'name', type: 'String' },
-      { name: 'billable_by_default', type: 'Bool' },
-      { name: 'default_hourly_rate', type: 'Float64' },
-      { name: 'is_default', type: 'Bool' },
-      { name: 'is_active', type: 'Bool' },
+      id,
+      ...projectRef,
+      ...ref('task', [['id', 'UInt64'], ['name', 'String']]),
+      ...cols({ is_active: 'Bool', billable: 'Bool', hourly_rate: 'Float64', budget: 'Float64' }),
       ...timestamps,
     ],
+  },
+  {
+    name: 'user_assignments',
+    description: 'User assignments of every project (/user_assignments)',
+    path: '/user_assignments',
+    dataKey: 'user_assignments',
+    key: ['id'],
+    paging: 'cursor',
+    incremental: 'updated_since',
+    dependsOn: ['projects', 'users'],
+    columns: [
+      id,
+      ...projectRef,
+      ...userRef,
+      ...cols({ is_project_manager: 'Bool', is_active: 'Bool', use_default_rates: 'Bool', hourly_rate: 'Float64', budget: 'Float64' }),
+      ...timestamps,
+    ],
+  },
+  {
+    name: 'user_projects',
+    description: "Each user's active project assignments with their task assignments (per user)",
+    path: '/users/{user_id}/project_assignments',
+    dataKey: 'project_assignments',
+    key: ['user_id', 'id'],
+    paging: 'cursor',
+    incremental: 'updated_since',
+    parent: { resource: 'users', param: 'user_id', column: 'user_id' },
+    // A user's assignments change with the user, their user assignments, or the
+    // project's task assignments; other users are not asked again.
+    changeSignals: [
+      { resource: 'users', select: 'id' },
+      { resource: 'user_assignments', select: 'user_id' },
+      { resource: 'project_tasks', select: 'project_id', via: { resource: 'user_assignments', match: 'project_id', select: 'user_id' } },
+      { resource: 'projects', select: 'id', via: { resource: 'user_assignments', match: 'project_id', select: 'user_id' } },
+    ],
+    dependsOn: ['users', 'user_assignments', 'project_tasks', 'projects'],
+    columns: [
+      id,
+      ...cols({ is_project_manager: 'Bool', is_active: 'Bool', use_default_rates: 'Bool', hourly_rate: 'Float64', budget: 'Float64' }),
+      ...projectRef,
+      ...clientRef,
+      ...timestamps,
+    ],
+    nested: [
+      {
+        name: 'user_project_tasks',
+        description: 'Task assignments inside each user project assignment',
+        from: 'task_assignments',
+        parentKey: { user_id: 'user_id', project_assignment_id: 'id' },
+        parentColumn: 'project_assignment_id',
+        key: ['user_id', 'project_assignment_id', 'id'],
+        columns: [
+          id,
+          ...cols({ billable: 'Bool', is_active: 'Bool', hourly_rate: 'Float64', budget: 'Float64' }),
+          ...ref('task', [['id', 'UInt64'], ['name', 'String']]),
+          ...timestamps,
+        ],
+      },
+    ],
+  },
+  {
+    name: 'expense_categories',
+    description: 'Expense categories',
+    path: '/expense_categories',
+    dataKey: 'expense_categories',
+    key: ['id'],
+    paging: 'cursor',
+    incremental: 'updated_since',
+    dependsOn: [],
+    columns: [id, ...cols({ name: 'String', unit_name: 'String', unit_price: 'Float64', is_active: 'Bool' }), ...timestamps],
+  },
+  {
+    name: 'invoice_item_categories',
+    description: 'Invoice item categories',
+    path: '/invoice_item_categories',
+    dataKey: 'invoice_item_categories',
+    key: ['id'],
+    paging: 'cursor',
+    incremental: 'updated_since',
+    dependsOn: [],
+    columns: [id, ...cols({ name: 'String', use_as_service: 'Bool', use_as_expense: 'Bool' }), ...timestamps],
+  },
+  {
+    name: 'estimate_item_categories',
+    description: 'Estimate item categories',
+    path: '/estimate_item_categories',
+    dataKey: 'estimate_item_categories',
+    key: ['id'],
+    paging: 'cursor',
+    incremental: 'updated_since',
+    dependsOn: [],
+    columns: [id, col('name', 'String'), ...timestamps],
   },
   {
     name: 'time_entries',
@@ -139,28 +378,17 @@ export const CATALOG: readonly ResourceSpec[] = [
     incremental: 'updated_since',
     dependsOn: [],
     columns: [
-      { name: 'id', type: 'UInt64' },
-      { name: 'spent_date', type: 'Date' },
-      { name: 'hours', type: 'Float64' },
-      { name: 'hours_without_timer', type: 'Float64' },
-      { name: 'rounded_hours', type: 'Float64' },
-      { name: 'notes', type: 'String' },
-      { name: 'is_locked', type: 'Bool' },
-      { name: 'locked_reason', type: 'String' },
-      { name: 'is_closed', type: 'Bool' },
-      { name: 'is_billed', type: 'Bool' },
-      { name: 'is_running', type: 'Bool' },
-      { name: 'timer_started_at', type: 'DateTime' },
-      // Clock times such as "3:00pm" are not datetimes.
-      { name: 'started_time', type: 'String' },
-      { name: 'ended_time', type: 'String' },
-      { name: 'billable', type: 'Bool' },
-      { name: 'budgeted', type: 'Bool' },
-      { name: 'billable_rate', type: 'Float64' },
-      { name: 'cost_rate', type: 'Float64' },
-      ...ref('user', [['id', 'UInt64'], ['name', 'String']]),
+      id,
+      ...cols({
+        spent_date: 'Date', hours: 'Float64', hours_without_timer: 'Float64', rounded_hours: 'Float64', notes: 'String',
+        is_locked: 'Bool', locked_reason: 'String', is_closed: 'Bool', is_billed: 'Bool', is_running: 'Bool', timer_started_at: 'DateTime',
+        // Clock times such as "3:00pm" are not datetimes.
+        started_time: 'String', ended_time: 'String',
+        billable: 'Bool', budgeted: 'Bool', billable_rate: 'Float64', cost_rate: 'Float64',
+      }),
+      ...userRef,
       ...ref('client', [['id', 'UInt64'], ['name', 'String'], ['currency', 'String']]),
-      ...ref('project', [['id', 'UInt64'], ['name', 'String'], ['code', 'String']]),
+      ...projectRef,
       ...ref('task', [['id', 'UInt64'], ['name', 'String']]),
       ...ref('user_assignment', [['id', 'UInt64']]),
       ...ref('task_assignment', [['id', 'UInt64']]),
@@ -170,46 +398,124 @@ export const CATALOG: readonly ResourceSpec[] = [
     ],
   },
   {
-    name: 'user_projects',
-    description: "Each user's active project assignments (per user)",
-    path: '/users/{user_id}/project_assignments',
-    dataKey: 'project_assignments',
-    key: ['user_id', 'id'],
-    paging: 'cursor',
+    name: 'expenses',
+    description: 'Expenses, one row per entry',
+    path: '/expenses',
+    dataKey: 'expenses',
+    key: ['id'],
+    paging: 'page',
     incremental: 'updated_since',
-    parent: { resource: 'users', param: 'user_id', column: 'user_id' },
-    dependsOn: ['users'],
+    dependsOn: [],
     columns: [
-      { name: 'id', type: 'UInt64' },
-      { name: 'is_project_manager', type: 'Bool' },
-      { name: 'is_active', type: 'Bool' },
-      { name: 'use_default_rates', type: 'Bool' },
-      { name: 'hourly_rate', type: 'Float64' },
-      { name: 'budget', type: 'Float64' },
-      ...ref('project', [['id', 'UInt64'], ['name', 'String'], ['code', 'String']]),
-      ...ref('client', [['id', 'UInt64'], ['name', 'String']]),
+      id,
+      ...cols({
+        spent_date: 'Date', notes: 'String', total_cost: 'Float64', units: 'Float64', billable: 'Bool', is_closed: 'Bool',
+        is_locked: 'Bool', is_billed: 'Bool', locked_reason: 'String',
+      }),
+      ...ref('receipt', [['url', 'String'], ['file_name', 'String']]),
+      ...userRef,
+      ...ref('client', [['id', 'UInt64'], ['name', 'String'], ['currency', 'String']]),
+      ...projectRef,
+      ...ref('expense_category', [['id', 'UInt64'], ['name', 'String'], ['unit_price', 'Float64'], ['unit_name', 'String']]),
+      ...ref('user_assignment', [['id', 'UInt64']]),
+      ...ref('invoice', [['id', 'UInt64'], ['number', 'String']]),
       ...timestamps,
     ],
   },
   {
-    name: 'project_tasks',
-    description: 'Task assignments of every project (flat /task_assignments listing)',
-    path: '/task_assignments',
-    dataKey: 'task_assignments',
+    name: 'invoices',
+    description: 'Invoices (line items in invoice_line_items)',
+    path: '/invoices',
+    dataKey: 'invoices',
     key: ['id'],
-    paging: 'cursor',
+    paging: 'page',
     incremental: 'updated_since',
-    dependsOn: ['projects', 'tasks'],
+    dependsOn: [],
     columns: [
-      { name: 'id', type: 'UInt64' },
-      ...ref('project', [['id', 'UInt64'], ['name', 'String'], ['code', 'String']]),
-      ...ref('task', [['id', 'UInt64'], ['name', 'String']]),
-      { name: 'is_active', type: 'Bool' },
-      { name: 'billable', type: 'Bool' },
-      { name: 'hourly_rate', type: 'Float64' },
-      { name: 'budget', type: 'Float64' },
+      id,
+      ...cols({
+        client_key: 'String', number: 'String', purchase_order: 'String', amount: 'Float64', due_amount: 'Float64', tax: 'Float64',
+        tax_amount: 'Float64', tax2: 'Float64', tax2_amount: 'Float64', discount: 'Float64', discount_amount: 'Float64',
+        subject: 'String', notes: 'String', state: 'String', period_start: 'Date', period_end: 'Date', issue_date: 'Date',
+        due_date: 'Date', payment_term: 'String', sent_at: 'DateTime', paid_at: 'DateTime', paid_date: 'Date', closed_at: 'DateTime',
+        recurring_invoice_id: 'UInt64', currency: 'String',
+      }),
+      ...clientRef,
+      ...ref('estimate', [['id', 'UInt64']]),
+      ...ref('retainer', [['id', 'UInt64']]),
+      ...ref('creator', [['id', 'UInt64'], ['name', 'String']]),
       ...timestamps,
     ],
+    nested: [lineItems('invoice')],
+  },
+  {
+    name: 'invoice_messages',
+    description: 'Messages sent for each invoice (per invoice)',
+    path: '/invoices/{invoice_id}/messages',
+    dataKey: 'invoice_messages',
+    key: ['invoice_id', 'id'],
+    paging: 'cursor',
+    incremental: 'updated_since',
+    parent: { resource: 'invoices', param: 'invoice_id', column: 'invoice_id' },
+    changeSignals: [{ resource: 'invoices', select: 'id' }],
+    dependsOn: ['invoices'],
+    columns: [
+      ...messageColumns,
+      ...cols({ include_link_to_client_invoice: 'Bool', attach_pdf: 'Bool', thank_you: 'Bool', reminder: 'Bool', send_reminder_on: 'Date' }),
+    ],
+  },
+  {
+    name: 'invoice_payments',
+    description: 'Payments recorded for each invoice (per invoice)',
+    path: '/invoices/{invoice_id}/payments',
+    dataKey: 'invoice_payments',
+    key: ['invoice_id', 'id'],
+    paging: 'cursor',
+    incremental: 'updated_since',
+    parent: { resource: 'invoices', param: 'invoice_id', column: 'invoice_id' },
+    changeSignals: [{ resource: 'invoices', select: 'id' }],
+    dependsOn: ['invoices'],
+    columns: [
+      id,
+      ...cols({ amount: 'Float64', paid_at: 'DateTime', paid_date: 'Date', recorded_by: 'String', recorded_by_email: 'String', notes: 'String', transaction_id: 'String' }),
+      ...ref('payment_gateway', [['id', 'String'], ['name', 'String']]),
+      ...timestamps,
+    ],
+  },
+  {
+    name: 'estimates',
+    description: 'Estimates (line items in estimate_line_items)',
+    path: '/estimates',
+    dataKey: 'estimates',
+    key: ['id'],
+    paging: 'page',
+    incremental: 'updated_since',
+    dependsOn: [],
+    columns: [
+      id,
+      ...cols({
+        client_key: 'String', number: 'String', purchase_order: 'String', amount: 'Float64', tax: 'Float64', tax_amount: 'Float64',
+        tax2: 'Float64', tax2_amount: 'Float64', discount: 'Float64', discount_amount: 'Float64', subject: 'String', notes: 'String',
+        state: 'String', issue_date: 'Date', sent_at: 'DateTime', accepted_at: 'DateTime', declined_at: 'DateTime', currency: 'String',
+      }),
+      ...clientRef,
+      ...ref('creator', [['id', 'UInt64'], ['name', 'String']]),
+      ...timestamps,
+    ],
+    nested: [lineItems('estimate')],
+  },
+  {
+    name: 'estimate_messages',
+    description: 'Messages sent for each estimate (per estimate)',
+    path: '/estimates/{estimate_id}/messages',
+    dataKey: 'estimate_messages',
+    key: ['estimate_id', 'id'],
+    paging: 'cursor',
+    incremental: 'updated_since',
+    parent: { resource: 'estimates', param: 'estimate_id', column: 'estimate_id' },
+    changeSignals: [{ resource: 'estimates', select: 'id' }],
+    dependsOn: ['estimates'],
+    columns: messageColumns,
   },
 ];
 
@@ -246,19 +552,54 @@ export function resolveSelection(selected?: readonly string[]): string[] {
   return resourceNames().filter((n) => wanted.has(n));
 }
 
-/** The table's sorting (deduplication) key: the account, then the resource key. */
-export function tableKey(spec: ResourceSpec): string[] {
-  return ['account_id', ...spec.key];
+/** One physical table: a resource's own, or one of its nested arrays. */
+export interface TableDef {
+  name: string;
+  /** Sorting (deduplication) key, after `account_id`. */
+  key: string[];
+  /** UInt64 columns identifying the parent (fan-out parent id, or the nested parent's key). */
+  parentColumns: string[];
+  columns: ColumnSpec[];
+}
+
+export function resourceTable(spec: ResourceSpec): TableDef {
+  return { name: spec.name, key: spec.key, parentColumns: spec.parent ? [spec.parent.column] : [], columns: spec.columns };
+}
+
+export function nestedTable(n: NestedSpec): TableDef {
+  return { name: n.name, key: n.key, parentColumns: Object.keys(n.parentKey), columns: n.columns };
+}
+
+/** Every table of a resource: its own first, then its nested arrays'. */
+export function tablesOf(spec: ResourceSpec): TableDef[] {
+  return [resourceTable(spec), ...(spec.nested ?? []).map(nestedTable)];
 }
 
 /** Checks the catalog's own consistency; the tests run it so a bad entry fails CI. */
 export function validateCatalog(catalog: readonly ResourceSpec[] = CATALOG): string[] {
   const problems: string[] = [];
   const names = new Set(catalog.map((r) => r.name));
+  const tableNames = new Set<string>();
+  for (const t of catalog.flatMap(tablesOf)) {
+    if (tableNames.has(t.name)) problems.push(`table ${t.name} is defined twice`);
+    tableNames.add(t.name);
+    const columns = new Set([...t.parentColumns, ...t.columns.map((c) => c.name)]);
+    for (const k of t.key) if (!columns.has(k)) problems.push(`${t.name}: key column ${k} is not a column`);
+  }
   for (const r of catalog) {
-    const cols = new Set(r.columns.map((c) => c.name));
-    if (r.parent) cols.add(r.parent.column);
-    for (const k of r.key) if (!cols.has(k)) problems.push(`${r.name}: key column ${k} is not a column`);
+    if (r.paging === 'none' && (r.parent || r.key.length > 0)) problems.push(`${r.name}: a single-object resource has no key or parent`);
+    for (const n of r.nested ?? []) {
+      const parentCols = new Set([...(r.parent ? [r.parent.column] : []), ...r.columns.map((c) => c.name)]);
+      for (const [child, parentCol] of Object.entries(n.parentKey)) {
+        if (!parentCols.has(parentCol)) problems.push(`${n.name}: parent key ${child} <- ${parentCol} is not a column of ${r.name}`);
+      }
+      if (!(n.parentColumn in n.parentKey)) problems.push(`${n.name}: parentColumn ${n.parentColumn} is not in parentKey`);
+    }
+    for (const sig of r.changeSignals ?? []) {
+      for (const dep of [sig.resource, sig.via?.resource].filter((x): x is string => Boolean(x))) {
+        if (!r.dependsOn.includes(dep)) problems.push(`${r.name}: change signal ${dep} must be a dependency`);
+      }
+    }
     for (const d of r.dependsOn) if (!names.has(d)) problems.push(`${r.name}: depends on unknown ${d}`);
     if (r.parent) {
       if (!r.dependsOn.includes(r.parent.resource)) problems.push(`${r.name}: parent ${r.parent.resource} must be a dependency`);

@@ -33,6 +33,7 @@ export function firstPageUrl(baseUrl: string, spec: ResourceSpec, params: FirstP
     p = p.replace(`{${spec.parent.param}}`, encodeURIComponent(String(params.parentId)));
   }
   const url = new URL(baseUrl.replace(/\/+$/, '') + p);
+  if (spec.paging === 'none') return url.toString();
   url.searchParams.set('per_page', String(PER_PAGE));
   if (params.updatedSince && spec.incremental === 'updated_since') {
     url.searchParams.set('updated_since', harvestTimestamp(params.updatedSince));
@@ -133,6 +134,8 @@ export function parseListPage(body: unknown, spec: ResourceSpec, where: string):
     throw new HarvestError(`unexpected response for ${where}: expected a JSON object`, 'malformed', 200, false);
   }
   const env = body as Record<string, unknown>;
+  // A single-object endpoint (company) is its own record.
+  if (spec.paging === 'none') return { records: [env], next: null };
   const records = env[spec.dataKey];
   if (!Array.isArray(records)) {
     const keys = Object.keys(env).slice(0, 8).join(', ');

@@ -1,12 +1,17 @@
 // Plain-JSON shapes that cross the workflow/activity boundary. Nothing here may carry a
 // credential: Temporal stores every input and result in its history.
 
+/** Failure type of a 403 from Harvest: the resource is skipped unless the run is strict. */
+export const FORBIDDEN_FAILURE = 'Harvest.forbidden';
+
 /** Input of the `harvestSync` workflow, as typed into `temporal workflow start --input`. */
 export interface SyncInput {
   resources?: string[];
   mode?: 'incremental' | 'full';
   /** ISO date or timestamp: read records updated since then (instead of the committed cursor). */
   since?: string;
+  /** Fail the run when a resource answers 403 (default: skip it with a warning). */
+  strict?: boolean;
   /** Advanced: event count after which a resource workflow continues as new (default 5000). */
   historyLimit?: number;
   /** Advanced: pages of one resource read in parallel (page-numbered lists and fan-outs; default 4). */
@@ -60,7 +65,13 @@ export interface ResourceProgress {
   committedCursor: string | null;
   newestUpdatedAt: string | null;
   continuedAsNew: number;
+  /** Records marked `_deleted = 1` after a complete listing. */
+  deleted?: number;
+  /** Fan-out resources: whether only parents that may have changed were asked. */
+  changedParentsOnly?: boolean;
   error?: string;
+  /** Why a resource was skipped without failing the run (403). */
+  warning?: string;
 }
 
 export interface ResourceSyncInput {
@@ -68,6 +79,10 @@ export interface ResourceSyncInput {
   resource: string;
   updatedSince: string | null;
   commitCursor: string | null;
+  /** Fan-out: ask only the parents the change signals name for this sync. */
+  changedOnly: boolean;
+  /** The listing is complete (everything, all parents): mark what it did not see as deleted. */
+  markDeletions: boolean;
   historyLimit: number;
   concurrency: number;
   /** Carried across continue-as-new. */

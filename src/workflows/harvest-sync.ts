@@ -5,12 +5,13 @@ import {
   ApplicationFailure,
   defineQuery,
   executeChild,
+  log,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import { getResource, resolveSelection, resourceNames } from '../harvest/catalog';
-import { planCursor, validateSyncInput } from '../sync/plan';
-import type { ResourceProgress, ResourceSyncInput, SyncInput, SyncSummary } from '../sync/types';
+import { planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
+import { FORBIDDEN_FAILURE, type ResourceProgress, type ResourceSyncInput, type SyncInput, type SyncSummary } from '../sync/types';
 import { storeActivities } from './activities';
 import { syncResource } from './sync-resource';
 
@@ -51,6 +52,31 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
 
   await storeActivities.ensureSchema();
   const state = await storeActivities.loadSyncState();
+  const plans = new Map<string, CursorPlan>();
+  for (const name of selected) {
+    plans.set(name, planCursor({
+      mode,
+      since: input.since,
+      committed: state.cursors[name],
+      startDate: state.startDate,
+      incremental: getResource(name).incremental !== null,
+      runStartedAt: startedAt,
+    }));
+  }
+  // A fan-out asks only parents that may have changed when it has read before and every
+  // change signal was read this run from no later than its own lower bound.
+  const changedOnly = (name: string): boolean => {
+    const spec = getResource(name);
+    const since = mode === 'incremental' ? (input.since ?? state.cursors[name]) : undefined;
+    if (!spec.parent || !spec.changeSignals || since === undefined) return false;
+    return spec.changeSignals.every((sig) =>
+      [sig.resource, sig.via?.resource].every((r) => {
+        if (r === undefined) return true;
+        const bound = plans.get(r)?.updatedSince;
+        return bound === null || (bound !== undefined && bound <= new Date(since).toISOString());
+      }),
+    );
+  };
 
   const finished = new Map<string, Promise<boolean>>();
   const run = (name: string): Promise<boolean> => {
@@ -66,18 +92,13 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
     const depsOk = await Promise.all(spec.dependsOn.filter((d) => progress.has(d)).map(run));
     const entry = progress.get(name)!;
     if (!depsOk.every(Boolean)) {
+      const missing = spec.dependsOn.filter((d) => progress.has(d) && progress.get(d)?.state !== 'done');
       entry.state = 'skipped';
-      entry.error = `not started: ${spec.dependsOn.filter((d) => progress.get(d)?.state !== 'done').join(', ')} failed`;
+      entry.warning = `not started: it needs ${missing.join(', ')}, which did not finish`;
       return false;
     }
-    const plan = planCursor({
-      mode,
-      since: input.since,
-      committed: state.cursors[name],
-      startDate: state.startDate,
-      incremental: spec.incremental !== null,
-      runStartedAt: startedAt,
-    });
+    const plan = plans.get(name)!;
+    const onlyChanged = changedOnly(name);
     entry.state = 'running';
     entry.updatedSince = plan.updatedSince;
     const childInput: ResourceSyncInput = {
@@ -85,6 +106,8 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
       resource: name,
       updatedSince: plan.updatedSince,
       commitCursor: plan.commit,
+      changedOnly: onlyChanged,
+      markDeletions: plan.updatedSince === null && !onlyChanged,
       historyLimit: Math.max(20, input.historyLimit ?? 5000),
       concurrency: Math.min(16, input.concurrency ?? 4),
     };
@@ -96,6 +119,12 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
       progress.set(name, result);
       return true;
     } catch (err) {
+      if (!input.strict && failureTypes(err).includes(FORBIDDEN_FAILURE)) {
+        entry.state = 'skipped';
+        entry.warning = `skipped: ${rootMessage(err)}`;
+        log.warn('resource skipped: Harvest answered 403', { resource: name, message: entry.warning });
+        return false;
+      }
       entry.state = 'failed';
       entry.error = rootMessage(err);
       return false;
@@ -106,7 +135,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const resources = [...progress.values()];
   const failed = resources.filter((r) => r.state === 'failed');
   if (failed.length > 0) {
-    const skipped = resources.filter((r) => r.state === 'skipped').map((r) => r.resource);
+    const skipped = resources.filter((r) => r.state === 'skipped' && r.warning?.startsWith('not started')).map((r) => r.resource);
     throw ApplicationFailure.nonRetryable(
       `harvest sync failed for ${failed.map((r) => `${r.resource}: ${r.error}`).join('; ')}` +
         (skipped.length ? ` (not started: ${skipped.join(', ')})` : ''),
@@ -122,6 +151,14 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
     finishedAt: new Date().toISOString(),
     resources,
   };
+}
+
+function failureTypes(err: unknown): string[] {
+  const types: string[] = [];
+  for (let e = err as { type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (typeof e.type === 'string') types.push(e.type);
+  }
+  return types;
 }
 
 /** The innermost failure message (child → activity → Harvest's answer). */

@@ -20,7 +20,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
       pages: 0,
       rows: 0,
       typeMismatches: 0,
-      ...(spec.parent ? { parentsDone: 0, parentsGone: 0 } : {}),
+      ...(spec.parent ? { parentsDone: 0, parentsGone: 0, changedParentsOnly: input.changedOnly } : {}),
       updatedSince: input.updatedSince,
       committedCursor: null,
       newestUpdatedAt: null,
@@ -109,7 +109,12 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     }
   } else {
     for (;;) {
-      const ids = await storeActivities.listParentIds({ resource: spec.parent.resource, afterId: carry.afterParentId, limit: PARENT_CHUNK });
+      const ids = await storeActivities.listParentIds({
+        resource: spec.name,
+        afterId: carry.afterParentId,
+        limit: PARENT_CHUNK,
+        ...(input.changedOnly ? { changedIn: input.syncId } : {}),
+      });
       if (ids.length === 0) break;
       let cursor = 0;
       const lane = async (): Promise<void> => {
@@ -125,6 +130,10 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     }
   }
 
+  // Only now, after every page of a complete listing arrived, can absence mean deletion.
+  if (input.markDeletions) {
+    progress.deleted = await storeActivities.markDeleted({ resource: spec.name, syncId: input.syncId });
+  }
   if (input.commitCursor) {
     await storeActivities.commitCursor({ resource: spec.name, cursor: input.commitCursor, syncId: input.syncId });
     progress.committedCursor = input.commitCursor;

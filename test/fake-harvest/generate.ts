@@ -2,7 +2,31 @@
  * Deterministic generator of a realistic Harvest account: the same seed (and `now`)
  * always yields the same records. Record shapes follow the recorded fixtures
  * (/work/shared/fixtures/harvest-recorded.jsonl) field for field, in the same key order.
+ * This file builds the people, projects and time; generate-billing.ts the rest
+ * (contacts, roles, categories, rates, expenses, invoices, estimates).
  */
+import { buildBilling, type BillingCounts } from './generate-billing';
+import {
+  clientRef,
+  COST_RATES,
+  creationTimes,
+  FIRST_NAMES,
+  InvoiceBook,
+  isWeekend,
+  LAST_NAMES,
+  nextId,
+  numbered,
+  projectRef,
+  RATES,
+  ROLE_NAMES,
+  stamps,
+  userName,
+  type Timeline,
+} from './generate-common';
+import { Rng } from './rng';
+import { taskAssignmentSnapshot, userAssignmentSnapshot } from './generate-common';
+
+export { taskAssignmentSnapshot, userAssignmentSnapshot };
 import type { FakeAccountData, Rec } from './types';
 import { DAY_MS, SECOND_MS, clockTime, isoDate, isoSeconds, parseDate, startOfUtcDay } from './util';
 
@@ -21,6 +45,26 @@ export interface GenerateOptions {
   firstDate?: string;
   /** Last spent_date (YYYY-MM-DD). */
   lastDate?: string;
+  /** Client contacts in all (default 1.5 per client, rounded): each client gets one before any gets two. */
+  contacts?: number;
+  /** Roles (default 3), named like users' `roles` (which keep only names that exist as roles). */
+  roles?: number;
+  /** Expense categories (default 5; the first six are Harvest's defaults, Mileage has a unit price). */
+  expenseCategories?: number;
+  /** Invoice item categories (default 3: Service, Product, then the company's own). */
+  invoiceItemCategories?: number;
+  /** Estimate item categories (default 3). */
+  estimateItemCategories?: number;
+  /** Expenses (default 300), over the same dates as time entries; some billed, some with receipts. */
+  expenses?: number;
+  /**
+   * Invoices (default 60), each with 1–4 line_items, 0–2 payments and 0–2 messages. Every
+   * invoice a time entry or expense names exists, so when those already name more
+   * invoices than this (about 90 for 3000 time entries) there are that many instead.
+   */
+  invoices?: number;
+  /** Estimates (default 20), each with 1–4 line_items and 0–2 messages. */
+  estimates?: number;
   /**
    * The moment of generation. Every created_at/updated_at is at least one day before
    * the start of its UTC day, so output only changes once a day; pin it for output
@@ -31,7 +75,7 @@ export interface GenerateOptions {
 
 type Options = Required<Omit<GenerateOptions, 'now'>> & { nowMs: number };
 
-const DEFAULTS: Required<Omit<GenerateOptions, 'now'>> = {
+const DEFAULTS: Required<Omit<GenerateOptions, 'now' | 'contacts'>> = {
   seed: 1,
   clients: 8,
   users: 25,
@@ -42,66 +86,17 @@ const DEFAULTS: Required<Omit<GenerateOptions, 'now'>> = {
   timeEntries: 3000,
   firstDate: '2024-01-01',
   lastDate: '2025-12-31',
+  roles: 3,
+  expenseCategories: 5,
+  invoiceItemCategories: 3,
+  estimateItemCategories: 3,
+  expenses: 300,
+  invoices: 60,
+  estimates: 20,
 };
 
 /** Time entry ids start above 2^31 so 32-bit id handling breaks visibly. */
 export const TIME_ENTRY_ID_FLOOR = 2_500_000_000;
-
-// ---------------------------------------------------------------------------
-// PRNG: mulberry32, small and fast; Math.random would break determinism.
-
-class Rng {
-  private state: number;
-
-  constructor(seed: number) {
-    this.state = (Math.floor(seed) ^ 0x5bd1e995) >>> 0;
-  }
-
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) | 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  }
-
-  /** Integer in [min, max]. */
-  int(min: number, max: number): number {
-    return min + Math.floor(this.next() * (max - min + 1));
-  }
-
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.next() * items.length)]!;
-  }
-
-  /** `k` distinct items in random order. */
-  sample<T>(items: readonly T[], k: number): T[] {
-    const copy = items.slice();
-    const n = Math.min(k, copy.length);
-    for (let i = 0; i < n; i++) {
-      const j = i + Math.floor(this.next() * (copy.length - i));
-      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-    }
-    return copy.slice(0, n);
-  }
-
-  /** Whole second in [fromMs, toMs]. */
-  instant(fromMs: number, toMs: number): number {
-    const from = Math.ceil(fromMs / SECOND_MS);
-    const to = Math.floor(toMs / SECOND_MS);
-    return (to <= from ? from : this.int(from, to)) * SECOND_MS;
-  }
-
-  hex(length: number): string {
-    let out = '';
-    while (out.length < length) out += Math.floor(this.next() * 0x1_0000_0000).toString(16).padStart(8, '0');
-    return out.slice(0, length);
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Vocabulary for realistic values.
@@ -122,21 +117,10 @@ const ADDRESSES = [
   '123 Main Street\nSpringfield, IL 62701', '500 Market St, Suite 300\nSan Francisco, CA 94105',
   '10 Downing Lane\nLondon EC1A 1BB', 'Friedrichstraße 43\n10117 Berlin',
 ];
-const FIRST_NAMES = [
-  'Olivia', 'Liam', 'Emma', 'Noah', 'Ava', 'Mateo', 'Sofia', 'Lucas', 'Mia', 'Ethan', 'Amara',
-  'Hiroshi', 'Priya', 'Kwame', 'Zoë', 'José', 'Björn', 'Siobhán', 'Chloé', 'Ivan', 'Fatima',
-  'Wei', 'Aisha', 'Diego', 'Nora', 'Omar', 'Freya', 'Tomás', 'Leila', 'Kai',
-];
-const LAST_NAMES = [
-  'Smith', 'García', 'Nguyen', 'Müller', 'Kowalski', "O'Brien", 'Johansson', 'Rossi', 'Tanaka',
-  'Okafor', 'Patel', 'Dubois', 'Silva', 'Cohen', 'Novak', 'Larsen', 'Ahmed', 'Kim', 'Fischer',
-  'Moreau', 'Hughes', 'Jensen', 'Costa', 'Bianchi', 'Yilmaz',
-];
 const TIMEZONES = [
   'Eastern Time (US & Canada)', 'Pacific Time (US & Canada)', 'Central Time (US & Canada)',
   'London', 'Berlin', 'Kyiv', 'Madrid', 'Tokyo', 'Sydney',
 ];
-const ROLE_NAMES = ['Design', 'Engineering', 'Project Management', 'Sales', 'Marketing', 'Support'];
 const TASK_NAMES: ReadonlyArray<readonly [name: string, billable: boolean]> = [
   ['Design', true], ['Programming', true], ['Project Management', true], ['Marketing', true],
   ['Business Development', false], ['Research', true], ['Quality Assurance', true],
@@ -185,22 +169,10 @@ const MANAGER_CLAIMS = [
   'timers:read:managed', 'timers:write:managed', 'users:read:managed',
 ];
 const MEMBER_CLAIMS = ['expenses:read:own', 'expenses:write:own', 'timers:read:own', 'timers:write:own'];
-const RATES = [95, 110, 125, 150, 175, 200];
-const COST_RATES = [40, 45, 55, 60, 75, 85];
 const CAPACITIES = [144000, 144000, 144000, 126000, 108000, 72000];
 
 // ---------------------------------------------------------------------------
 // Timeline: when things happen, all strictly in the past.
-
-interface Timeline {
-  /** Latest allowed timestamp: start of yesterday (UTC) relative to `now`. */
-  ceiling: number;
-  /** Window in which the account's reference data (clients, users, …) is set up. */
-  setupStart: number;
-  setupEnd: number;
-  firstDay: number;
-  lastDay: number;
-}
 
 function makeTimeline(o: Options): Timeline {
   const firstDay = parseDate(o.firstDate);
@@ -211,26 +183,6 @@ function makeTimeline(o: Options): Timeline {
   const ceiling = startOfUtcDay(o.nowMs) - DAY_MS;
   const setupEnd = Math.min(firstDay - DAY_MS, ceiling);
   return { ceiling, setupStart: setupEnd - 365 * DAY_MS, setupEnd, firstDay, lastDay };
-}
-
-/** created_at/updated_at pair; a share of records were edited some time after creation. */
-function stamps(rng: Rng, t: Timeline, createdMs: number, editedShare: number): Pick<Rec, 'created_at' | 'updated_at'> {
-  const created = Math.min(createdMs, t.ceiling);
-  const updated = rng.chance(editedShare) ? rng.instant(created, t.ceiling) : created;
-  const created_at = isoSeconds(created);
-  return { created_at, updated_at: updated === created ? created_at : isoSeconds(updated) };
-}
-
-/** `n` ascending creation instants in [from, to]; ids are then handed out in this order. */
-function creationTimes(rng: Rng, n: number, from: number, to: number): number[] {
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) times.push(rng.instant(from, to));
-  return times.sort((a, b) => a - b);
-}
-
-/** Harvest ids grow with creation, with gaps left by other accounts. */
-function nextId(rng: Rng, previous: number): number {
-  return previous + rng.int(1, 40);
 }
 
 // ---------------------------------------------------------------------------
@@ -262,12 +214,6 @@ function buildCompany(name: string): Record<string, unknown> {
     thousands_separator: ',',
     color_scheme: 'orange',
   };
-}
-
-function numbered(names: readonly string[], i: number): string {
-  const round = Math.floor(i / names.length);
-  const base = names[i % names.length]!;
-  return round === 0 ? base : `${base} ${round + 1}`;
 }
 
 function buildTasks(rng: Rng, t: Timeline, n: number): Rec[] {
@@ -366,10 +312,6 @@ function uniqueEmail(taken: Set<string>, first: string, last: string, domain: st
   return email;
 }
 
-function clientRef(client: Rec): { id: number; name: unknown; currency: unknown } {
-  return { id: client.id, name: client.name, currency: client.currency };
-}
-
 function buildProjects(rng: Rng, t: Timeline, n: number, clients: readonly Rec[]): Rec[] {
   const span = t.setupEnd - t.setupStart;
   const times = creationTimes(rng, n, t.setupStart + 0.5 * span, t.setupStart + 0.85 * span);
@@ -421,10 +363,6 @@ function initials(name: string): string {
   return letters.length >= 2 ? letters.slice(0, 3) : name.normalize('NFD').replace(/[^A-Za-z]/g, '').slice(0, 3).toUpperCase();
 }
 
-function projectRef(project: Rec): { id: number; name: unknown; code: unknown } {
-  return { id: project.id, name: project.name, code: project.code };
-}
-
 /** Harvest creates a project's task assignments together with the project. */
 function buildTaskAssignments(rng: Rng, t: Timeline, projects: readonly Rec[], tasks: readonly Rec[], perProject: number): Rec[] {
   let id = rng.int(300_000_000, 320_000_000);
@@ -446,10 +384,6 @@ function buildTaskAssignments(rng: Rng, t: Timeline, projects: readonly Rec[], t
     }
   }
   return out;
-}
-
-function userName(user: Rec): string {
-  return `${String(user.first_name)} ${String(user.last_name)}`;
 }
 
 function buildUserAssignments(
@@ -536,23 +470,6 @@ function buildEntryContexts(data: Pick<FakeAccountData, 'users' | 'projects' | '
   });
 }
 
-/** The user_assignment object nested in a time entry (fixture shape). */
-export function userAssignmentSnapshot(ua: Rec): object {
-  const { id, is_project_manager, is_active, use_default_rates, budget, created_at, updated_at, hourly_rate } = ua;
-  return Object.freeze({ id, is_project_manager, is_active, use_default_rates, budget, created_at, updated_at, hourly_rate });
-}
-
-/** The task_assignment object nested in a time entry (fixture shape). */
-export function taskAssignmentSnapshot(ta: Rec): object {
-  const { id, billable, is_active, created_at, updated_at, hourly_rate, budget } = ta;
-  return Object.freeze({ id, billable, is_active, created_at, updated_at, hourly_rate, budget });
-}
-
-function isWeekend(dayMs: number): boolean {
-  const weekday = new Date(dayMs).getUTCDay();
-  return weekday === 0 || weekday === 6;
-}
-
 function sampleHours(rng: Rng): number {
   const r = rng.next();
   const [lo, hi] = r < 0.5 ? [25, 200] : r < 0.9 ? [200, 500] : [500, 900];
@@ -571,34 +488,6 @@ function billableRate(ctx: EntryContext, ta: Rec): number | null {
       return ctx.userAssignment.hourly_rate as number | null;
     default:
       return null;
-  }
-}
-
-/** One invoice per client and month, issued early the next month. */
-class InvoiceBook {
-  private readonly invoices = new Map<string, { ref: object; issuedMs: number } | null>();
-  private nextNumber = 1;
-  private nextInvoiceId: number;
-
-  constructor(private readonly rng: Rng, private readonly ceiling: number) {
-    this.nextInvoiceId = rng.int(25_000_000, 35_000_000);
-  }
-
-  /** The invoice billing this client's month, or null if that month is not invoiced. */
-  forMonth(clientId: number, dayMs: number): { ref: object; issuedMs: number } | null {
-    const month = isoDate(dayMs).slice(0, 7);
-    const key = `${clientId}:${month}`;
-    let found = this.invoices.get(key);
-    if (found === undefined) {
-      const d = new Date(dayMs);
-      const issuedMs = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, this.rng.int(1, 10), this.rng.int(8, 18));
-      found =
-        issuedMs < this.ceiling && this.rng.chance(0.5)
-          ? { ref: Object.freeze({ id: (this.nextInvoiceId += this.rng.int(1, 30)), number: String(this.nextNumber++) }), issuedMs }
-          : null;
-      this.invoices.set(key, found);
-    }
-    return found;
   }
 }
 
@@ -658,9 +547,11 @@ function entryCreatedAt(rng: Rng, t: Timeline, dayMs: number): number {
   return ms > t.ceiling ? rng.instant(t.ceiling - 7 * DAY_MS, t.ceiling) : ms;
 }
 
-function buildTimeEntries(rng: Rng, t: Timeline, n: number, contexts: readonly EntryContext[]): Rec[] {
-  if (n === 0 || contexts.length === 0) return [];
+/** Builds the time entries and the book of invoices they were billed on. */
+function buildTimeEntries(rng: Rng, t: Timeline, n: number, contexts: readonly EntryContext[]): { entries: Rec[]; book: InvoiceBook } {
+  if (n === 0 || contexts.length === 0) return { entries: [], book: new InvoiceBook(rng, t.ceiling) };
   const plan = planEntries(rng, t, n);
+  // Created here, after planning, as it always was: the draw order fixes every entry's values.
   const invoices = new InvoiceBook(rng, t.ceiling);
   const dayStrings = new Map<number, string>();
   const out: Rec[] = new Array(n);
@@ -672,7 +563,7 @@ function buildTimeEntries(rng: Rng, t: Timeline, n: number, contexts: readonly E
     out[k] = buildEntry(rng, t, invoices, rng.pick(contexts), spent, day * DAY_MS, plan.created[i]!, plan.ids[i]!);
   }
   markRunning(out, Math.min(2, Math.floor(n / 500) + 1));
-  return out;
+  return { entries: out, book: invoices };
 }
 
 function buildEntry(
@@ -756,12 +647,17 @@ function markRunning(entries: Rec[], count: number): void {
 
 function resolveOptions(opts: GenerateOptions): Options {
   const { now, ...rest } = opts;
-  const merged = { ...DEFAULTS, ...dropUndefined(rest) };
-  for (const key of ['clients', 'users', 'projects', 'tasks', 'tasksPerProject', 'usersPerProject'] as const) {
+  const given = dropUndefined(rest);
+  const merged = { ...DEFAULTS, contacts: Math.round((given.clients ?? DEFAULTS.clients) * 1.5), ...given };
+  const atLeastOne = [
+    'clients', 'users', 'projects', 'tasks', 'tasksPerProject', 'usersPerProject',
+    'expenseCategories', 'invoiceItemCategories', 'estimateItemCategories',
+  ] as const;
+  for (const key of atLeastOne) {
     if (!Number.isInteger(merged[key]) || merged[key] < 1) throw new Error(`generateAccount: ${key} must be an integer >= 1`);
   }
-  if (!Number.isInteger(merged.timeEntries) || merged.timeEntries < 0) {
-    throw new Error('generateAccount: timeEntries must be an integer >= 0');
+  for (const key of ['timeEntries', 'contacts', 'roles', 'expenses', 'invoices', 'estimates'] as const) {
+    if (!Number.isInteger(merged[key]) || merged[key] < 0) throw new Error(`generateAccount: ${key} must be an integer >= 0`);
   }
   const nowMs = now === undefined ? Date.now() : typeof now === 'number' ? now : now.getTime();
   return { ...merged, nowMs };
@@ -770,6 +666,8 @@ function resolveOptions(opts: GenerateOptions): Options {
 function dropUndefined<T extends object>(obj: T): Partial<T> {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+const BILLING_STREAM = 0x2f6b_9d31;
 
 /** API order of every list except time entries: newest created first. */
 function newestFirst(records: Rec[]): Rec[] {
@@ -790,7 +688,12 @@ export function generateAccount(opts: GenerateOptions = {}): FakeAccountData {
   const taskAssignments = buildTaskAssignments(rng, t, projects, tasks, o.tasksPerProject);
   const userAssignments = buildUserAssignments(rng, t, projects, users, o.usersPerProject);
   const contexts = buildEntryContexts({ users, projects, taskAssignments, userAssignments });
-  const timeEntries = buildTimeEntries(rng, t, o.timeEntries, contexts);
+  const { entries: timeEntries, book } = buildTimeEntries(rng, t, o.timeEntries, contexts);
+  // A stream of its own, so the kinds above stay as they were for a seed.
+  const billing = buildBilling(
+    { rng: new Rng(o.seed ^ BILLING_STREAM), t, companyName, clients, users, projects, userAssignments, timeEntries, roleNames: ROLE_NAMES, book },
+    o satisfies BillingCounts,
+  );
   return {
     accountId,
     meUserId: users[0]!.id,
@@ -802,5 +705,6 @@ export function generateAccount(opts: GenerateOptions = {}): FakeAccountData {
     taskAssignments: newestFirst(taskAssignments),
     userAssignments: newestFirst(userAssignments),
     timeEntries,
+    ...billing,
   };
 }

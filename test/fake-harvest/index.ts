@@ -4,6 +4,7 @@ export {
   startFakeHarvest,
   TOKEN_PATH,
   ACCOUNTS_PATH,
+  type AccountHandle,
   type FakeHarvest,
   type FakeHarvestOptions,
   type RequestLogEntry,
@@ -12,6 +13,34 @@ export {
 } from './server';
 export type { Fault, FaultControls } from './faults';
 export type { OAuthOptions, RateLimit } from './auth';
-export { projectAssignmentsFor } from './store';
-export { ROUTES, FILTERS, type Route, type ListRoute, type ObjectRoute, type FilterName } from './routes';
+export {
+  actingUser,
+  PARENT_FIELDS,
+  parentIdOf,
+  presentRecord,
+  projectAssignmentsFor,
+  teammatesFor,
+  type TokenRole,
+} from './store';
+export {
+  MAX_REPORT_SPAN_DAYS,
+  parseReportWindow,
+  REPORTS,
+  reportRows,
+  type ReportName,
+  type ReportOptions,
+  type ReportWindow,
+} from './reports';
+export {
+  ROUTES,
+  FILTERS,
+  type Access,
+  type Route,
+  type ListRoute,
+  type ObjectRoute,
+  type ReportRoute,
+  type FilterName,
+  type FilterSpec,
+  type RouteContext,
+} from './routes';
 export { RESOURCE_KINDS, type FakeAccountData, type Rec, type ResourceKind, type SortOrder } from './types';

@@ -1,6 +1,7 @@
 /**
  * Runs the fake Harvest standalone, e.g. to point the CLI or curl at it:
  *   npx tsx test/fake-harvest/main.ts [--port 8787] [--time-entries N] [--seed S] [--no-rate-limit] [--token T]
+ *     [--accounts N] [--role admin|member]
  */
 import { parseArgs } from 'node:util';
 import { generateAccount } from './generate';
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       'no-rate-limit': { type: 'boolean' },
       token: { type: 'string' },
+      accounts: { type: 'string' },
+      role: { type: 'string' },
     },
     strict: true,
   });
@@ -30,17 +33,26 @@ async function main(): Promise<void> {
     seed: intOption(values.seed, 'seed', 1),
     timeEntries: intOption(values['time-entries'], 'time-entries', 3000),
   });
+  const role = values.role ?? 'admin';
+  if (role !== 'admin' && role !== 'member') throw new Error('--role must be admin or member');
+  // Further accounts: the next seeds, smaller (a second company the same token reaches).
+  const more = Array.from({ length: Math.max(0, intOption(values.accounts, 'accounts', 1) - 1) }, (_, i) =>
+    generateAccount({ seed: intOption(values.seed, 'seed', 1) + i + 1, timeEntries: 500 }),
+  );
   const fake = await startFakeHarvest({
     data,
+    accounts: more,
     tokens: [token],
     port: intOption(values.port, 'port', 8787),
     rateLimit: values['no-rate-limit'] ? false : undefined,
+    role,
   });
   const lines = [
     `fake Harvest up (${data.timeEntries.length} time entries, generated in ${Date.now() - started} ms); Ctrl-C to stop`,
     `HARVEST_BASE_URL=${fake.baseUrl}`,
     `HARVEST_TOKEN_URL=${fake.tokenUrl}`,
     `HARVEST_ACCOUNT_ID=${data.accountId}`,
+    ...more.map((a) => `# also served: account ${a.accountId} (${String(a.company.name)})`),
     // The fake's own throwaway token: printing it is the point of this command.
     `HARVEST_ACCESS_TOKEN=${token}`,
     `HARVEST_USER_AGENT=harvest-sync-dev (dev@example.com)`,

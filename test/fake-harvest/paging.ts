@@ -69,7 +69,7 @@ export function decodeCursor(text: string, order: SortOrder): SortKey | null {
   } catch {
     return null;
   }
-  const strings = order === 'spent' ? 2 : 1;
+  const strings = order === 'spent' || order === 'issued' ? 2 : 1;
   const valid =
     Array.isArray(key) &&
     key.length === strings + 1 &&
@@ -88,10 +88,13 @@ export interface Envelope {
   links: { first: string; next: string | null; previous: string | null; last: string };
 }
 
-/** Builds the list answer for one page of `records` (already filtered, in API order). */
+/**
+ * Builds the list answer for one page of `records` (already filtered, in API order).
+ * Cursor style needs Recs (the cursor is a sort key); page style takes any rows (reports).
+ */
 export function buildPage(
   key: string,
-  records: readonly Rec[],
+  records: readonly Rec[] | readonly object[],
   style: 'cursor' | 'page',
   order: SortOrder,
   paging: Paging,
@@ -100,14 +103,14 @@ export function buildPage(
   const { perPage } = paging;
   const total = records.length;
   const totalPages = Math.max(1, Math.ceil(total / perPage));
-  const start = paging.cursor ? indexAfter(records, paging.cursor, order) : (paging.page - 1) * perPage;
+  const start = paging.cursor ? indexAfter(records as readonly Rec[], paging.cursor, order) : (paging.page - 1) * perPage;
   const items = records.slice(start, start + perPage);
   const hasMore = start + perPage < total;
   const last = items[items.length - 1];
   const pageLink = (n: number) => link(base, [['page', String(n)], ['per_page', String(perPage)]]);
   const nextLink = (): string =>
     style === 'cursor'
-      ? link(base, [['cursor', encodeCursor(sortKey(last!, order))], ['per_page', String(perPage)]])
+      ? link(base, [['cursor', encodeCursor(sortKey(last as Rec, order))], ['per_page', String(perPage)]])
       : pageLink(paging.page + 1);
   const numbered = paging.cursor === null;
   const envelope: Envelope = {

@@ -9,21 +9,46 @@ import { bearerToken, SlidingWindowLimiter, TokenBook, type OAuthOptions, type R
 import { FaultController, type AppliedFault, type FaultControls } from './faults';
 import { generateAccount } from './generate';
 import { buildPage, linkBase, parsePaging } from './paging';
-import { compileFilters, matchRoute, type ListRoute, type Params } from './routes';
-import { createRecord, isResourceKind, meUser, removeRecord, updateRecord } from './store';
+import { parseReportWindow, reportRows } from './reports';
+import {
+  compileFilters,
+  matchRoute,
+  type Access,
+  type ListRoute,
+  type Params,
+  type ReportRoute,
+  type RouteContext,
+} from './routes';
+import { actingUser, createRecord, isResourceKind, refId, removeRecord, updateRecord, type TokenRole } from './store';
 import type { FakeAccountData, Rec, ResourceKind } from './types';
 
 export interface FakeHarvestOptions {
   /** The account to serve (default: generateAccount()). It is used live, not copied. */
   data?: FakeAccountData;
-  /** Expected Harvest-Account-Id (default: data.accountId). */
+  /**
+   * More accounts on the same server, after `data` (or alone). `Harvest-Account-Id`
+   * picks one; every valid token reaches all of them; `/api/v2/accounts` lists them.
+   */
+  accounts?: FakeAccountData[];
+  /** Harvest-Account-Id of the first account (default: its data.accountId). */
   accountId?: number;
   /** Valid personal access tokens (default ['test-pat']). */
   tokens?: string[];
   /** Answer 400 when User-Agent is missing, as Harvest does (default true). */
   userAgentRequired?: boolean;
-  /** Sliding window per token (default 100 per 15 s); false disables it. */
+  /** Sliding window per token (default 100 per 15 s); false disables it. Report requests do not count. */
   rateLimit?: RateLimit | false;
+  /**
+   * The Reports API's own window per token (default 100 per 15 minutes; when `rateLimit`
+   * is false the default is false too); false disables it.
+   */
+  reportsRateLimit?: RateLimit | false;
+  /**
+   * Whom the tokens belong to (default 'admin'). A 'member' is refused (403) what Harvest
+   * keeps for Administrators and Managers, and sees only their own time entries and
+   * expenses: see Access in routes.ts.
+   */
+  role?: TokenRole;
   /** Enables the OAuth2 refresh flow at tokenUrl. */
   oauth?: OAuthOptions;
   /** Default 0: a free port. */
@@ -50,22 +75,36 @@ export interface RequestInfo {
 }
 export type RequestHook = (req: RequestInfo) => void | Promise<void>;
 
-export interface FakeHarvest {
+/** Mutations of one account's live store. */
+export interface AccountHandle {
+  readonly accountId: number;
+  /** The live, mutable store. */
+  readonly data: FakeAccountData;
+  /**
+   * Adds a record stamped with the current time; returns its id (fresh unless given).
+   * Child kinds take their parent in a hidden field: `{ invoice_id }`, `{ estimate_id }`, `{ user_id }`.
+   */
+  create(kind: ResourceKind, record: Partial<Rec>): number;
+  /** Shallow-merges `patch` and stamps updated_at with the current time. */
+  update(kind: ResourceKind, id: number, patch: Partial<Rec>): Rec;
+  /** Hard-deletes a record (and its children: an invoice's messages and payments, …). */
+  remove(kind: ResourceKind, id: number): Rec;
+}
+
+export interface FakeHarvest extends AccountHandle {
   /** e.g. http://127.0.0.1:PORT/v2 */
   readonly baseUrl: string;
   readonly tokenUrl: string;
   readonly accountsUrl: string;
   readonly port: number;
-  /** The live, mutable store. */
+  /** The first account's live store (create/update/remove act on it). */
   readonly data: FakeAccountData;
+  /** Every account served, the first being `data`. */
+  readonly accounts: readonly FakeAccountData[];
+  /** The helpers of the account with this Harvest-Account-Id; throws if it is not served. */
+  account(accountId: number): AccountHandle;
   readonly requests: RequestLogEntry[];
   resetLog(): void;
-  /** Adds a record stamped with the current time; returns its id (fresh unless given). */
-  create(kind: ResourceKind, record: Partial<Rec>): number;
-  /** Shallow-merges `patch` and stamps updated_at with the current time. */
-  update(kind: ResourceKind, id: number, patch: Partial<Rec>): Rec;
-  /** Hard-deletes a record. */
-  remove(kind: ResourceKind, id: number): Rec;
   /** Runs before each request is served; returns an unsubscribe function. */
   onRequest(hook: RequestHook): () => void;
   readonly faults: FaultControls;
@@ -104,6 +143,7 @@ function apiError(status: number, message: string, headers?: Record<string, stri
 }
 
 const NOT_FOUND = () => apiError(404, 'Not Found');
+const FORBIDDEN = () => apiError(403, 'You do not have permission to access this resource.');
 
 function badGatewayHtml(status: number): Reply {
   const title = `${status} ${http.STATUS_CODES[status] ?? 'Error'}`;
@@ -125,19 +165,24 @@ class FakeHarvestServer {
   private readonly hooks = new Set<RequestHook>();
   private readonly tokens: TokenBook;
   private readonly limiter: SlidingWindowLimiter | undefined;
-  private readonly accountId: number;
+  private readonly reportsLimiter: SlidingWindowLimiter | undefined;
+  private readonly role: TokenRole;
   private readonly timers = new Set<NodeJS.Timeout>();
   private count = 0;
   readonly http: http.Server;
 
+  /** @param accounts Harvest-Account-Id → store, the first one first. */
   constructor(
-    readonly data: FakeAccountData,
+    readonly accounts: ReadonlyMap<number, FakeAccountData>,
     private readonly opts: FakeHarvestOptions,
   ) {
-    this.accountId = opts.accountId ?? data.accountId;
     this.tokens = new TokenBook(opts.tokens ?? ['test-pat'], opts.oauth);
     const rateLimit = opts.rateLimit === undefined ? { limit: 100, windowMs: 15_000 } : opts.rateLimit;
     this.limiter = rateLimit ? new SlidingWindowLimiter(rateLimit) : undefined;
+    const reportsDefault = opts.rateLimit === false ? false : { limit: 100, windowMs: 15 * 60_000 };
+    const reportsLimit = opts.reportsRateLimit === undefined ? reportsDefault : opts.reportsRateLimit;
+    this.reportsLimiter = reportsLimit ? new SlidingWindowLimiter(reportsLimit) : undefined;
+    this.role = opts.role ?? 'admin';
     this.http = http.createServer((req, res) => void this.handle(req, res));
   }
 
@@ -188,15 +233,22 @@ class FakeHarvestServer {
     if (path === TOKEN_PATH) return this.withFaults(path, () => this.tokenEndpoint(req));
     if (path === ACCOUNTS_PATH) return this.withFaults(path, () => this.accountsEndpoint(req));
     if (path === '/v2' || path.startsWith('/v2/')) {
-      const refused = this.guard(req, path);
-      if (refused) return refused;
-      return this.withFaults(path, async () => this.api(req, url));
+      const guarded = this.guard(req, path);
+      if ('refused' in guarded) return guarded.refused;
+      return this.withFaults(path, async () => this.api(req, url, guarded.data));
     }
     return NOT_FOUND();
   }
 
-  /** Checks Harvest does before serving: User-Agent, token, account, rate limit, permissions. */
-  private guard(req: http.IncomingMessage, path: string): Reply | undefined {
+  /** Checks Harvest does before serving: User-Agent, token, account, rate limit, forbidden paths. */
+  private guard(req: http.IncomingMessage, path: string): { refused: Reply } | { data: FakeAccountData } {
+    const refused = this.refusal(req, path);
+    if (refused) return { refused };
+    const account = String(req.headers['harvest-account-id']).trim();
+    return { data: this.accounts.get(Number(account))! };
+  }
+
+  private refusal(req: http.IncomingMessage, path: string): Reply | undefined {
     const ua = req.headers['user-agent'];
     if ((this.opts.userAgentRequired ?? true) && (!ua || !ua.trim())) {
       return apiError(400, 'Missing User-Agent header. Please include a User-Agent header with your app name and a contact email or URL.');
@@ -204,12 +256,15 @@ class FakeHarvestServer {
     const token = bearerToken(req.headers.authorization);
     if (!token || !this.tokens.isValid(token)) return json(401, INVALID_TOKEN);
     const account = req.headers['harvest-account-id'];
-    if (typeof account !== 'string' || account.trim() !== String(this.accountId)) {
+    if (typeof account !== 'string' || !/^\d{1,16}$/.test(account.trim()) || !this.accounts.has(Number(account.trim()))) {
       return apiError(403, 'The Harvest-Account-Id header is missing or names an account this token cannot access.');
     }
-    const retryAfter = this.limiter?.take(token) ?? 0;
+    // The Reports API has its own budget; its requests do not use the general one.
+    const isReport = path.startsWith('/v2/reports/');
+    const retryAfter = (isReport ? this.reportsLimiter : this.limiter)?.take(token) ?? 0;
     if (retryAfter > 0) {
-      return apiError(429, `API rate limit exceeded. Retry in ${retryAfter} seconds.`, { 'Retry-After': String(retryAfter) });
+      const what = isReport ? 'Reports API' : 'API';
+      return apiError(429, `${what} rate limit exceeded. Retry in ${retryAfter} seconds.`, { 'Retry-After': String(retryAfter) });
     }
     const forbidden = this.faults.forbiddenMessage(path);
     return forbidden === undefined ? undefined : apiError(403, forbidden);
@@ -257,29 +312,78 @@ class FakeHarvestServer {
     });
   }
 
-  private api(req: http.IncomingMessage, url: URL): Reply {
+  private api(req: http.IncomingMessage, url: URL, data: FakeAccountData): Reply {
     if (req.method !== 'GET') return apiError(405, 'Method Not Allowed');
     const match = matchRoute(url.pathname);
     if (!match) return NOT_FOUND();
     const { route, params } = match;
-    if (route.type === 'object') {
-      const value = route.object(this.data, params);
-      return value === undefined ? NOT_FOUND() : json(200, value);
+    const ctx: RouteContext = { me: actingUser(data, this.role) };
+    if (this.denied(route.access, params, ctx)) return FORBIDDEN();
+    switch (route.type) {
+      case 'object': {
+        const value = route.object(data, params, ctx);
+        if (value === undefined) return NOT_FOUND();
+        if (route.access === 'own' && this.role === 'member' && refId(value as Rec, 'user') !== ctx.me?.id) return FORBIDDEN();
+        return json(200, value);
+      }
+      case 'list':
+        return this.list(route, params, ctx, data, req, url);
+      case 'report':
+        return this.report(route, data, req, url);
     }
-    return this.list(route, params, req, url);
   }
 
-  private list(route: ListRoute, params: Params, req: http.IncomingMessage, url: URL): Reply {
+  /** Whether a member is refused this route (see Access in routes.ts). */
+  private denied(access: Access, params: Params, ctx: RouteContext): boolean {
+    if (this.role !== 'member') return false;
+    if (access === 'admin') return true;
+    if (access === 'self') return (params.user_id ?? params.id) !== ctx.me?.id;
+    return false;
+  }
+
+  private origin(req: http.IncomingMessage): string {
+    return `http://${req.headers.host ?? `127.0.0.1:${this.port}`}`;
+  }
+
+  private list(route: ListRoute, params: Params, ctx: RouteContext, data: FakeAccountData, req: http.IncomingMessage, url: URL): Reply {
     const paging = parsePaging(url.searchParams, route.order);
     if ('error' in paging) return apiError(422, paging.error);
     const predicates = compileFilters(route.filters, url.searchParams);
     if ('error' in predicates) return apiError(422, predicates.error);
-    const source = route.source(this.data, params);
+    if (route.access === 'own' && this.role === 'member') {
+      const me = ctx.me?.id;
+      predicates.push((r) => refId(r, 'user') === me);
+    }
+    const source = route.source(data, params, ctx);
     if (!source) return NOT_FOUND();
+    if (!Array.isArray(source)) return apiError(source.status, source.message);
     const records = predicates.length === 0 ? source : source.filter((r) => predicates.every((p) => p(r)));
-    const origin = `http://${req.headers.host ?? `127.0.0.1:${this.port}`}`;
-    const base = linkBase(origin, url.pathname, url.searchParams);
-    return json(200, buildPage(route.key, records, route.paging, route.order, paging, base));
+    const base = linkBase(this.origin(req), url.pathname, url.searchParams);
+    const page = buildPage(route.key, records, route.paging, route.order, paging, base);
+    if (route.present) page[route.key] = (page[route.key] as Rec[]).map(route.present);
+    return json(200, page);
+  }
+
+  /** Reports: page paging over rows computed now; `cursor` means nothing here and is ignored. */
+  private report(route: ReportRoute, data: FakeAccountData, req: http.IncomingMessage, url: URL): Reply {
+    const query = new URLSearchParams([...url.searchParams].filter(([k]) => k !== 'cursor'));
+    const paging = parsePaging(query, 'created');
+    if ('error' in paging) return apiError(422, paging.error);
+    let window;
+    if (route.report !== 'project_budget') {
+      const parsed = parseReportWindow(query);
+      if ('status' in parsed) return apiError(parsed.status, parsed.message);
+      window = parsed;
+    }
+    const flags: Record<string, boolean | undefined> = {};
+    for (const name of route.report === 'project_budget' ? ['is_active'] : route.report.startsWith('expenses/') ? [] : ['include_fixed_fee']) {
+      const raw = query.get(name);
+      if (raw === null) continue;
+      if (raw !== 'true' && raw !== 'false') return apiError(422, `${name} must be true or false`);
+      flags[name] = raw === 'true';
+    }
+    const rows = reportRows(data, route.report, { window, includeFixedFee: flags.include_fixed_fee, isActive: flags.is_active });
+    return json(200, buildPage('results', rows, 'page', 'created', paging, linkBase(this.origin(req), url.pathname, query)));
   }
 
   private async tokenEndpoint(req: http.IncomingMessage): Promise<Reply> {
@@ -293,10 +397,11 @@ class FakeHarvestServer {
   private async accountsEndpoint(req: http.IncomingMessage): Promise<Reply> {
     const token = bearerToken(req.headers.authorization);
     if (!token || !this.tokens.isValid(token)) return json(401, INVALID_TOKEN);
-    const me = meUser(this.data);
+    const first = this.accounts.values().next().value as FakeAccountData;
+    const me = actingUser(first, this.role);
     return json(200, {
       user: me ? { id: me.id, first_name: me.first_name, last_name: me.last_name, email: me.email } : null,
-      accounts: [{ id: this.accountId, name: this.data.company.name, product: 'harvest' }],
+      accounts: [...this.accounts].map(([id, data]) => ({ id, name: data.company.name, product: 'harvest' })),
     });
   }
 
@@ -332,26 +437,51 @@ function readBody(req: http.IncomingMessage): Promise<string> {
 // ---------------------------------------------------------------------------
 
 export async function startFakeHarvest(opts: FakeHarvestOptions = {}): Promise<FakeHarvest> {
-  const data = opts.data ?? generateAccount();
-  const server = new FakeHarvestServer(data, opts);
+  const first = opts.data ?? (opts.accounts?.length ? undefined : generateAccount());
+  const stores = [...(first ? [first] : []), ...(opts.accounts ?? [])];
+  const accounts = new Map<number, FakeAccountData>();
+  stores.forEach((store, i) => {
+    const id = i === 0 ? (opts.accountId ?? store.accountId) : store.accountId;
+    if (accounts.has(id)) throw new Error(`fake-harvest: two accounts with id ${id}`);
+    accounts.set(id, store);
+  });
+  const server = new FakeHarvestServer(accounts, opts);
   await listen(server.http, opts.port ?? 0);
   const origin = `http://127.0.0.1:${server.port}`;
   const checkKind = (kind: string): ResourceKind => {
     if (!isResourceKind(kind)) throw new Error(`fake-harvest: unknown kind ${kind}`);
     return kind;
   };
+  const handles = new Map<number, AccountHandle>();
+  for (const [accountId, data] of accounts) {
+    handles.set(accountId, {
+      accountId,
+      data,
+      create: (kind, record) => createRecord(data, checkKind(kind), record),
+      update: (kind, id, patch) => updateRecord(data, checkKind(kind), id, patch),
+      remove: (kind, id) => removeRecord(data, checkKind(kind), id),
+    });
+  }
+  const main = handles.values().next().value as AccountHandle;
   let closing: Promise<void> | undefined;
   return {
     baseUrl: `${origin}/v2`,
     tokenUrl: `${origin}${TOKEN_PATH}`,
     accountsUrl: `${origin}${ACCOUNTS_PATH}`,
     port: server.port,
-    data,
+    accountId: main.accountId,
+    data: main.data,
+    accounts: stores,
+    account: (accountId) => {
+      const handle = handles.get(accountId);
+      if (!handle) throw new Error(`fake-harvest: no account ${accountId} on this server`);
+      return handle;
+    },
     requests: server.requests,
     resetLog: () => server.resetLog(),
-    create: (kind, record) => createRecord(data, checkKind(kind), record),
-    update: (kind, id, patch) => updateRecord(data, checkKind(kind), id, patch),
-    remove: (kind, id) => removeRecord(data, checkKind(kind), id),
+    create: main.create,
+    update: main.update,
+    remove: main.remove,
     onRequest: (hook) => server.onRequest(hook),
     faults: server.faults,
     expireAccessTokens: () => server.expireAccessTokens(),

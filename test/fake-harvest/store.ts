@@ -17,10 +17,62 @@ export const KIND_ORDER: Readonly<Record<ResourceKind, SortOrder>> = {
   taskAssignments: 'created',
   userAssignments: 'created',
   timeEntries: 'spent',
+  contacts: 'created',
+  roles: 'created',
+  expenseCategories: 'created',
+  invoiceItemCategories: 'created',
+  estimateItemCategories: 'created',
+  // Harvest: "sorted by the spent_date, with the most recent expenses appearing first".
+  expenses: 'spent',
+  // Harvest: invoices and estimates are "sorted by issue date, most recently issued first".
+  invoices: 'issued',
+  invoiceMessages: 'created',
+  invoicePayments: 'created',
+  estimates: 'issued',
+  estimateMessages: 'created',
+  // Harvest: rates are "sorted by start_date, with the oldest starting rates appearing
+  // first"; a user's rates start in creation order, so oldest-created first.
+  billableRates: 'oldest',
+  costRates: 'oldest',
 };
 
+/**
+ * Child kinds keep their parent's id in a field Harvest does not send (the recorded
+ * records have none: the recorder's `parent_id` was its own). The store needs it to
+ * answer `/invoices/{id}/messages` etc.; presentRecord() drops it before serving.
+ */
+export const PARENT_FIELDS: Readonly<Partial<Record<ResourceKind, { field: string; parent: ResourceKind }>>> = {
+  invoiceMessages: { field: 'invoice_id', parent: 'invoices' },
+  invoicePayments: { field: 'invoice_id', parent: 'invoices' },
+  estimateMessages: { field: 'estimate_id', parent: 'estimates' },
+  billableRates: { field: 'user_id', parent: 'users' },
+  costRates: { field: 'user_id', parent: 'users' },
+};
+
+/** A record exactly as Harvest serves it: the stored one, less a hidden parent field. */
+export function presentRecord(kind: ResourceKind, rec: Rec): Rec {
+  const hidden = PARENT_FIELDS[kind]?.field;
+  if (hidden === undefined || !(hidden in rec)) return rec;
+  const served: Rec = { ...rec };
+  delete served[hidden];
+  return served;
+}
+
+/** The parent id held in a child record's hidden field (see PARENT_FIELDS). */
+export function parentIdOf(kind: ResourceKind, rec: Rec): number | undefined {
+  const field = PARENT_FIELDS[kind]?.field;
+  const value = field === undefined ? undefined : rec[field];
+  return typeof value === 'number' ? value : undefined;
+}
+
+/** The date a dated order sorts by first. */
+function dateField(order: SortOrder): 'spent_date' | 'issue_date' | undefined {
+  return order === 'spent' ? 'spent_date' : order === 'issued' ? 'issue_date' : undefined;
+}
+
 export function sortKey(rec: Rec, order: SortOrder): SortKey {
-  return order === 'spent' ? [rec.spent_date as string, rec.created_at, rec.id] : [rec.created_at, rec.id];
+  const field = dateField(order);
+  return field ? [rec[field] as string, rec.created_at, rec.id] : [rec.created_at, rec.id];
 }
 
 /** Ascending comparison of two keys of the same order. */
@@ -39,6 +91,10 @@ function compareCreatedDesc(a: Rec, b: Rec): number {
   return b.id - a.id;
 }
 
+function compareCreatedAsc(a: Rec, b: Rec): number {
+  return -compareCreatedDesc(a, b);
+}
+
 // Hot path (every time entry request checks 200k records): plain string compares, no String().
 function compareSpentDesc(a: Rec, b: Rec): number {
   const sa = a.spent_date as string;
@@ -48,8 +104,22 @@ function compareSpentDesc(a: Rec, b: Rec): number {
   return b.id - a.id;
 }
 
+function compareIssuedDesc(a: Rec, b: Rec): number {
+  const sa = a.issue_date as string;
+  const sb = b.issue_date as string;
+  if (sa !== sb) return sa < sb ? 1 : -1;
+  return compareCreatedDesc(a, b);
+}
+
+const COMPARATORS: Readonly<Record<SortOrder, (a: Rec, b: Rec) => number>> = {
+  created: compareCreatedDesc,
+  oldest: compareCreatedAsc,
+  spent: compareSpentDesc,
+  issued: compareIssuedDesc,
+};
+
 export function comparatorFor(order: SortOrder): (a: Rec, b: Rec) => number {
-  return order === 'spent' ? compareSpentDesc : compareCreatedDesc;
+  return COMPARATORS[order];
 }
 
 /** Bumped by every mutation helper; lets ensureSorted skip re-checking unchanged lists. */
@@ -81,13 +151,15 @@ export function sortedList(data: FakeAccountData, kind: ResourceKind): Rec[] {
   return ensureSorted(data[kind], KIND_ORDER[kind]);
 }
 
-/** Index of the first record strictly after `key` in a list sorted in API (descending) order. */
+/** Index of the first record strictly after `key` in a list sorted in API order. */
 export function indexAfter(list: readonly Rec[], key: SortKey, order: SortOrder): number {
+  // Descending orders put larger keys first; 'oldest' is the one ascending order.
+  const sign = order === 'oldest' ? -1 : 1;
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (compareKeys(sortKey(list[mid]!, order), key) >= 0) lo = mid + 1;
+    if (sign * compareKeys(sortKey(list[mid]!, order), key) >= 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -118,20 +190,38 @@ export function nowStamp(nowMs: number = Date.now()): string {
 
 /**
  * Adds a record and returns its id. Fields left out are copied from the newest record
- * of the kind, so the shape stays complete and references stay valid.
+ * of the kind, so the shape stays complete and references stay valid. Copied line items
+ * get fresh ids; a dated kind left without its date (spent_date, issue_date) gets today.
+ * Child kinds take their parent in the hidden field, e.g. `{ invoice_id }` (PARENT_FIELDS).
  */
 export function createRecord(data: FakeAccountData, kind: ResourceKind, record: Partial<Rec>, nowMs?: number): number {
+  const order = KIND_ORDER[kind];
   const list = sortedList(data, kind);
   generation++;
   const stamp = nowStamp(nowMs);
-  const template = list[0] ?? {};
+  const template = (order === 'oldest' ? list[list.length - 1] : list[0]) ?? {};
   const id = record.id ?? nextFreeId(list);
   if (findById(list, id)) throw new Error(`fake-harvest: ${kind} id ${id} already exists`);
   // Always stamped now, even if `record` was copied from an older one: it is new in Harvest.
   const created: Rec = { ...template, ...record, id, created_at: stamp, updated_at: stamp };
-  if (kind === 'timeEntries' && record.spent_date === undefined) created.spent_date = isoDate(nowMs ?? Date.now());
-  insertSorted(list, created, KIND_ORDER[kind]);
+  const date = dateField(order);
+  if (date && record[date] === undefined) created[date] = isoDate(nowMs ?? Date.now());
+  if (record.line_items === undefined && Array.isArray(created.line_items)) {
+    let lineId = maxLineItemId(list);
+    created.line_items = (created.line_items as Array<Record<string, unknown>>).map((li) => ({ ...li, id: ++lineId }));
+  }
+  insertSorted(list, created, order);
   return id;
+}
+
+function maxLineItemId(list: readonly Rec[]): number {
+  let max = 0;
+  for (const r of list) {
+    for (const li of (r.line_items as Array<{ id?: unknown }> | undefined) ?? []) {
+      if (typeof li.id === 'number' && li.id > max) max = li.id;
+    }
+  }
+  return max;
 }
 
 /**
@@ -146,12 +236,20 @@ export function updateRecord(data: FakeAccountData, kind: ResourceKind, id: numb
   return rec;
 }
 
-/** Hard delete: the record simply stops appearing, as in Harvest. */
+/**
+ * Hard delete: the record simply stops appearing, as in Harvest. Its children (an
+ * invoice's messages and payments, an estimate's messages, a user's rates) go with it.
+ */
 export function removeRecord(data: FakeAccountData, kind: ResourceKind, id: number): Rec {
   const list = data[kind];
   const index = list.findIndex((r) => r.id === id);
   if (index < 0) throw new Error(`fake-harvest: no ${kind} with id ${id}`);
   generation++;
+  for (const [childKind, link] of Object.entries(PARENT_FIELDS) as Array<[ResourceKind, { field: string; parent: ResourceKind }]>) {
+    if (link.parent !== kind) continue;
+    const children = data[childKind];
+    for (let i = children.length - 1; i >= 0; i--) if (children[i]![link.field] === id) children.splice(i, 1);
+  }
   return list.splice(index, 1)[0]!;
 }
 
@@ -182,6 +280,48 @@ export function meUser(data: FakeAccountData): Rec | undefined {
     findById(data.users, data.meUserId) ??
     data.users.find((u) => u.is_active === true && Array.isArray(u.access_roles) && u.access_roles.includes('administrator'))
   );
+}
+
+/** The server's token belongs to an Administrator, or to a plain Member (see routes.ts ACCESS). */
+export type TokenRole = 'admin' | 'member';
+
+function hasAccessRole(user: Rec, role: string): boolean {
+  return Array.isArray(user.access_roles) && user.access_roles.includes(role);
+}
+
+/**
+ * Whom the token acts as. An admin token is meUser(). A member token is meUser() if that
+ * user is a member, else the oldest active member of the account (so `/users/me` and the
+ * "own records" rules agree), else meUser().
+ */
+export function actingUser(data: FakeAccountData, role: TokenRole = 'admin'): Rec | undefined {
+  const me = meUser(data);
+  if (role === 'admin' || (me && hasAccessRole(me, 'member'))) return me;
+  const members = data.users.filter((u) => u.is_active === true && hasAccessRole(u, 'member'));
+  return members.length > 0 ? members.reduce((a, b) => (comparatorFor('created')(a, b) > 0 ? a : b)) : me;
+}
+
+/**
+ * `/users/{id}/teammates`: the people a Manager manages, taken as the active users on the
+ * projects the manager is a project manager of (Harvest keeps an explicit list; this
+ * derives one). Records keep their user sort key for cursors; routes.ts serves only
+ * `{id, first_name, last_name, email}` (Harvest's teammate object; no recorded example).
+ * undefined: unknown user (404); null: the user is not a Manager (Harvest answers 422).
+ */
+export function teammatesFor(data: FakeAccountData, userId: number): Rec[] | null | undefined {
+  const user = findById(data.users, userId);
+  if (!user) return undefined;
+  if (!hasAccessRole(user, 'manager')) return null;
+  const managed = new Set<number>();
+  for (const ua of data.userAssignments) {
+    if (refId(ua, 'user') === userId && ua.is_project_manager === true) managed.add(refId(ua, 'project') ?? -1);
+  }
+  const mates = new Set<number>();
+  for (const ua of data.userAssignments) {
+    const uid = refId(ua, 'user');
+    if (uid !== undefined && uid !== userId && ua.is_active === true && managed.has(refId(ua, 'project') ?? -1)) mates.add(uid);
+  }
+  return sortedList(data, 'users').filter((u) => mates.has(u.id) && u.is_active === true);
 }
 
 /**

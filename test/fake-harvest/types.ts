@@ -19,6 +19,19 @@ export const RESOURCE_KINDS = [
   'taskAssignments',
   'userAssignments',
   'timeEntries',
+  'contacts',
+  'roles',
+  'expenseCategories',
+  'invoiceItemCategories',
+  'estimateItemCategories',
+  'expenses',
+  'invoices',
+  'invoiceMessages',
+  'invoicePayments',
+  'estimates',
+  'estimateMessages',
+  'billableRates',
+  'costRates',
 ] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
@@ -36,7 +49,31 @@ export interface FakeAccountData {
   taskAssignments: Rec[];
   userAssignments: Rec[];
   timeEntries: Rec[];
+  contacts: Rec[];
+  /** `user_ids` lists the users whose `roles` name the role. */
+  roles: Rec[];
+  expenseCategories: Rec[];
+  invoiceItemCategories: Rec[];
+  estimateItemCategories: Rec[];
+  expenses: Rec[];
+  /** Each with `line_items[]`; every `invoice {id, number}` of a time entry or expense is here. */
+  invoices: Rec[];
+  /** Stored with `invoice_id` (their parent), which Harvest does not send: see PARENT_FIELDS. */
+  invoiceMessages: Rec[];
+  /** Stored with `invoice_id`, not served. */
+  invoicePayments: Rec[];
+  estimates: Rec[];
+  /** Stored with `estimate_id`, not served. */
+  estimateMessages: Rec[];
+  /** Stored with `user_id`, not served. */
+  billableRates: Rec[];
+  /** Stored with `user_id`, not served. */
+  costRates: Rec[];
 }
 
-/** How a list is ordered: newest-created first, or (time entries) by spent_date first. */
-export type SortOrder = 'created' | 'spent';
+/**
+ * How a list is ordered: newest-created first ('created'), oldest-created first
+ * ('oldest', user rates), or by a date first, newest first: spent_date ('spent': time
+ * entries, expenses) or issue_date ('issued': invoices, estimates).
+ */
+export type SortOrder = 'created' | 'oldest' | 'spent' | 'issued';

@@ -1,19 +1,18 @@
 // Prints the live keys of every table in an embedded ClickHouse directory as JSON.
 // A separate process: the engine allows one data directory per process.
 import { openClickHouse } from '../../src/clickhouse/connect';
-import { CATALOG } from '../../src/harvest/catalog';
-import { liveRowsSQL } from './expected';
+import { ALL_TABLES, liveRowsSQL } from './oracle';
 
 async function main(): Promise<void> {
   const [dir, database] = process.argv.slice(2);
   const ch = openClickHouse({ path: dir, database });
   const out: Record<string, { keys: string[]; rawRows: number }> = {};
   try {
-    for (const spec of CATALOG) {
-      const res = await ch.client.query({ query: liveRowsSQL(database, spec.name), format: 'JSONEachRow' });
+    for (const table of ALL_TABLES) {
+      const res = await ch.client.query({ query: liveRowsSQL(database, table), format: 'JSONEachRow' });
       const keys = (await res.json<{ key: string }>()).map((r) => r.key);
-      const raw = await ch.client.query({ query: `SELECT count() AS n FROM \`${database}\`.\`${spec.name}\``, format: 'JSONEachRow' });
-      out[spec.name] = { keys, rawRows: Number((await raw.json<{ n: string }>())[0].n) };
+      const raw = await ch.client.query({ query: `SELECT count() AS n FROM \`${database}\`.\`${table.name}\``, format: 'JSONEachRow' });
+      out[table.name] = { keys, rawRows: Number((await raw.json<{ n: string }>())[0].n) };
     }
   } finally {
     await ch.close();

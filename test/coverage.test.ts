@@ -1,0 +1,150 @@
+// Complete coverage: every resource, deletes by full reconciliation, change-driven
+// fan-out, schema evolution and mistyped values.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateAccount, startFakeHarvest, type FakeHarvest } from './fake-harvest';
+import { ALL_TABLES } from './support/oracle';
+import { query, runSync, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
+import { assertTablesMatchFake } from './support/assertions';
+import { CATALOG, getResource, type ResourceSpec } from '../src/harvest/catalog';
+import { ensureSchema } from '../src/clickhouse/schema';
+import { buildRows } from '../src/clickhouse/rows';
+import { storePage } from '../src/clickhouse/store';
+import type { SyncSummary } from '../src/sync/types';
+
+const resourceOf = (s: SyncSummary | undefined, name: string) => s!.resources.find((r) => r.resource === name)!;
+
+async function isDeleted(db: string, table: string, where: string, params: Record<string, unknown>): Promise<boolean> {
+  const rows = await query<{ d: number }>(`SELECT _deleted AS d FROM ${db}.${table} FINAL WHERE ${where}`, params);
+  assert.ok(rows.length > 0, `no row in ${table} for ${where}`);
+  return rows.every((r) => r.d === 1);
+}
+
+describe('complete coverage', () => {
+  let fake: FakeHarvest;
+  let setup: TestSetup;
+  let db: string;
+
+  before(async () => {
+    fake = await startFakeHarvest({ data: generateAccount({ seed: 41, timeEntries: 2500, users: 8 }), rateLimit: false });
+    const ids = unique('coverage');
+    db = ids.database;
+    setup = testConfig(fake, ids);
+  });
+  after(() => fake.close());
+
+  it('a first sync lands every resource and every nested table field for field', async () => {
+    const { summary, error } = await runSync(setup.cfg);
+    assert.ifError(error);
+    assert.deepEqual(summary!.resources.map((r) => r.resource).sort(), CATALOG.map((r) => r.name).sort());
+    assert.ok(summary!.resources.every((r) => r.state === 'done'));
+    await assertTablesMatchFake(db, fake);
+    for (const table of ALL_TABLES) {
+      const [{ n }] = await query<{ n: number }>(`SELECT count() AS n FROM ${db}.${table.name}`);
+      assert.ok(n > 0, `${table.name} is empty: the generated account should exercise it`);
+    }
+  });
+
+  it('an incremental run without changes makes one request per top-level resource and none per parent', async () => {
+    fake.resetLog();
+    const { summary, error } = await runSync(setup.cfg);
+    assert.ifError(error);
+    const topLevel = CATALOG.filter((r) => !r.parent);
+    const requests = fake.requests.filter((r) => r.path.startsWith('/v2/'));
+    assert.equal(requests.length, topLevel.length, requests.map((r) => r.path).join('\n'));
+    for (const r of CATALOG.filter((x) => x.parent)) {
+      assert.equal(resourceOf(summary, r.name).changedParentsOnly, true, r.name);
+      assert.equal(resourceOf(summary, r.name).pages, 0, r.name);
+    }
+  });
+
+  it('only parents that changed are asked again, and their changes land', async () => {
+    const invoice = fake.data.invoices[0];
+    fake.update('invoices', invoice.id, { subject: 'changed subject' });
+    const user = fake.data.users[1];
+    fake.update('users', user.id, { last_name: 'Changed' });
+    fake.resetLog();
+    const { summary, error } = await runSync(setup.cfg);
+    assert.ifError(error);
+    const paths = fake.requests.map((r) => r.path);
+    assert.deepEqual(paths.filter((p) => /^\/v2\/invoices\/\d+\//.test(p)).sort(), [`/v2/invoices/${invoice.id}/messages`, `/v2/invoices/${invoice.id}/payments`]);
+    assert.ok(paths.includes(`/v2/users/${user.id}/billable_rates`));
+    assert.equal(paths.filter((p) => /^\/v2\/users\/\d+\/cost_rates$/.test(p)).length, 1);
+    assert.equal(resourceOf(summary, 'invoices').rows, 1);
+    await assertTablesMatchFake(db, fake);
+  });
+
+  it('a value of the wrong type is loaded as NULL, kept in _raw and counted', async () => {
+    const entry = fake.data.timeEntries[3];
+    fake.update('timeEntries', entry.id, { hours: 'lots' });
+    const { summary, error } = await runSync(setup.cfg);
+    assert.ifError(error);
+    assert.equal(resourceOf(summary, 'time_entries').typeMismatches, 1);
+    const [row] = await query<{ hours: number | null; _raw: string }>(`SELECT hours, _raw FROM ${db}.time_entries FINAL WHERE id = {id:UInt64}`, { id: entry.id });
+    assert.equal(row.hours, null);
+    assert.equal(JSON.parse(row._raw).hours, 'lots');
+  });
+
+  it('--full marks what Harvest no longer lists as deleted, with nested lines and per-parent children', async () => {
+    const entry = fake.data.timeEntries[7];
+    const invoice = fake.data.invoices.find((i) => Array.isArray(i.line_items) && (i.line_items as unknown[]).length > 0)!;
+    const user = fake.data.users[fake.data.users.length - 1];
+    fake.remove('timeEntries', entry.id);
+    fake.remove('invoices', invoice.id);
+    fake.remove('users', user.id);
+
+    // An incremental run cannot see deletes: nothing is marked.
+    const incremental = await runSync(setup.cfg);
+    assert.ifError(incremental.error);
+    assert.equal(await isDeleted(db, 'time_entries', 'id = {id:UInt64}', { id: entry.id }), false);
+
+    const full = await runSync(setup.cfg, { mode: 'full' });
+    assert.ifError(full.error);
+    assert.equal(resourceOf(full.summary, 'time_entries').deleted, 1);
+    assert.equal(await isDeleted(db, 'time_entries', 'id = {id:UInt64}', { id: entry.id }), true);
+    assert.equal(await isDeleted(db, 'invoices', 'id = {id:UInt64}', { id: invoice.id }), true);
+    assert.equal(await isDeleted(db, 'invoice_line_items', 'invoice_id = {id:UInt64}', { id: invoice.id }), true);
+    assert.equal(await isDeleted(db, 'users', 'id = {id:UInt64}', { id: user.id }), true);
+    assert.equal(await isDeleted(db, 'billable_rates', 'user_id = {id:UInt64}', { id: user.id }), true);
+    // Everything still in Harvest is live, exactly once.
+    await assertTablesMatchFake(db, fake);
+  });
+
+  it('a full sync whose listing fails deletes nothing', async () => {
+    const entry = fake.data.timeEntries[9];
+    fake.remove('timeEntries', entry.id);
+    fake.faults.add({ kind: 'status', status: 422, count: 1, pathPrefix: '/v2/time_entries', message: 'page broken on purpose' });
+    const { error, summary } = await runSync(setup.cfg, { mode: 'full' });
+    assert.ok(error, 'the time_entries listing failed, so the run fails');
+    assert.equal(summary, undefined);
+    const [{ n }] = await query<{ n: number }>(`SELECT countIf(_deleted = 1) AS n FROM ${db}.time_entries FINAL WHERE id = {id:UInt64}`, { id: entry.id });
+    assert.equal(n, 0, 'the entry missing from a failed listing must stay live');
+  });
+});
+
+describe('schema evolution', () => {
+  it('a column typed later is added and back-filled from _raw without a re-sync', async () => {
+    const db = unique('schema').database;
+    const ch = testClickHouse();
+    const full = getResource('time_entries');
+    const older: ResourceSpec = { ...full, columns: full.columns.filter((c) => c.name !== 'hours' && c.name !== 'project_code' && c.name !== 'spent_date') };
+    const records = generateAccount({ seed: 51, timeEntries: 40, users: 2 }).timeEntries;
+    await ensureSchema(ch.client, db, [older]);
+    await storePage(ch.client, db, older, '7', 'sync-1', buildRows(older, records, { accountId: '7', syncedAt: new Date(), syncId: 'sync-1' }));
+
+    const added = await ensureSchema(ch.client, db, [full]);
+    assert.deepEqual(added.sort(), ['time_entries.hours', 'time_entries.project_code', 'time_entries.spent_date']);
+    const rows = await query<{ id: number; hours: number; project_code: string; spent_date: string }>(
+      `SELECT id, hours, project_code, toString(spent_date) AS spent_date FROM ${db}.time_entries FINAL ORDER BY id`,
+    );
+    assert.equal(rows.length, records.length);
+    const byId = new Map(records.map((r) => [r.id, r]));
+    for (const row of rows) {
+      const src = byId.get(row.id)!;
+      assert.equal(row.hours, src.hours);
+      assert.equal(row.project_code, (src.project as { code: string }).code);
+      assert.equal(row.spent_date, src.spent_date);
+    }
+    assert.deepEqual(await ensureSchema(ch.client, db, [full]), [], 'nothing to add the second time');
+  });
+});
