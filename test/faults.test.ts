@@ -140,7 +140,7 @@ describe('Harvest misbehaving', () => {
       assert.ok(!text.includes(pat));
       // A failed run's error messages must not carry it either.
       fake.faults.forbid('/v2/users');
-      const failed = await runSync(testConfig(fake, ids, { HARVEST_ACCESS_TOKEN: pat }).cfg, {}, { workflowId: `${workflowId}-failed` });
+      const failed = await runSync(testConfig(fake, ids, { HARVEST_ACCESS_TOKEN: pat }).cfg, { strict: true }, { workflowId: `${workflowId}-failed` });
       assert.ok(failed.error);
       assert.ok(!(await historiesText(`${workflowId}-failed`)).includes(pat));
     } finally {

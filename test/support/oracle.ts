@@ -7,9 +7,17 @@ import type { FakeHarvest } from '../fake-harvest';
 type Rec = Record<string, unknown>;
 
 async function getJson(url: string, token: string, accountId: string): Promise<Rec> {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'harvest-account-id': accountId, 'user-agent': 'oracle (tests@example.com)' } });
-  if (res.status !== 200) throw new Error(`oracle: ${res.status} for ${url}: ${await res.text()}`);
-  return (await res.json()) as Rec;
+  for (;;) {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'harvest-account-id': accountId, 'user-agent': 'oracle (tests@example.com)' } });
+    if (res.status === 429) {
+      // The fake may be rate limited in this test too: wait as asked.
+      await res.text();
+      await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? '1') * 1000));
+      continue;
+    }
+    if (res.status !== 200) throw new Error(`oracle: ${res.status} for ${url}: ${await res.text()}`);
+    return (await res.json()) as Rec;
+  }
 }
 
 async function listAll(fake: FakeHarvest, spec: ResourceSpec, path: string, token: string, accountId: string): Promise<Rec[]> {
