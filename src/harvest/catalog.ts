@@ -111,20 +111,51 @@ const messageColumns: ColumnSpec[] = [
   ...timestamps,
 ];
 
-/** A per-user rate list (billable or cost rates): every listing is complete, no updated_since. */
-const userRates = (name: 'billable_rates' | 'cost_rates', what: string): ResourceSpec => ({
+/** A top-level list at `/<name>` keyed by id (cursor paging and updated_since unless overridden). */
+const list = (name: string, description: string, columns: ColumnSpec[], more: Partial<ResourceSpec> = {}): ResourceSpec => ({
   name,
-  description: `Each user's ${what} history (per user)`,
-  path: `/users/{user_id}/${name}`,
+  description,
+  path: `/${name}`,
   dataKey: name,
-  key: ['user_id', 'id'],
+  key: ['id'],
   paging: 'cursor',
-  incremental: null,
-  parent: { resource: 'users', param: 'user_id', column: 'user_id' },
-  changeSignals: [{ resource: 'users', select: 'id' }],
-  dependsOn: ['users'],
-  columns: [id, ...cols({ amount: 'Float64', start_date: 'Date', end_date: 'Date' }), ...timestamps],
+  incremental: 'updated_since',
+  dependsOn: [],
+  columns,
+  ...more,
 });
+
+/**
+ * A list per parent record (`/invoices/{invoice_id}/messages`): keyed by parent and id,
+ * asked again on incremental runs only for parents written in the same run.
+ */
+const perParent = (
+  parent: 'users' | 'invoices' | 'estimates',
+  name: string,
+  suffix: string,
+  description: string,
+  columns: ColumnSpec[],
+  incremental: ResourceSpec['incremental'] = 'updated_since',
+): ResourceSpec => {
+  const column = `${parent.replace(/s$/, '')}_id`;
+  return {
+    name,
+    description,
+    path: `/${parent}/{${column}}/${suffix}`,
+    dataKey: name,
+    key: [column, 'id'],
+    paging: 'cursor',
+    incremental,
+    parent: { resource: parent, param: column, column },
+    changeSignals: [{ resource: parent, select: 'id' }],
+    dependsOn: [parent],
+    columns,
+  };
+};
+
+/** A per-user rate list (billable or cost rates): every listing is complete, no updated_since. */
+const userRates = (name: 'billable_rates' | 'cost_rates', what: string): ResourceSpec =>
+  perParent('users', name, name, `Each user's ${what} history (per user)`, [id, ...cols({ amount: 'Float64', start_date: 'Date', end_date: 'Date' }), ...timestamps], null);
 
 export const CATALOG: readonly ResourceSpec[] = [
   {
@@ -145,33 +176,13 @@ export const CATALOG: readonly ResourceSpec[] = [
       }),
     ],
   },
-  {
-    name: 'clients',
-    description: 'Clients',
-    path: '/clients',
-    dataKey: 'clients',
-    key: ['id'],
-    paging: 'cursor',
-    incremental: 'updated_since',
-    dependsOn: [],
-    columns: [id, ...cols({ name: 'String', is_active: 'Bool', address: 'String', statement_key: 'String', currency: 'String' }), ...timestamps],
-  },
-  {
-    name: 'contacts',
-    description: "Clients' contacts",
-    path: '/contacts',
-    dataKey: 'contacts',
-    key: ['id'],
-    paging: 'cursor',
-    incremental: 'updated_since',
-    dependsOn: [],
-    columns: [
-      id,
-      ...cols({ title: 'String', first_name: 'String', last_name: 'String', email: 'String', phone_office: 'String', phone_mobile: 'String', fax: 'String' }),
-      ...clientRef,
-      ...timestamps,
-    ],
-  },
+  list('clients', 'Clients', [id, ...cols({ name: 'String', is_active: 'Bool', address: 'String', statement_key: 'String', currency: 'String' }), ...timestamps]),
+  list("contacts", "Clients' contacts", [
+    id,
+    ...cols({ title: 'String', first_name: 'String', last_name: 'String', email: 'String', phone_office: 'String', phone_mobile: 'String', fax: 'String' }),
+    ...clientRef,
+    ...timestamps,
+  ]),
   {
     name: 'roles',
     description: 'Roles and the users holding them (no updated_since: listed in full every run)',
@@ -248,17 +259,11 @@ export const CATALOG: readonly ResourceSpec[] = [
       ...timestamps,
     ],
   },
-  {
-    name: 'tasks',
-    description: 'Task types that can be assigned to projects',
-    path: '/tasks',
-    dataKey: 'tasks',
-    key: ['id'],
-    paging: 'cursor',
-    incremental: 'updated_since',
-    dependsOn: [],
-    columns: [id, ...cols({ name: 'String', billable_by_default: 'Bool', default_hourly_rate: 'Float64', is_default: 'Bool', is_active: 'Bool' }), ...timestamps],
-  },
+  list('tasks', 'Task types that can be assigned to projects', [
+    id,
+    ...cols({ name: 'String', billable_by_default: 'Bool', default_hourly_rate: 'Float64', is_default: 'Bool', is_active: 'Bool' }),
+    ...timestamps,
+  ]),
   {
     name: 'project_tasks',
     description: 'Task assignments of every project (/task_assignments; the same rows as /projects/{id}/task_assignments)',
@@ -335,39 +340,9 @@ export const CATALOG: readonly ResourceSpec[] = [
       },
     ],
   },
-  {
-    name: 'expense_categories',
-    description: 'Expense categories',
-    path: '/expense_categories',
-    dataKey: 'expense_categories',
-    key: ['id'],
-    paging: 'cursor',
-    incremental: 'updated_since',
-    dependsOn: [],
-    columns: [id, ...cols({ name: 'String', unit_name: 'String', unit_price: 'Float64', is_active: 'Bool' }), ...timestamps],
-  },
-  {
-    name: 'invoice_item_categories',
-    description: 'Invoice item categories',
-    path: '/invoice_item_categories',
-    dataKey: 'invoice_item_categories',
-    key: ['id'],
-    paging: 'cursor',
-    incremental: 'updated_since',
-    dependsOn: [],
-    columns: [id, ...cols({ name: 'String', use_as_service: 'Bool', use_as_expense: 'Bool' }), ...timestamps],
-  },
-  {
-    name: 'estimate_item_categories',
-    description: 'Estimate item categories',
-    path: '/estimate_item_categories',
-    dataKey: 'estimate_item_categories',
-    key: ['id'],
-    paging: 'cursor',
-    incremental: 'updated_since',
-    dependsOn: [],
-    columns: [id, col('name', 'String'), ...timestamps],
-  },
+  list('expense_categories', 'Expense categories', [id, ...cols({ name: 'String', unit_name: 'String', unit_price: 'Float64', is_active: 'Bool' }), ...timestamps]),
+  list('invoice_item_categories', 'Invoice item categories', [id, ...cols({ name: 'String', use_as_service: 'Bool', use_as_expense: 'Bool' }), ...timestamps]),
+  list('estimate_item_categories', 'Estimate item categories', [id, col('name', 'String'), ...timestamps]),
   {
     name: 'time_entries',
     description: 'Tracked time, one row per entry',
@@ -448,40 +423,16 @@ export const CATALOG: readonly ResourceSpec[] = [
     ],
     nested: [lineItems('invoice')],
   },
-  {
-    name: 'invoice_messages',
-    description: 'Messages sent for each invoice (per invoice)',
-    path: '/invoices/{invoice_id}/messages',
-    dataKey: 'invoice_messages',
-    key: ['invoice_id', 'id'],
-    paging: 'cursor',
-    incremental: 'updated_since',
-    parent: { resource: 'invoices', param: 'invoice_id', column: 'invoice_id' },
-    changeSignals: [{ resource: 'invoices', select: 'id' }],
-    dependsOn: ['invoices'],
-    columns: [
-      ...messageColumns,
-      ...cols({ include_link_to_client_invoice: 'Bool', attach_pdf: 'Bool', thank_you: 'Bool', reminder: 'Bool', send_reminder_on: 'Date' }),
-    ],
-  },
-  {
-    name: 'invoice_payments',
-    description: 'Payments recorded for each invoice (per invoice)',
-    path: '/invoices/{invoice_id}/payments',
-    dataKey: 'invoice_payments',
-    key: ['invoice_id', 'id'],
-    paging: 'cursor',
-    incremental: 'updated_since',
-    parent: { resource: 'invoices', param: 'invoice_id', column: 'invoice_id' },
-    changeSignals: [{ resource: 'invoices', select: 'id' }],
-    dependsOn: ['invoices'],
-    columns: [
-      id,
-      ...cols({ amount: 'Float64', paid_at: 'DateTime', paid_date: 'Date', recorded_by: 'String', recorded_by_email: 'String', notes: 'String', transaction_id: 'String' }),
-      ...ref('payment_gateway', [['id', 'String'], ['name', 'String']]),
-      ...timestamps,
-    ],
-  },
+  perParent('invoices', 'invoice_messages', 'messages', 'Messages sent for each invoice (per invoice)', [
+    ...messageColumns,
+    ...cols({ include_link_to_client_invoice: 'Bool', attach_pdf: 'Bool', thank_you: 'Bool', reminder: 'Bool', send_reminder_on: 'Date' }),
+  ]),
+  perParent('invoices', 'invoice_payments', 'payments', 'Payments recorded for each invoice (per invoice)', [
+    id,
+    ...cols({ amount: 'Float64', paid_at: 'DateTime', paid_date: 'Date', recorded_by: 'String', recorded_by_email: 'String', notes: 'String', transaction_id: 'String' }),
+    ...ref('payment_gateway', [['id', 'String'], ['name', 'String']]),
+    ...timestamps,
+  ]),
   {
     name: 'estimates',
     description: 'Estimates (line items in estimate_line_items)',
@@ -504,19 +455,7 @@ export const CATALOG: readonly ResourceSpec[] = [
     ],
     nested: [lineItems('estimate')],
   },
-  {
-    name: 'estimate_messages',
-    description: 'Messages sent for each estimate (per estimate)',
-    path: '/estimates/{estimate_id}/messages',
-    dataKey: 'estimate_messages',
-    key: ['estimate_id', 'id'],
-    paging: 'cursor',
-    incremental: 'updated_since',
-    parent: { resource: 'estimates', param: 'estimate_id', column: 'estimate_id' },
-    changeSignals: [{ resource: 'estimates', select: 'id' }],
-    dependsOn: ['estimates'],
-    columns: messageColumns,
-  },
+  perParent('estimates', 'estimate_messages', 'messages', 'Messages sent for each estimate (per estimate)', messageColumns),
 ];
 
 const BY_NAME = new Map(CATALOG.map((r) => [r.name, r]));
