@@ -8,11 +8,14 @@ export type HarvestAuth =
   | { kind: 'oauth'; clientId: string; clientSecret: string; refreshToken: string };
 
 export interface HarvestConfig {
-  accountId: string;
+  /** Account ids to sync, or every Harvest account the token reaches. */
+  accounts: string[] | 'all';
   auth: HarvestAuth;
   userAgent: string;
   baseUrl: string;
   tokenUrl: string;
+  /** Lists the accounts a token reaches (for HARVEST_ACCOUNT_ID=all). */
+  accountsUrl: string;
   /** First `updated_since` when a resource has no committed cursor yet (ISO). */
   startDate?: string;
   /** Where a rotated OAuth refresh token is kept between worker restarts. */
@@ -126,9 +129,16 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
   let harvest: HarvestConfig | undefined;
   const wantsHarvest = opts.requireHarvest;
   if (wantsHarvest) {
-    const accountId = get('HARVEST_ACCOUNT_ID');
-    if (!accountId) problems.push('HARVEST_ACCOUNT_ID is required (your Harvest account id, digits only)');
-    else if (!/^\d+$/.test(accountId)) problems.push(`HARVEST_ACCOUNT_ID must be a number (got "${accountId}")`);
+    const accountSetting = get('HARVEST_ACCOUNT_ID');
+    let accounts: string[] | 'all' | undefined;
+    if (!accountSetting) problems.push('HARVEST_ACCOUNT_ID is required (an account id, several separated by commas, or "all")');
+    else if (accountSetting.toLowerCase() === 'all') accounts = 'all';
+    else {
+      const ids = accountSetting.split(',').map((x) => x.trim()).filter(Boolean);
+      const bad = ids.filter((x) => !/^\d+$/.test(x));
+      if (bad.length || ids.length === 0) problems.push(`HARVEST_ACCOUNT_ID must be account ids (digits) separated by commas, or "all" (got "${accountSetting}")`);
+      else accounts = [...new Set(ids)];
+    }
 
     const pat = get('HARVEST_ACCESS_TOKEN');
     const oauthKeys = ['HARVEST_CLIENT_ID', 'HARVEST_CLIENT_SECRET', 'HARVEST_REFRESH_TOKEN'] as const;
@@ -162,17 +172,20 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
     const userAgent = get('HARVEST_USER_AGENT') ?? DEFAULT_USER_AGENT;
     const baseUrl = url('HARVEST_BASE_URL', DEFAULT_BASE_URL);
     const tokenUrl = url('HARVEST_TOKEN_URL', DEFAULT_TOKEN_URL);
+    const accountsUrl = url('HARVEST_ACCOUNTS_URL', tokenUrl?.replace(/\/oauth2\/token$/, '/accounts'));
     const requestTimeoutMs = positive('HARVEST_REQUEST_TIMEOUT_MS', 60_000);
     const stateDir = get('HARVEST_SYNC_STATE_DIR') ?? '.harvest-sync';
-    if (accountId && auth && baseUrl && tokenUrl) {
+    if (accounts && auth && baseUrl && tokenUrl && accountsUrl) {
+      const label = accounts === 'all' ? 'all' : accounts.join('-');
       harvest = {
-        accountId,
+        accounts,
         auth,
         userAgent,
         baseUrl,
         tokenUrl,
+        accountsUrl,
         startDate: startIso,
-        tokenFile: get('HARVEST_TOKEN_FILE') ?? path.join(stateDir, `oauth-${accountId}.json`),
+        tokenFile: get('HARVEST_TOKEN_FILE') ?? path.join(stateDir, `oauth-${label}.json`),
         requestTimeoutMs,
       };
     }

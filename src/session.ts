@@ -41,7 +41,9 @@ export async function openSession(cfg: Config, out: Output): Promise<Session> {
     temporal,
     async runSync(input) {
       const started = Date.now();
-      const workflowId = `harvest-sync-${cfg.harvest!.accountId}-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
+      const accounts = cfg.harvest!.accounts;
+      const label = accounts === 'all' ? 'all' : accounts.join('-');
+      const workflowId = `harvest-sync-${label}-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
       const handle = await temporal.client.workflow.start('harvestSync', {
         taskQueue: cfg.temporal.taskQueue,
         workflowId,
@@ -88,6 +90,16 @@ export async function fetchProgress(client: Client, workflowId: string): Promise
     overall = await client.workflow.getHandle(workflowId).query<SyncProgress>('progress');
   } catch {
     return undefined;
+  }
+  if (overall.accountSyncs) {
+    // Several accounts: each account's sync holds its progress; names become account/resource.
+    const perAccount = await Promise.all(
+      overall.accountSyncs.map(async (id) => {
+        const account = id.slice(id.lastIndexOf('/account-') + '/account-'.length);
+        return ((await fetchProgress(client, id)) ?? []).map((r) => ({ ...r, resource: `${account}/${r.resource}` }));
+      }),
+    );
+    return perAccount.flat();
   }
   return Promise.all(
     overall.resources.map(async (r) => {

@@ -3,7 +3,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateAccount, startFakeHarvest, type FakeHarvest } from './fake-harvest';
-import { ALL_TABLES } from './support/oracle';
+import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
 import { query, runSync, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
 import { assertTablesMatchFake } from './support/assertions';
 import { CATALOG, getResource, type ResourceSpec } from '../src/harvest/catalog';
@@ -146,5 +146,46 @@ describe('schema evolution', () => {
       assert.equal(row.spent_date, src.spent_date);
     }
     assert.deepEqual(await ensureSchema(ch.client, db, [full]), [], 'nothing to add the second time');
+  });
+});
+
+describe('several accounts', () => {
+  it('HARVEST_ACCOUNT_ID=all syncs every account the token reaches into one database, each with its own cursors', async () => {
+    const first = generateAccount({ seed: 61, timeEntries: 300, users: 3 });
+    const second = generateAccount({ seed: 62, timeEntries: 500, users: 4 });
+    assert.notEqual(first.accountId, second.accountId);
+    const fake = await startFakeHarvest({ data: first, accounts: [second], rateLimit: false });
+    try {
+      const ids = unique('accounts');
+      const { cfg } = testConfig(fake, ids, { HARVEST_ACCOUNT_ID: 'all' });
+      const { summary, error } = await runSync(cfg);
+      assert.ifError(error);
+      assert.deepEqual(summary!.accounts!.map((a) => a.accountId).sort(), [String(first.accountId), String(second.accountId)].sort());
+      for (const account of [first, second]) {
+        const served = await servedTables(fake, { accountId: String(account.accountId) });
+        for (const table of ALL_TABLES) {
+          const rows = await query<{ key: string; _raw: string }>(liveRowsSQL(ids.database, table, String(account.accountId)));
+          const want = served.get(table.name)!;
+          assert.equal(rows.length, want.size, `account ${account.accountId} ${table.name}`);
+          for (const row of rows) assert.deepEqual(JSON.parse(row._raw), want.get(row.key), `account ${account.accountId} ${table.name} ${row.key}`);
+        }
+      }
+      const cursors = await query<{ account_id: number; n: number }>(
+        `SELECT account_id, count() AS n FROM ${ids.database}._sync_state FINAL GROUP BY account_id ORDER BY account_id`,
+      );
+      assert.deepEqual(cursors.map((c) => [String(c.account_id), Number(c.n)]).sort(), [
+        [String(first.accountId), CATALOG.length],
+        [String(second.accountId), CATALOG.length],
+      ].sort());
+
+      // A list of ids syncs just those.
+      const one = testConfig(fake, ids, { HARVEST_ACCOUNT_ID: String(second.accountId) });
+      const again = await runSync(one.cfg);
+      assert.ifError(again.error);
+      assert.equal(again.summary!.accountId, String(second.accountId));
+      assert.equal(again.summary!.accounts, undefined);
+    } finally {
+      await fake.close();
+    }
   });
 });

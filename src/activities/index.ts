@@ -20,14 +20,24 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const { client: ch, database: db } = deps.clickhouse;
-  const accountId = deps.harvestConfig.accountId;
 
   return {
     async ensureSchema(): Promise<void> {
       await ensureTables(ch, db, CATALOG);
     },
 
-    async loadSyncState(): Promise<SyncState> {
+    /** The accounts to sync: the configured ids, or every Harvest account the token reaches. */
+    async resolveAccounts(): Promise<string[]> {
+      const configured = deps.harvestConfig.accounts;
+      if (configured !== 'all') return configured;
+      try {
+        return await deps.harvest.listAccounts();
+      } catch (err) {
+        throw toFailure(err);
+      }
+    },
+
+    async loadSyncState({ accountId }: { accountId: string }): Promise<SyncState> {
       const cursors: Record<string, string> = {};
       for (const c of await readCursors(ch, db, accountId)) cursors[c.resource] = c.cursor;
       return { accountId, cursors, startDate: deps.harvestConfig.startDate ?? null };
@@ -46,17 +56,17 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Parent ids for fan-out resource `resource`; `changedIn`: only parents changed in that sync. */
-    async listParentIds(req: { resource: string; afterId: number; limit: number; changedIn?: string }): Promise<number[]> {
-      return parentIds(ch, db, accountId, getResource(req.resource), req.afterId, req.limit, req.changedIn);
+    async listParentIds(req: { accountId: string; resource: string; afterId: number; limit: number; changedIn?: string }): Promise<number[]> {
+      return parentIds(ch, db, req.accountId, getResource(req.resource), req.afterId, req.limit, req.changedIn);
     },
 
     /** After a complete listing: records this sync did not see are gone from Harvest. */
-    async markDeleted(req: { resource: string; syncId: string }): Promise<number> {
-      return markUnseenDeleted(ch, db, getResource(req.resource), accountId, req.syncId);
+    async markDeleted(req: { accountId: string; resource: string; syncId: string }): Promise<number> {
+      return markUnseenDeleted(ch, db, getResource(req.resource), req.accountId, req.syncId);
     },
 
-    async commitCursor(req: { resource: string; cursor: string; syncId: string }): Promise<void> {
-      await writeCursor(ch, db, accountId, req.resource, req.cursor, req.syncId);
+    async commitCursor(req: { accountId: string; resource: string; cursor: string; syncId: string }): Promise<void> {
+      await writeCursor(ch, db, req.accountId, req.resource, req.cursor, req.syncId);
     },
   };
 
@@ -66,7 +76,7 @@ export function createActivities(deps: ActivityDeps) {
     req.url ?? firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined, page: req.page });
     let page;
     try {
-      page = await deps.harvest.listPage(spec, url);
+      page = await deps.harvest.listPage(spec, url, req.accountId);
     } catch (err) {
       if (err instanceof HarvestError && err.status === 404 && req.parentId !== undefined) {
         // The parent was deleted in Harvest after we listed it: nothing left to read.
@@ -75,12 +85,12 @@ export function createActivities(deps: ActivityDeps) {
       throw toFailure(err);
     }
     const built = buildRows(spec, page.records, {
-      accountId,
+      accountId: req.accountId,
       parentId: req.parentId,
       syncedAt: new Date(),
       syncId: req.syncId,
     });
-    await storePage(ch, db, spec, accountId, req.syncId, built);
+    await storePage(ch, db, spec, req.accountId, req.syncId, built);
     if (built.typeMismatches > 0) {
       Context.current().log.warn('records with values of an unexpected type were loaded as NULL (kept in _raw)', {
         resource: spec.name,

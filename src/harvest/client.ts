@@ -65,16 +65,28 @@ export class HarvestClient {
     await this.agent.close();
   }
 
-  /** Fetches one list page of `spec` at `url` (a first-page URL or a `links.next`). */
-  async listPage(spec: ResourceSpec, url: string): Promise<ListPage> {
+  /** Fetches one list page of `spec` at `url` (a first-page URL or a `links.next`) of one account. */
+  async listPage(spec: ResourceSpec, url: string, accountId: string): Promise<ListPage> {
     this.assertOurUrl(url, spec);
-    const where = `${spec.name} (GET ${describeUrl(url)})`;
-    const body = await this.getJson(url, where);
+    const where = `${spec.name} of account ${accountId} (GET ${describeUrl(url)})`;
+    const body = await this.getJson(url, where, accountId);
     return parseListPage(body, spec, where);
   }
 
+  /** The Harvest accounts this token reaches (`/accounts` on Harvest ID). */
+  async listAccounts(): Promise<string[]> {
+    const where = `the account list (GET ${describeUrl(this.cfg.accountsUrl)})`;
+    const body = (await this.getJson(this.cfg.accountsUrl, where, undefined)) as { accounts?: unknown };
+    if (!body || !Array.isArray(body.accounts)) {
+      throw new HarvestError(`unexpected response for ${where}: no "accounts" array`, 'malformed', 200, false);
+    }
+    return (body.accounts as Array<{ id?: unknown; product?: unknown }>)
+      .filter((a) => a.product === undefined || a.product === 'harvest')
+      .map((a) => String(a.id));
+  }
+
   /** GET with auth, one token refresh on 401, and Harvest's status mapping. */
-  async getJson(url: string, where: string): Promise<unknown> {
+  async getJson(url: string, where: string, accountId: string | undefined): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
       const token = await this.tokens.token();
       let res;
@@ -84,7 +96,7 @@ export class HarvestClient {
           dispatcher: this.agent,
           headers: {
             authorization: `Bearer ${token}`,
-            'harvest-account-id': this.cfg.accountId,
+            ...(accountId ? { 'harvest-account-id': accountId } : {}),
             'user-agent': this.cfg.userAgent,
             accept: 'application/json',
           },

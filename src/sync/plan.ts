@@ -47,7 +47,7 @@ export function validateSyncInput(input: unknown, known: readonly string[]): str
   if (input === null || input === undefined) return problems;
   if (typeof input !== 'object' || Array.isArray(input)) return ['input must be a JSON object like {"mode":"incremental"}'];
   const i = input as Record<string, unknown>;
-  const allowed = ['resources', 'mode', 'since', 'strict', 'historyLimit', 'concurrency'];
+  const allowed = ['accountId', 'resources', 'mode', 'since', 'strict', 'historyLimit', 'concurrency'];
   for (const k of Object.keys(i)) if (!allowed.includes(k)) problems.push(`unknown input field "${k}" (allowed: ${allowed.join(', ')})`);
   if (i.resources !== undefined) {
     if (!Array.isArray(i.resources) || !i.resources.every((r) => typeof r === 'string')) problems.push('resources must be an array of resource names');
@@ -56,6 +56,7 @@ export function validateSyncInput(input: unknown, known: readonly string[]): str
       if (unknown.length) problems.push(`unknown resource(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
     }
   }
+  if (i.accountId !== undefined && (typeof i.accountId !== 'string' || !/^\d+$/.test(i.accountId))) problems.push('accountId must be an account id as a string of digits');
   if (i.mode !== undefined && i.mode !== 'incremental' && i.mode !== 'full') problems.push('mode must be "incremental" or "full"');
   if (i.since !== undefined && (typeof i.since !== 'string' || Number.isNaN(Date.parse(i.since)))) problems.push('since must be an ISO date or timestamp');
   if (i.since !== undefined && i.mode === 'full') problems.push('since and mode "full" exclude each other');

@@ -6,6 +6,8 @@ export const FORBIDDEN_FAILURE = 'Harvest.forbidden';
 
 /** Input of the `harvestSync` workflow, as typed into `temporal workflow start --input`. */
 export interface SyncInput {
+  /** One account of HARVEST_ACCOUNT_ID; unset: every configured account (each its own sync). */
+  accountId?: string;
   resources?: string[];
   mode?: 'incremental' | 'full';
   /** ISO date or timestamp: read records updated since then (instead of the committed cursor). */
@@ -27,6 +29,7 @@ export interface SyncState {
 }
 
 export interface PageRequest {
+  accountId: string;
   syncId: string;
   resource: string;
   /** null: the resource's first page (or page `page`), built from `updatedSince` and `parentId`. */
@@ -75,6 +78,7 @@ export interface ResourceProgress {
 }
 
 export interface ResourceSyncInput {
+  accountId: string;
   syncId: string;
   resource: string;
   updatedSince: string | null;
@@ -106,4 +110,6 @@ export interface SyncSummary {
   startedAt: string;
   finishedAt: string;
   resources: ResourceProgress[];
+  /** Several accounts: one summary per account (`resources` then names them `account/resource`). */
+  accounts?: SyncSummary[];
 }

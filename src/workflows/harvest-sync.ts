@@ -20,6 +20,8 @@ export interface SyncProgress {
   mode: 'incremental' | 'full';
   startedAt: string;
   resources: ResourceProgress[];
+  /** Several accounts: the workflow id of each account's sync (they hold the progress). */
+  accountSyncs?: string[];
 }
 
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
@@ -35,10 +37,50 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
     throw ApplicationFailure.nonRetryable(`invalid harvestSync input: ${problems.join('; ')}`, 'InvalidInput');
   }
   const input: SyncInput = rawInput ?? {};
+  if (input.accountId === undefined) {
+    const accounts = await storeActivities.resolveAccounts();
+    if (accounts.length === 0) throw ApplicationFailure.nonRetryable('the token reaches no Harvest account', 'NoAccounts');
+    if (accounts.length > 1) return syncAccounts(input, accounts);
+    return syncAccount({ ...input, accountId: accounts[0] });
+  }
+  return syncAccount({ ...input, accountId: input.accountId });
+}
+
+/** Workflow id of one account's sync within a sync of several accounts. */
+export function accountWorkflowId(syncId: string, accountId: string): string {
+  return `${syncId}/account-${accountId}`;
+}
+
+/** Several accounts: one child sync per account, each with its own cursors. */
+async function syncAccounts(input: SyncInput, accounts: string[]): Promise<SyncSummary> {
+  const info = workflowInfo();
+  const mode = input.mode ?? 'incremental';
+  const ids = accounts.map((a) => accountWorkflowId(info.workflowId, a));
+  setHandler(syncProgressQuery, () => ({ syncId: info.workflowId, mode, startedAt: info.runStartTime.toISOString(), resources: [], accountSyncs: ids }));
+  const results = await Promise.allSettled(
+    accounts.map((accountId, i) => executeChild(harvestSync, { workflowId: ids[i], args: [{ ...input, accountId }] })),
+  );
+  const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`account ${accounts[i]}: ${rootMessage(r.reason)}`] : []));
+  if (failed.length > 0) throw ApplicationFailure.nonRetryable(`harvest sync failed for ${failed.join('; ')}`, 'SyncFailed');
+  const summaries = results.map((r) => (r as PromiseFulfilledResult<SyncSummary>).value);
+  return {
+    syncId: info.workflowId,
+    accountId: accounts.join(','),
+    mode,
+    startedAt: info.runStartTime.toISOString(),
+    finishedAt: new Date().toISOString(),
+    resources: summaries.flatMap((s) => s.resources.map((r) => ({ ...r, resource: `${s.accountId}/${r.resource}` }))),
+    accounts: summaries,
+  };
+}
+
+/** One account: plan each resource's cursor, then run the dependency graph. */
+async function syncAccount(input: SyncInput & { accountId: string }): Promise<SyncSummary> {
   const mode = input.mode ?? 'incremental';
   const info = workflowInfo();
   const syncId = info.workflowId;
   const startedAt = info.runStartTime;
+  const accountId = input.accountId;
   const selected = resolveSelection(input.resources);
 
   const progress = new Map<string, ResourceProgress>();
@@ -51,7 +93,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   setHandler(syncProgressQuery, () => ({ syncId, mode, startedAt: startedAt.toISOString(), resources: [...progress.values()] }));
 
   await storeActivities.ensureSchema();
-  const state = await storeActivities.loadSyncState();
+  const state = await storeActivities.loadSyncState({ accountId });
   const plans = new Map<string, CursorPlan>();
   for (const name of selected) {
     plans.set(name, planCursor({
@@ -102,6 +144,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
     entry.state = 'running';
     entry.updatedSince = plan.updatedSince;
     const childInput: ResourceSyncInput = {
+      accountId,
       syncId,
       resource: name,
       updatedSince: plan.updatedSince,

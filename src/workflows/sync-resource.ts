@@ -45,8 +45,8 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     return continueAsNew<typeof syncResource>({ ...input, carry });
   };
 
-  const fetch = async (req: Omit<PageRequest, 'syncId' | 'resource' | 'updatedSince'>): Promise<PageResult> => {
-    const page = await harvestActivities.fetchPage({ syncId: input.syncId, resource: spec.name, updatedSince: input.updatedSince, ...req });
+  const fetch = async (req: Omit<PageRequest, 'accountId' | 'syncId' | 'resource' | 'updatedSince'>): Promise<PageResult> => {
+    const page = await harvestActivities.fetchPage({ accountId: input.accountId, syncId: input.syncId, resource: spec.name, updatedSince: input.updatedSince, ...req });
     if (!page.parentGone) {
       progress.pages++;
       progress.rows += page.rows;
@@ -110,6 +110,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   } else {
     for (;;) {
       const ids = await storeActivities.listParentIds({
+        accountId: input.accountId,
         resource: spec.name,
         afterId: carry.afterParentId,
         limit: PARENT_CHUNK,
@@ -132,10 +133,10 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
 
   // Only now, after every page of a complete listing arrived, can absence mean deletion.
   if (input.markDeletions) {
-    progress.deleted = await storeActivities.markDeleted({ resource: spec.name, syncId: input.syncId });
+    progress.deleted = await storeActivities.markDeleted({ accountId: input.accountId, resource: spec.name, syncId: input.syncId });
   }
   if (input.commitCursor) {
-    await storeActivities.commitCursor({ resource: spec.name, cursor: input.commitCursor, syncId: input.syncId });
+    await storeActivities.commitCursor({ accountId: input.accountId, resource: spec.name, cursor: input.commitCursor, syncId: input.syncId });
     progress.committedCursor = input.commitCursor;
   }
   progress.state = 'done';
