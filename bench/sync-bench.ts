@@ -51,6 +51,7 @@ async function main(): Promise<void> {
       HARVEST_ACCESS_TOKEN: 'test-pat',
       HARVEST_BASE_URL: fake.baseUrl,
       HARVEST_REQUESTS_PER_SECOND: rps,
+      HARVEST_REPORTS_REQUESTS_PER_SECOND: rateLimited ? String(100 / 900) : '100',
       CLICKHOUSE_PATH: path.join(dir, 'clickhouse'),
       HARVEST_SYNC_STATE_DIR: path.join(dir, 'state'),
     },

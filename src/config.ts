@@ -43,6 +43,8 @@ export interface ClickHouseConfig {
 export interface WorkerTuning {
   /** Task-queue-wide activity rate: Harvest allows 100 requests per 15 s per token. */
   activitiesPerSecond: number;
+  /** The reports API's own budget: 100 requests per 15 minutes. */
+  reportsPerSecond: number;
   maxConcurrentActivities: number;
 }
 
@@ -213,6 +215,7 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
 
   const worker: WorkerTuning = {
     activitiesPerSecond: positive('HARVEST_REQUESTS_PER_SECOND', 6.5),
+    reportsPerSecond: positive('HARVEST_REPORTS_REQUESTS_PER_SECOND', 100 / 900),
     maxConcurrentActivities: Math.floor(positive('HARVEST_CONCURRENCY', 4)),
   };
 

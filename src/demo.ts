@@ -33,6 +33,8 @@ export async function runDemo(args: string[], env: Env, out: Output): Promise<nu
         HARVEST_BASE_URL: fake.baseUrl,
         HARVEST_TOKEN_URL: fake.tokenUrl,
         CLICKHOUSE_DATABASE: env.CLICKHOUSE_DATABASE ?? 'harvest_demo',
+        // The sandbox's reports allow 100 requests / 15 min: a demo's few dozen go at once.
+        HARVEST_REPORTS_REQUESTS_PER_SECOND: env.HARVEST_REPORTS_REQUESTS_PER_SECOND ?? '20',
       },
       { requireHarvest: true },
     );

@@ -8,10 +8,39 @@ import { openClickHouse } from './clickhouse/connect';
 import { ensureSchema } from './clickhouse/schema';
 import { CATALOG } from './harvest/catalog';
 import { HarvestClient } from './harvest/client';
+import { reportsTaskQueue } from './sync/windows';
+
+/**
+ * The workers of one process: the main task queue (workflows and Harvest pages) and its
+ * reports queue (report pages, paced by the reports API's own budget). They start and
+ * stop together.
+ */
+export class WorkerGroup {
+  constructor(private readonly workers: Worker[]) {}
+
+  run(): Promise<void> {
+    return Promise.all(this.workers.map((w) => w.run())).then(() => undefined);
+  }
+
+  shutdown(): void {
+    for (const w of this.workers) if (w.getState() === 'RUNNING') w.shutdown();
+  }
+
+  /** Runs the workers until `fn` settles, then stops them (like Worker.runUntil). */
+  async runUntil<T>(fn: () => Promise<T>): Promise<T> {
+    const running = this.run();
+    try {
+      return await fn();
+    } finally {
+      this.shutdown();
+      await running;
+    }
+  }
+}
 
 export interface SyncWorker {
-  worker: Worker;
-  /** Releases the Harvest and ClickHouse connections; call after the worker stopped. */
+  worker: WorkerGroup;
+  /** Releases the Harvest and ClickHouse connections; call after the workers stopped. */
   release(): Promise<void>;
 }
 
@@ -29,18 +58,25 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
   try {
     // Fail at start-up, not in the first activity, when ClickHouse is unreachable.
     await ensureSchema(clickhouse.client, clickhouse.database, CATALOG);
-    const worker = await Worker.create({
-      connection: opts.connection,
-      namespace: cfg.temporal.namespace,
+    const activities = createActivities({ harvest, harvestConfig: cfg.harvest, clickhouse });
+    const common = { connection: opts.connection, namespace: cfg.temporal.namespace, ...(opts.identity ? { identity: opts.identity } : {}) };
+    const main = await Worker.create({
+      ...common,
       taskQueue: cfg.temporal.taskQueue,
-      ...(opts.identity ? { identity: opts.identity } : {}),
       ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
-      activities: createActivities({ harvest, harvestConfig: cfg.harvest, clickhouse }),
+      activities,
       maxTaskQueueActivitiesPerSecond: cfg.worker.activitiesPerSecond,
       maxConcurrentActivityTaskExecutions: cfg.worker.maxConcurrentActivities,
     });
+    const reports = await Worker.create({
+      ...common,
+      taskQueue: reportsTaskQueue(cfg.temporal.taskQueue),
+      activities: { fetchPage: activities.fetchPage },
+      maxTaskQueueActivitiesPerSecond: cfg.worker.reportsPerSecond,
+      maxConcurrentActivityTaskExecutions: 2,
+    });
     return {
-      worker,
+      worker: new WorkerGroup([main, reports]),
       release: async () => {
         await harvest.close();
         await clickhouse.close();

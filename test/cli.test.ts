@@ -89,6 +89,7 @@ describe('command line', () => {
         HARVEST_ACCESS_TOKEN: 'test-pat',
         HARVEST_BASE_URL: fake.baseUrl,
         HARVEST_REQUESTS_PER_SECOND: '50',
+        HARVEST_REPORTS_REQUESTS_PER_SECOND: '50',
         TEMPORAL_CLI_PATH: temporalCli(),
       }, dir);
       assert.equal(r.code, 0, r.stderr + r.stdout);

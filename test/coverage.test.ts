@@ -4,13 +4,14 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateAccount, startFakeHarvest, type FakeHarvest } from './fake-harvest';
 import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
-import { query, runSync, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
+import { query, runSync, temporalEnv, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
 import { assertTablesMatchFake } from './support/assertions';
 import { CATALOG, getResource, type ResourceSpec } from '../src/harvest/catalog';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { buildRows } from '../src/clickhouse/rows';
 import { storePage } from '../src/clickhouse/store';
 import type { SyncSummary } from '../src/sync/types';
+import { windowOf } from '../src/sync/windows';
 
 const resourceOf = (s: SyncSummary | undefined, name: string) => s!.resources.find((r) => r.resource === name)!;
 
@@ -71,7 +72,7 @@ describe('complete coverage', () => {
     assert.ok(paths.includes(`/v2/users/${user.id}/billable_rates`));
     assert.equal(paths.filter((p) => /^\/v2\/users\/\d+\/cost_rates$/.test(p)).length, 1);
     assert.equal(resourceOf(summary, 'invoices').rows, 1);
-    await assertTablesMatchFake(db, fake);
+    await assertTablesMatchFake(db, fake, { reports: false });
   });
 
   it('a value of the wrong type is loaded as NULL, kept in _raw and counted', async () => {
@@ -184,6 +185,65 @@ describe('several accounts', () => {
       assert.ifError(again.error);
       assert.equal(again.summary!.accountId, String(second.accountId));
       assert.equal(again.summary!.accounts, undefined);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('reports', () => {
+  it('are read in 365-day windows (one across the 2024 leap day) whose totals match the entries, paced on their own queue', async () => {
+    const data = generateAccount({ seed: 71, timeEntries: 1500, users: 4, firstDate: '2023-09-01', lastDate: '2024-12-31' });
+    const fake = await startFakeHarvest({ data, rateLimit: false });
+    try {
+      const ids = unique('reports');
+      const { summary, error, workflowId } = await runSync(testConfig(fake, ids).cfg);
+      assert.ifError(error);
+      const leap = windowOf('2024-02-29');
+      const [{ hours }] = await query<{ hours: number }>(
+        `SELECT round(sum(total_hours), 2) AS hours FROM ${ids.database}.report_time_clients FINAL
+         WHERE _deleted = 0 AND window_from = {from:Date} AND window_to = {to:Date}`,
+        { from: leap.from, to: leap.to },
+      );
+      const expected = data.timeEntries.filter((e) => String(e.spent_date) >= leap.from && String(e.spent_date) <= leap.to).reduce((n, e) => n + Number(e.hours), 0);
+      assert.ok(expected > 0, 'the leap-year window should hold entries');
+      assert.equal(hours, Math.round(expected * 100) / 100);
+      // Report requests asked one window each, never more than 365 days.
+      const reportRequests = fake.requests.filter((r) => r.path.startsWith('/v2/reports/') && r.path !== '/v2/reports/project_budget');
+      assert.ok(reportRequests.length >= 9);
+      for (const r of reportRequests) {
+        const from = Date.parse(`${r.query.from.slice(0, 4)}-${r.query.from.slice(4, 6)}-${r.query.from.slice(6)}`);
+        const to = Date.parse(`${r.query.to.slice(0, 4)}-${r.query.to.slice(4, 6)}-${r.query.to.slice(6)}`);
+        assert.equal((to - from) / 86_400_000 + 1, 365);
+      }
+      assert.ok(summary!.resources.filter((r) => r.resource.startsWith('report_')).every((r) => r.state === 'done'));
+      // Report pages ran on the reports task queue (its own rate limit), the rest on the main one.
+      const env = await temporalEnv();
+      const queuesOf = async (resource: string): Promise<Set<string>> => {
+        const history = await env.client.workflow.getHandle(`${workflowId}/${resource}`).fetchHistory();
+        return new Set(
+          (history.events ?? [])
+            .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'fetchPage')
+            .map((e) => String(e.activityTaskScheduledEventAttributes?.taskQueue?.name)),
+        );
+      };
+      assert.deepEqual([...(await queuesOf('report_time_team'))], [`${ids.taskQueue}-reports`]);
+      assert.deepEqual([...(await queuesOf('time_entries'))], [ids.taskQueue]);
+
+      // Re-reading a window replaces its rows: a client whose entries are gone leaves the window.
+      const entry = data.timeEntries.find((e) => String(e.spent_date) >= leap.from && String(e.spent_date) <= leap.to)!;
+      const clientId = (entry.client as { id: number }).id;
+      for (const e of data.timeEntries.filter((x) => (x.client as { id: number }).id === clientId && String(x.spent_date) >= leap.from && String(x.spent_date) <= leap.to)) {
+        fake.remove('timeEntries', e.id);
+      }
+      const again = await runSync(testConfig(fake, ids).cfg, { mode: 'full' });
+      assert.ifError(again.error);
+      const rows = await query<{ n: number }>(
+        `SELECT count() AS n FROM ${ids.database}.report_time_clients FINAL WHERE _deleted = 0 AND window_from = {from:Date} AND client_id = {c:UInt64}`,
+        { from: leap.from, c: clientId },
+      );
+      assert.equal(rows[0].n, 0, 'the client has no time in that window any more');
+      await assertTablesMatchFake(ids.database, fake);
     } finally {
       await fake.close();
     }

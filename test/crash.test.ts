@@ -53,6 +53,7 @@ describe('crash recovery', () => {
       CLICKHOUSE_PATH: chPath,
       CLICKHOUSE_DATABASE: ids.database,
       HARVEST_SYNC_STATE_DIR: path.join(TMP, 'crash-state'),
+      HARVEST_REPORTS_REQUESTS_PER_SECOND: '50',
     };
     let worker = startWorkerProcess({ ...workerEnv, HARVEST_REQUESTS_PER_SECOND: '3' });
     try {

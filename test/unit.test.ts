@@ -9,6 +9,7 @@ import { errorForStatus, parseRetryAfter, HarvestError } from '../src/harvest/er
 import { ConfigError, loadConfig, parseDotEnv } from '../src/config';
 import { createTableSQL } from '../src/clickhouse/schema';
 import { progressLines } from '../src/cli/progress';
+import { WINDOW_DAYS, windowOf, windowsBetween, windowsHolding } from '../src/sync/windows';
 
 describe('catalog', () => {
   it('is consistent', () => {
@@ -179,5 +180,24 @@ describe('progress display', () => {
   it('renders counts per resource', () => {
     const lines = progressLines([{ resource: 'users', state: 'done', pages: 2, rows: 2500, typeMismatches: 0, updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0 }]);
     assert.match(lines[0], /users\s+done\s+2,500 rows\s+2 pages/);
+  });
+});
+
+describe('report windows', () => {
+  it('are 365 days, end to end, the same for the same date, and never refused by Harvest', () => {
+    const windows = windowsBetween('2023-06-01', '2026-11-28');
+    for (const w of windows) {
+      const days = (Date.parse(w.to) - Date.parse(w.from)) / 86_400_000 + 1;
+      assert.equal(days, WINDOW_DAYS, `${w.from}..${w.to}`);
+    }
+    for (let i = 1; i < windows.length; i++) {
+      assert.equal(Date.parse(windows[i].from) - Date.parse(windows[i - 1].to), 86_400_000, 'windows must be contiguous');
+    }
+    assert.ok(windows[0].from <= '2023-06-01' && windows[windows.length - 1].to >= '2026-11-28');
+    // Across a leap day: the window holding 2024-02-29 also holds its neighbours.
+    const leap = windowOf('2024-02-29');
+    assert.ok(leap.from <= '2024-02-28' && leap.to >= '2024-03-01', `${leap.from}..${leap.to}`);
+    assert.deepEqual(windowOf('2024-02-29'), leap);
+    assert.deepEqual(windowsHolding(['2024-02-29', '2024-03-01', leap.to]), [leap]);
   });
 });

@@ -9,7 +9,8 @@ import { HarvestError } from '../harvest/errors';
 import type { ClickHouseHandle } from '../clickhouse/connect';
 import { buildRows } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
-import { markUnseenDeleted, parentIds, readCursors, storePage, writeCursor } from '../clickhouse/store';
+import { entryDates, markUnseenDeleted, parentIds, readCursors, replaceReportWindow, storePage, writeCursor } from '../clickhouse/store';
+import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
 import { FORBIDDEN_FAILURE, type PageRequest, type PageResult, type SyncState } from '../sync/types';
 
 export interface ActivityDeps {
@@ -65,6 +66,19 @@ export function createActivities(deps: ActivityDeps) {
       return markUnseenDeleted(ch, db, getResource(req.resource), req.accountId, req.syncId);
     },
 
+    /** Windows a windowed report must read: all (from the oldest entry) or those with changes, plus today's. */
+    async reportWindows(req: { accountId: string; syncId: string; all: boolean }): Promise<ReportWindow[]> {
+      const today = new Date().toISOString().slice(0, 10);
+      const dates = await entryDates(ch, db, req.accountId, req.all ? undefined : req.syncId);
+      if (req.all) return dates.length ? windowsBetween(dates[0] < today ? dates[0] : today, today) : [windowOf(today)];
+      return windowsHolding([...dates, today]);
+    },
+
+    /** After every page of a window: its rows this sync did not write are gone from the report. */
+    async replaceWindow(req: { accountId: string; resource: string; syncId: string; window: ReportWindow }): Promise<number> {
+      return replaceReportWindow(ch, db, getResource(req.resource), req.accountId, req.syncId, req.window);
+    },
+
     async commitCursor(req: { accountId: string; resource: string; cursor: string; syncId: string }): Promise<void> {
       await writeCursor(ch, db, req.accountId, req.resource, req.cursor, req.syncId);
     },
@@ -73,7 +87,8 @@ export function createActivities(deps: ActivityDeps) {
   async function fetchAndStore(req: PageRequest): Promise<PageResult> {
     const spec = getResource(req.resource);
     const url =
-    req.url ?? firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined, page: req.page });
+    req.url ??
+    firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined, page: req.page, window: req.window });
     let page;
     try {
       page = await deps.harvest.listPage(spec, url, req.accountId);
@@ -87,6 +102,7 @@ export function createActivities(deps: ActivityDeps) {
     const built = buildRows(spec, page.records, {
       accountId: req.accountId,
       parentId: req.parentId,
+      window: req.window,
       syncedAt: new Date(),
       syncId: req.syncId,
     });

@@ -23,6 +23,8 @@ export interface BuiltRows {
 export interface RowContext {
   accountId: string;
   parentId?: number;
+  /** Report window of the page (`$window_from` / `$window_to` columns). */
+  window?: { from: string; to: string };
   syncedAt: Date;
   syncId: string;
 }
@@ -32,22 +34,25 @@ export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[]
   let maxUpdatedAt: string | null = null;
   const meta = { _synced_at: clickhouseDateTime64(ctx.syncedAt), _deleted: 0, _sync_id: ctx.syncId };
   const nested: NestedRows[] = (spec.nested ?? []).map((n) => ({ spec: n, rows: [], parentIds: [] }));
-  const fill = (row: Row, source: unknown, columns: ColumnSpec[]): void => {
+  const fromContext: Record<string, unknown> = { $window_from: ctx.window?.from ?? null, $window_to: ctx.window?.to ?? null };
+  const fill = (row: Row, source: unknown, columns: ColumnSpec[], key: readonly string[]): void => {
     for (const col of columns) {
       const path = col.from ?? col.name;
-      const value = coerce(col.type, path === '$' ? source : pick(source as Record<string, unknown>, path));
+      const raw = path === '$' ? source : path in fromContext ? fromContext[path] : pick(source as Record<string, unknown>, path);
+      let value = coerce(col.type, raw);
       if (value === MISMATCH) {
         typeMismatches++;
-        row[col.name] = col.type === 'Array(String)' ? [] : null;
-      } else {
-        row[col.name] = value;
+        value = col.type === 'Array(String)' ? [] : null;
       }
+      // Key columns cannot be NULL: a missing key part (a report row without currency) is empty.
+      if (value === null && key.includes(col.name)) value = KEY_DEFAULT[col.type];
+      row[col.name] = value;
     }
   };
   const rows = records.map((record) => {
     const row: Row = { account_id: ctx.accountId };
     if (spec.parent) row[spec.parent.column] = ctx.parentId;
-    fill(row, record, spec.columns);
+    fill(row, record, spec.columns, spec.key);
     const updated = record.updated_at;
     if (typeof updated === 'string' && (maxUpdatedAt === null || updated > maxUpdatedAt)) maxUpdatedAt = updated;
     Object.assign(row, { _raw: JSON.stringify(record) }, meta);
@@ -58,7 +63,7 @@ export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[]
       for (const item of items) {
         const child: Row = { account_id: ctx.accountId };
         for (const [childCol, parentCol] of Object.entries(n.spec.parentKey)) child[childCol] = row[parentCol];
-        fill(child, item, n.spec.columns.filter((c) => !(c.name in n.spec.parentKey)));
+        fill(child, item, n.spec.columns.filter((c) => !(c.name in n.spec.parentKey)), n.spec.key);
         Object.assign(child, { _raw: JSON.stringify(item) }, meta);
         n.rows.push(child);
       }
@@ -78,6 +83,10 @@ export function pick(record: Record<string, unknown>, dotted: string): unknown {
 }
 
 const MISMATCH = Symbol('type mismatch');
+
+const KEY_DEFAULT: Record<ColumnType, unknown> = {
+  UInt64: 0, Int64: 0, Float64: 0, Bool: false, String: '', Date: '1970-01-01', DateTime: 0, 'Array(String)': [],
+};
 
 /** The value as ClickHouse's JSONEachRow wants it, null for null, MISMATCH when it does not fit. */
 export function coerce(type: ColumnType, v: unknown): unknown {

@@ -107,6 +107,32 @@ export async function markUnseenDeleted(client: ClickHouseClient, db: string, sp
   return marked;
 }
 
+/** Marks the rows of a report window that sync `syncId` did not write (the report no longer has them). */
+export async function replaceReportWindow(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, window: { from: string; to: string }): Promise<number> {
+  return tombstone(client, db, spec.name, spec.key, accountId, syncId, 'window_from = {from:Date} AND window_to = {to:Date} AND _sync_id != {sync:String}', {
+    from: window.from,
+    to: window.to,
+  });
+}
+
+/**
+ * Spent dates of the account's time entries and expenses: with `writtenIn`, only of the
+ * rows that sync wrote (changed entries); without, just the oldest one. Ascending.
+ */
+export async function entryDates(client: ClickHouseClient, db: string, accountId: string, writtenIn?: string): Promise<string[]> {
+  const parts = ['time_entries', 'expenses'].map((t) =>
+    writtenIn
+      ? `SELECT DISTINCT spent_date AS d FROM ${tableRef(db, t)} WHERE account_id = {account:UInt64} AND _sync_id = {sync:String} AND spent_date IS NOT NULL`
+      : `SELECT min(spent_date) AS d FROM ${tableRef(db, t)} WHERE account_id = {account:UInt64} AND spent_date IS NOT NULL HAVING count() > 0`,
+  );
+  const res = await client.query({
+    query: `SELECT DISTINCT toString(d) AS d FROM (${parts.join(' UNION ALL ')}) ORDER BY d ${writtenIn ? '' : 'LIMIT 1'}`,
+    query_params: { account: accountId, sync: writtenIn ?? '' },
+    format: 'JSONEachRow',
+  });
+  return (await res.json<{ d: string }>()).map((r) => r.d);
+}
+
 export interface CommittedCursor {
   resource: string;
   cursor: string;

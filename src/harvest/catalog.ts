@@ -75,6 +75,12 @@ export interface ResourceSpec {
   /** Fan-out resources: where incremental runs learn which parents changed (default: all parents). */
   changeSignals?: ChangeSignal[];
   nested?: NestedSpec[];
+  /**
+   * Reports API (`/reports/...`): paced by its own budget. Windowed reports are read per
+   * 365-day window (`$window_from`/`$window_to` columns), and re-reading a window
+   * replaces its rows.
+   */
+  report?: { windowed: boolean };
   /** Resources that must finish in the same run before this one starts. */
   dependsOn: string[];
   columns: ColumnSpec[];
@@ -156,6 +162,27 @@ const perParent = (
 /** A per-user rate list (billable or cost rates): every listing is complete, no updated_since. */
 const userRates = (name: 'billable_rates' | 'cost_rates', what: string): ResourceSpec =>
   perParent('users', name, name, `Each user's ${what} history (per user)`, [id, ...cols({ amount: 'Float64', start_date: 'Date', end_date: 'Date' }), ...timestamps], null);
+
+/**
+ * A report: rows under `results`, keyed by window (when windowed) and the dimensions
+ * Harvest groups by, including the currency (one row per currency).
+ */
+const report = (name: string, path: string, description: string, dims: string[], columns: ColumnSpec[], windowed = true): ResourceSpec => ({
+  name: `report_${name}`,
+  description,
+  path: `/reports/${path}`,
+  dataKey: 'results',
+  key: windowed ? ['window_from', 'window_to', ...dims] : dims,
+  paging: 'page',
+  incremental: null,
+  report: { windowed },
+  // Windowed reports re-read the windows whose time entries or expenses changed.
+  dependsOn: windowed ? ['time_entries', 'expenses'] : [],
+  columns: [...(windowed ? [col('window_from', 'Date', '$window_from'), col('window_to', 'Date', '$window_to')] : []), ...columns],
+});
+const hours = cols({ total_hours: 'Float64', billable_hours: 'Float64', currency: 'String', billable_amount: 'Float64' });
+const amounts = cols({ total_amount: 'Float64', billable_amount: 'Float64', currency: 'String' });
+const idName = (prefix: string): ColumnSpec[] => cols({ [`${prefix}_id`]: 'UInt64', [`${prefix}_name`]: 'String' });
 
 export const CATALOG: readonly ResourceSpec[] = [
   {
@@ -456,6 +483,24 @@ export const CATALOG: readonly ResourceSpec[] = [
     nested: [lineItems('estimate')],
   },
   perParent('estimates', 'estimate_messages', 'messages', 'Messages sent for each estimate (per estimate)', messageColumns),
+  report('time_clients', 'time/clients', 'Time report by client, per 365-day window', ['client_id', 'currency'], [...idName('client'), ...hours]),
+  report('time_projects', 'time/projects', 'Time report by project, per 365-day window', ['project_id', 'currency'], [...idName('project'), ...idName('client'), ...hours]),
+  report('time_tasks', 'time/tasks', 'Time report by task, per 365-day window', ['task_id', 'currency'], [...idName('task'), ...hours]),
+  report('time_team', 'time/team', 'Time report by person, per 365-day window', ['user_id', 'currency'], [...idName('user'), col('is_contractor', 'Bool'), ...hours]),
+  report('expenses_clients', 'expenses/clients', 'Expense report by client, per 365-day window', ['client_id', 'currency'], [...idName('client'), ...amounts]),
+  report('expenses_projects', 'expenses/projects', 'Expense report by project, per 365-day window', ['project_id', 'currency'], [...idName('client'), ...idName('project'), ...amounts]),
+  report('expenses_categories', 'expenses/categories', 'Expense report by category, per 365-day window', ['expense_category_id', 'currency'], [...idName('expense_category'), ...amounts]),
+  report('expenses_team', 'expenses/team', 'Expense report by person, per 365-day window', ['user_id', 'currency'], [...idName('user'), col('is_contractor', 'Bool'), ...amounts]),
+  report('uninvoiced', 'uninvoiced', 'Uninvoiced report by project, per 365-day window', ['project_id', 'currency'], [
+    ...idName('client'),
+    ...idName('project'),
+    ...cols({ currency: 'String', total_hours: 'Float64', uninvoiced_hours: 'Float64', uninvoiced_expenses: 'Float64', uninvoiced_amount: 'Float64' }),
+  ]),
+  report('project_budget', 'project_budget', 'Project budget report (current state, one row per project)', ['project_id'], [
+    ...idName('project'),
+    ...idName('client'),
+    ...cols({ budget_is_monthly: 'Bool', budget_by: 'String', is_active: 'Bool', budget: 'Float64', budget_spent: 'Float64', budget_remaining: 'Float64' }),
+  ], false),
 ];
 
 const BY_NAME = new Map(CATALOG.map((r) => [r.name, r]));
@@ -527,6 +572,7 @@ export function validateCatalog(catalog: readonly ResourceSpec[] = CATALOG): str
   }
   for (const r of catalog) {
     if (r.paging === 'none' && (r.parent || r.key.length > 0)) problems.push(`${r.name}: a single-object resource has no key or parent`);
+    if (r.report?.windowed && (r.paging !== 'page' || r.parent)) problems.push(`${r.name}: a windowed report is a page-numbered top-level list`);
     for (const n of r.nested ?? []) {
       const parentCols = new Set([...(r.parent ? [r.parent.column] : []), ...r.columns.map((c) => c.name)]);
       for (const [child, parentCol] of Object.entries(n.parentKey)) {

@@ -23,6 +23,8 @@ export interface FirstPageParams {
   updatedSince?: string;
   /** Page-numbered lists only: a page other than the first. */
   page?: number;
+  /** Windowed reports: the window's first and last day (YYYY-MM-DD). */
+  window?: { from: string; to: string };
 }
 
 /** URL of a resource's first page: path placeholders filled, per_page at Harvest's maximum. */
@@ -37,6 +39,11 @@ export function firstPageUrl(baseUrl: string, spec: ResourceSpec, params: FirstP
   url.searchParams.set('per_page', String(PER_PAGE));
   if (params.updatedSince && spec.incremental === 'updated_since') {
     url.searchParams.set('updated_since', harvestTimestamp(params.updatedSince));
+  }
+  if (spec.report?.windowed) {
+    if (!params.window) throw new Error(`${spec.name} needs a report window`);
+    url.searchParams.set('from', params.window.from.replace(/-/g, ''));
+    url.searchParams.set('to', params.window.to.replace(/-/g, ''));
   }
   if (params.page !== undefined && params.page > 1) {
     if (spec.paging !== 'page') throw new Error(`${spec.name} is not page-numbered`);

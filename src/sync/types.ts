@@ -36,6 +36,8 @@ export interface PageRequest {
   url: string | null;
   /** Page number of a page-numbered list, read in parallel once the first page told the count. */
   page?: number;
+  /** Windowed reports: the window this page belongs to. */
+  window?: { from: string; to: string };
   parentId?: number;
   updatedSince: string | null;
 }
@@ -87,6 +89,8 @@ export interface ResourceSyncInput {
   changedOnly: boolean;
   /** The listing is complete (everything, all parents): mark what it did not see as deleted. */
   markDeletions: boolean;
+  /** Windowed reports: re-read every window (full and first runs), not just changed ones. */
+  allWindows: boolean;
   historyLimit: number;
   concurrency: number;
   /** Carried across continue-as-new. */
@@ -95,6 +99,8 @@ export interface ResourceSyncInput {
 
 export interface ResourceCarry {
   progress: ResourceProgress;
+  /** Windowed reports: windows still to read (the first is in progress). */
+  windows?: Array<{ from: string; to: string }>;
   next: string | null;
   started: boolean;
   afterParentId: number;

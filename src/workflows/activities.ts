@@ -1,14 +1,25 @@
 // Activity stubs with the retry policy the pipeline relies on: 5xx, resets and
 // truncated bodies retry with backoff for as long as it takes; 429 retries after the
 // delay Harvest asked for (nextRetryDelay); 4xx failures are non-retryable.
-import { proxyActivities } from '@temporalio/workflow';
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { reportsTaskQueue } from '../sync/windows';
 
 export const harvestActivities = proxyActivities<Pick<Activities, 'fetchPage'>>({
   startToCloseTimeout: '3 minutes',
   heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
+
+/** The reports API has its own budget: its pages run on a task queue paced for it. */
+export function reportActivities(): Pick<Activities, 'fetchPage'> {
+  return proxyActivities<Pick<Activities, 'fetchPage'>>({
+    taskQueue: reportsTaskQueue(workflowInfo().taskQueue),
+    startToCloseTimeout: '3 minutes',
+    heartbeatTimeout: '15 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  });
+}
 
 export const storeActivities = proxyActivities<Omit<Activities, 'fetchPage'>>({
   startToCloseTimeout: '2 minutes',

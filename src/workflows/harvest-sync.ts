@@ -150,7 +150,9 @@ async function syncAccount(input: SyncInput & { accountId: string }): Promise<Sy
       updatedSince: plan.updatedSince,
       commitCursor: plan.commit,
       changedOnly: onlyChanged,
-      markDeletions: plan.updatedSince === null && !onlyChanged,
+      // Windowed reports replace window by window instead.
+      markDeletions: plan.updatedSince === null && !onlyChanged && !spec.report?.windowed,
+      allWindows: mode === 'full' || state.cursors[name] === undefined,
       historyLimit: Math.max(20, input.historyLimit ?? 5000),
       concurrency: Math.min(16, input.concurrency ?? 4),
     };

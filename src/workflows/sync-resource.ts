@@ -5,7 +5,7 @@
 import { continueAsNew, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
 import { getResource } from '../harvest/catalog';
 import type { PageRequest, PageResult, ResourceCarry, ResourceProgress, ResourceSyncInput } from '../sync/types';
-import { harvestActivities, storeActivities } from './activities';
+import { harvestActivities, reportActivities, storeActivities } from './activities';
 
 export const resourceProgressQuery = defineQuery<ResourceProgress>('progress');
 
@@ -35,6 +35,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   const progress = carry.progress;
   setHandler(resourceProgressQuery, () => progress);
   const lanes = Math.max(1, input.concurrency);
+  const pages = spec.report ? reportActivities() : harvestActivities;
 
   const historyFull = (): boolean => {
     const info = workflowInfo();
@@ -46,7 +47,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   };
 
   const fetch = async (req: Omit<PageRequest, 'accountId' | 'syncId' | 'resource' | 'updatedSince'>): Promise<PageResult> => {
-    const page = await harvestActivities.fetchPage({ accountId: input.accountId, syncId: input.syncId, resource: spec.name, updatedSince: input.updatedSince, ...req });
+    const page = await pages.fetchPage({ accountId: input.accountId, syncId: input.syncId, resource: spec.name, updatedSince: input.updatedSince, ...req });
     if (!page.parentGone) {
       progress.pages++;
       progress.rows += page.rows;
@@ -63,7 +64,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   const followLinks = async (): Promise<void> => {
     if (numberedPending()) return; // resumed mid-way through the numbered pages
     while (!carry.started || carry.next !== null) {
-      const page = await fetch({ url: carry.started ? carry.next : null });
+      const page = await fetch({ url: carry.started ? carry.next : null, window: carry.windows?.[0] });
       carry.started = true;
       carry.next = page.next;
       if (spec.paging === 'page' && carry.nextPage === 0) {
@@ -81,7 +82,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
       const last = Math.min(carry.totalPages, carry.nextPage + lanes - 1);
       const batch: number[] = [];
       for (let n = carry.nextPage; n <= last; n++) batch.push(n);
-      const results = await Promise.all(batch.map((n) => fetch({ url: null, page: n })));
+      const results = await Promise.all(batch.map((n) => fetch({ url: null, page: n, window: carry.windows?.[0] })));
       carry.nextPage = last + 1;
       // Records created meanwhile can push the list past the pages counted at the start:
       // the last page's links.next then says where it goes on.
@@ -101,12 +102,26 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     return true;
   };
 
-  if (!spec.parent) {
+  const readList = async (): Promise<void> => {
     await followLinks();
     if (spec.paging === 'page') {
       await readNumberedPages();
       await followLinks();
     }
+  };
+
+  if (spec.report?.windowed) {
+    // One listing per window; a finished window's rows are replaced by what it now holds.
+    carry.windows ??= await storeActivities.reportWindows({ accountId: input.accountId, syncId: input.syncId, all: input.allWindows });
+    while (carry.windows.length > 0) {
+      await readList();
+      await storeActivities.replaceWindow({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, window: carry.windows[0] });
+      carry.windows = carry.windows.slice(1);
+      Object.assign(carry, { next: null, started: false, totalPages: 0, nextPage: 0 });
+      if (carry.windows.length > 0 && historyFull()) await carryOn();
+    }
+  } else if (!spec.parent) {
+    await readList();
   } else {
     for (;;) {
       const ids = await storeActivities.listParentIds({

@@ -76,6 +76,7 @@ export function testConfig(fake: FakeHarvest, ids: { database: string; taskQueue
     HARVEST_TOKEN_URL: fake.tokenUrl,
     HARVEST_USER_AGENT: 'harvest-sync tests (tests@example.com)',
     HARVEST_REQUESTS_PER_SECOND: '200',
+    HARVEST_REPORTS_REQUESTS_PER_SECOND: '200',
     HARVEST_CONCURRENCY: '4',
     HARVEST_SYNC_STATE_DIR: path.join(TMP, 'state', ids.database),
     CLICKHOUSE_PATH: CH_PATH,

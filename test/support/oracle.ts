@@ -2,6 +2,7 @@
 // pipeline stored: a plain fetch loop over every catalog resource (links.next until
 // null), per parent for fan-out resources, with nested arrays flattened like the tables.
 import { CATALOG, tablesOf, type ResourceSpec, type TableDef } from '../../src/harvest/catalog';
+import { windowsBetween } from '../../src/sync/windows';
 import type { FakeHarvest } from '../fake-harvest';
 
 type Rec = Record<string, unknown>;
@@ -20,10 +21,10 @@ async function getJson(url: string, token: string, accountId: string): Promise<R
   }
 }
 
-async function listAll(fake: FakeHarvest, spec: ResourceSpec, path: string, token: string, accountId: string): Promise<Rec[]> {
+async function listAll(fake: FakeHarvest, spec: ResourceSpec, path: string, token: string, accountId: string, query = ''): Promise<Rec[]> {
   if (spec.paging === 'none') return [await getJson(fake.baseUrl + path, token, accountId)];
   const out: Rec[] = [];
-  let url: string | null = `${fake.baseUrl}${path}?per_page=2000`;
+  let url: string | null = `${fake.baseUrl}${path}?per_page=2000${query}`;
   while (url) {
     const body: Rec = await getJson(url, token, accountId);
     out.push(...(body[spec.dataKey] as Rec[]));
@@ -40,7 +41,18 @@ export async function servedTables(fake: FakeHarvest, opts: { token?: string; ac
   const tables = new Map<string, Map<string, unknown>>();
   for (const spec of CATALOG) {
     const rows: Array<{ record: Rec; parentId?: number }> = [];
-    if (spec.parent) {
+    if (spec.report?.windowed) {
+      // Every 365-day window from the oldest time entry or expense to today, as a full sync reads them.
+      const dates = ['time_entries', 'expenses'].flatMap((r) => (byResource.get(r) ?? []).map((e) => String(e.spent_date)));
+      const today = new Date().toISOString().slice(0, 10);
+      const oldest = dates.reduce((a, b) => (b < a ? b : a), today);
+      for (const w of windowsBetween(oldest, today)) {
+        const query = `&from=${w.from.replace(/-/g, '')}&to=${w.to.replace(/-/g, '')}`;
+        for (const record of await listAll(fake, spec, spec.path, token, accountId, query)) {
+          rows.push({ record: { ...record, window_from: w.from, window_to: w.to } });
+        }
+      }
+    } else if (spec.parent) {
       for (const parent of byResource.get(spec.parent.resource) ?? []) {
         const path = spec.path.replace(`{${spec.parent.param}}`, String(parent.id));
         for (const record of await listAll(fake, spec, path, token, accountId)) rows.push({ record, parentId: parent.id as number });
@@ -50,7 +62,14 @@ export async function servedTables(fake: FakeHarvest, opts: { token?: string; ac
     }
     byResource.set(spec.name, rows.map((r) => r.record));
     const own = new Map<string, unknown>();
-    for (const { record, parentId } of rows) own.set(keyOf(spec.key, { ...record, ...(spec.parent ? { [spec.parent.column]: parentId } : {}) }), record);
+    for (const { record, parentId } of rows) {
+      const served = { ...record };
+      if (spec.report?.windowed) {
+        delete served.window_from;
+        delete served.window_to;
+      }
+      own.set(keyOf(spec.key, { ...record, ...(spec.parent ? { [spec.parent.column]: parentId } : {}) }), served);
+    }
     tables.set(spec.name, own);
     for (const n of spec.nested ?? []) {
       const lines = new Map<string, unknown>();
@@ -70,7 +89,7 @@ export async function servedTables(fake: FakeHarvest, opts: { token?: string; ac
 }
 
 function keyOf(key: string[], row: Rec): string {
-  return key.map((k) => String(row[k])).join('/');
+  return key.map((k) => String(row[k] ?? '')).join('/');
 }
 
 /** SQL giving (key, _raw) of the live rows of a table, one per record, keyed like `servedTables`. */
