@@ -249,3 +249,27 @@ describe('reports', () => {
     }
   });
 });
+
+describe('periodic full reconciliation', () => {
+  it('fullEvery makes an incremental run full when no complete full run is recent enough', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 81, timeEntries: 200, users: 2 }), rateLimit: false });
+    try {
+      const ids = unique('fullevery');
+      const { cfg } = testConfig(fake, ids);
+      const first = await runSync(cfg, { fullEvery: '7d' });
+      assert.ifError(first.error);
+      assert.equal(first.summary!.mode, 'full', 'no full run yet: reconcile');
+      const [{ n }] = await query<{ n: number }>(`SELECT count() AS n FROM ${ids.database}._sync_state FINAL WHERE resource = '__full_sync'`);
+      assert.equal(n, 1);
+      const entry = fake.data.timeEntries[0];
+      fake.remove('timeEntries', entry.id);
+      const second = await runSync(cfg, { fullEvery: '7d' });
+      assert.ifError(second.error);
+      assert.equal(second.summary!.mode, 'incremental', 'the full run was minutes ago');
+      const [{ d }] = await query<{ d: number }>(`SELECT _deleted AS d FROM ${ids.database}.time_entries FINAL WHERE id = {id:UInt64}`, { id: entry.id });
+      assert.equal(d, 0, 'an incremental run cannot see the delete');
+    } finally {
+      await fake.close();
+    }
+  });
+});

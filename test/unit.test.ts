@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CATALOG, getResource, resolveSelection, resourceTable, validateCatalog } from '../src/harvest/catalog';
-import { CURSOR_SAFETY_MARGIN_MS, planCursor, validateSyncInput } from '../src/sync/plan';
+import { CURSOR_SAFETY_MARGIN_MS, parseInterval, planCursor, validateSyncInput } from '../src/sync/plan';
 import { buildRows, coerce } from '../src/clickhouse/rows';
 import { parseListPage, firstPageUrl } from '../src/harvest/client';
 import { errorForStatus, parseRetryAfter, HarvestError } from '../src/harvest/errors';
@@ -75,6 +75,12 @@ describe('workflow input validation', () => {
     assert.deepEqual(validateSyncInput(undefined, known), []);
     assert.deepEqual(validateSyncInput({ resources: ['users'], mode: 'full' }, known), []);
     assert.deepEqual(validateSyncInput({ since: '2024-01-01' }, known), []);
+  });
+  it('reads fullEvery intervals', () => {
+    assert.equal(parseInterval('7d'), 7 * 86_400_000);
+    assert.equal(parseInterval('12h'), 12 * 3_600_000);
+    assert.equal(parseInterval('weekly'), null);
+    assert.deepEqual(validateSyncInput({ fullEvery: '0d' }, known).length, 1);
   });
   it('lists every problem', () => {
     const p = validateSyncInput({ resources: ['nope'], mode: 'sometimes', since: 'yesterday', extra: 1 }, known);

@@ -11,7 +11,7 @@ import { buildRows } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
 import { entryDates, markUnseenDeleted, parentIds, readCursors, replaceReportWindow, storePage, writeCursor } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
-import { FORBIDDEN_FAILURE, type PageRequest, type PageResult, type SyncState } from '../sync/types';
+import { FORBIDDEN_FAILURE, FULL_SYNC_MARK, type PageRequest, type PageResult, type SyncState } from '../sync/types';
 
 export interface ActivityDeps {
   harvest: HarvestClient;
@@ -41,7 +41,9 @@ export function createActivities(deps: ActivityDeps) {
     async loadSyncState({ accountId }: { accountId: string }): Promise<SyncState> {
       const cursors: Record<string, string> = {};
       for (const c of await readCursors(ch, db, accountId)) cursors[c.resource] = c.cursor;
-      return { accountId, cursors, startDate: deps.harvestConfig.startDate ?? null };
+      const lastFullAt = cursors[FULL_SYNC_MARK] ?? null;
+      delete cursors[FULL_SYNC_MARK];
+      return { accountId, cursors, startDate: deps.harvestConfig.startDate ?? null, lastFullAt };
     },
 
     async fetchPage(req: PageRequest): Promise<PageResult> {

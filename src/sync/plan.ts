@@ -41,13 +41,20 @@ export function planCursor(p: CursorPlanInput): CursorPlan {
   return { updatedSince: p.committed ?? p.startDate ?? null, commit: commitAt };
 }
 
+/** "7d", "12h", "90m" → milliseconds; null when malformed. */
+export function parseInterval(text: string): number | null {
+  const m = /^(\d+)\s*([dhm])$/.exec(text.trim());
+  if (!m || Number(m[1]) === 0) return null;
+  return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
+}
+
 /** Problems with a workflow input, all at once (the input comes from users and the UI). */
 export function validateSyncInput(input: unknown, known: readonly string[]): string[] {
   const problems: string[] = [];
   if (input === null || input === undefined) return problems;
   if (typeof input !== 'object' || Array.isArray(input)) return ['input must be a JSON object like {"mode":"incremental"}'];
   const i = input as Record<string, unknown>;
-  const allowed = ['accountId', 'resources', 'mode', 'since', 'strict', 'historyLimit', 'concurrency'];
+  const allowed = ['accountId', 'resources', 'mode', 'since', 'strict', 'fullEvery', 'historyLimit', 'concurrency'];
   for (const k of Object.keys(i)) if (!allowed.includes(k)) problems.push(`unknown input field "${k}" (allowed: ${allowed.join(', ')})`);
   if (i.resources !== undefined) {
     if (!Array.isArray(i.resources) || !i.resources.every((r) => typeof r === 'string')) problems.push('resources must be an array of resource names');
@@ -61,6 +68,7 @@ export function validateSyncInput(input: unknown, known: readonly string[]): str
   if (i.since !== undefined && (typeof i.since !== 'string' || Number.isNaN(Date.parse(i.since)))) problems.push('since must be an ISO date or timestamp');
   if (i.since !== undefined && i.mode === 'full') problems.push('since and mode "full" exclude each other');
   if (i.strict !== undefined && typeof i.strict !== 'boolean') problems.push('strict must be true or false');
+  if (i.fullEvery !== undefined && (typeof i.fullEvery !== 'string' || parseInterval(i.fullEvery) === null)) problems.push('fullEvery must be an interval like "7d", "12h" or "90m"');
   for (const k of ['historyLimit', 'concurrency']) {
     if (i[k] !== undefined && (typeof i[k] !== 'number' || !Number.isInteger(i[k]) || (i[k] as number) < 1)) problems.push(`${k} must be a positive integer`);
   }

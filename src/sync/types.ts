@@ -14,6 +14,12 @@ export interface SyncInput {
   since?: string;
   /** Fail the run when a resource answers 403 (default: skip it with a warning). */
   strict?: boolean;
+  /**
+   * Periodic full reconciliation for scheduled runs: an incremental run becomes a full one
+   * (which also detects deletes) when the last complete full run is older than this
+   * ("7d", "12h", "90m").
+   */
+  fullEvery?: string;
   /** Advanced: event count after which a resource workflow continues as new (default 5000). */
   historyLimit?: number;
   /** Advanced: pages of one resource read in parallel (page-numbered lists and fan-outs; default 4). */
@@ -26,7 +32,12 @@ export interface SyncState {
   cursors: Record<string, string>;
   /** HARVEST_START_DATE, if configured (ISO). */
   startDate: string | null;
+  /** Start of the last full run that synced every resource (ISO), if any. */
+  lastFullAt: string | null;
 }
+
+/** Pseudo-resource under which `_sync_state` records the last complete full run. */
+export const FULL_SYNC_MARK = '__full_sync';
 
 export interface PageRequest {
   accountId: string;

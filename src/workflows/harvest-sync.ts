@@ -10,8 +10,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { getResource, resolveSelection, resourceNames } from '../harvest/catalog';
-import { planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
-import { FORBIDDEN_FAILURE, type ResourceProgress, type ResourceSyncInput, type SyncInput, type SyncSummary } from '../sync/types';
+import { parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
+import { FORBIDDEN_FAILURE, FULL_SYNC_MARK, type ResourceProgress, type ResourceSyncInput, type SyncInput, type SyncSummary } from '../sync/types';
 import { storeActivities } from './activities';
 import { syncResource } from './sync-resource';
 
@@ -76,7 +76,7 @@ async function syncAccounts(input: SyncInput, accounts: string[]): Promise<SyncS
 
 /** One account: plan each resource's cursor, then run the dependency graph. */
 async function syncAccount(input: SyncInput & { accountId: string }): Promise<SyncSummary> {
-  const mode = input.mode ?? 'incremental';
+  let mode = input.mode ?? 'incremental';
   const info = workflowInfo();
   const syncId = info.workflowId;
   const startedAt = info.runStartTime;
@@ -94,6 +94,14 @@ async function syncAccount(input: SyncInput & { accountId: string }): Promise<Sy
 
   await storeActivities.ensureSchema();
   const state = await storeActivities.loadSyncState({ accountId });
+  const fullEvery = input.fullEvery ? parseInterval(input.fullEvery) : null;
+  if (mode === 'incremental' && fullEvery !== null && input.since === undefined) {
+    const due = state.lastFullAt === null || startedAt.getTime() - new Date(state.lastFullAt).getTime() >= fullEvery;
+    if (due) {
+      mode = 'full';
+      log.info('periodic full reconciliation', { accountId, lastFullAt: state.lastFullAt, fullEvery: input.fullEvery });
+    }
+  }
   const plans = new Map<string, CursorPlan>();
   for (const name of selected) {
     plans.set(name, planCursor({
@@ -187,6 +195,10 @@ async function syncAccount(input: SyncInput & { accountId: string }): Promise<Sy
       'SyncFailed',
       { resources },
     );
+  }
+  // A full run of every resource is the reference point of `fullEvery`.
+  if (mode === 'full' && input.resources === undefined && resources.every((r) => r.state === 'done')) {
+    await storeActivities.commitCursor({ accountId, resource: FULL_SYNC_MARK, cursor: startedAt.toISOString(), syncId });
   }
   return {
     syncId,
