@@ -74,10 +74,10 @@ async function showData(cfg: Parameters<typeof openClickHouse>[0], accountId: st
         format: 'JSONEachRow',
       });
       const [{ n }] = await res.json<{ n: string }>();
-      out.write(`  ${ch.database}.${spec.name.padEnd(14)} ${Number(n).toLocaleString('en-US').padStart(9)} rows\n`);
+      out.write(`  ${ch.database}.${spec.name.padEnd(26)} ${Number(n).toLocaleString('en-US').padStart(9)} rows\n`);
     }
     const top = await ch.client.query({
-      query: `SELECT project_name, round(sum(hours), 1) AS total, round(sumIf(hours, billable), 1) AS billable_hours
+      query: `SELECT project_name, round(sum(hours), 1) AS total, round(coalesce(sumIf(hours, billable = true), 0), 1) AS billable_hours
               FROM ${tableRef(ch.database, 'time_entries')} FINAL
               WHERE account_id = {a:UInt64} AND _deleted = 0
               GROUP BY project_name ORDER BY total DESC LIMIT 5`,
