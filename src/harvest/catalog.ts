@@ -111,6 +111,17 @@ const lineItems = (parent: 'invoice' | 'estimate'): NestedSpec => ({
   ],
 });
 
+/** An array of plain values (ids, names) of each record, one row per value. */
+const valuesOf = (name: string, description: string, from: string, parentColumn: string, column: ColumnSpec): NestedSpec => ({
+  name,
+  description,
+  from,
+  parentKey: { [parentColumn]: 'id' },
+  parentColumn,
+  key: [parentColumn, column.name],
+  columns: [{ ...column, from: '$' }],
+});
+
 const messageColumns: ColumnSpec[] = [
   id,
   ...cols({ sent_by: 'String', sent_by_email: 'String', sent_from: 'String', sent_from_email: 'String', send_me_a_copy: 'Bool', event_type: 'String', subject: 'String', body: 'String' }),
@@ -220,17 +231,7 @@ export const CATALOG: readonly ResourceSpec[] = [
     incremental: null,
     dependsOn: [],
     columns: [id, col('name', 'String'), ...timestamps],
-    nested: [
-      {
-        name: 'role_users',
-        description: 'Users of each role',
-        from: 'user_ids',
-        parentKey: { role_id: 'id' },
-        parentColumn: 'role_id',
-        key: ['role_id', 'user_id'],
-        columns: [col('user_id', 'UInt64', '$')],
-      },
-    ],
+    nested: [valuesOf('role_users', 'Users of each role', 'user_ids', 'role_id', col('user_id', 'UInt64'))],
   },
   {
     name: 'users',
@@ -250,17 +251,7 @@ export const CATALOG: readonly ResourceSpec[] = [
       }),
       ...timestamps,
     ],
-    nested: [
-      {
-        name: 'user_roles',
-        description: 'Roles of each user',
-        from: 'roles',
-        parentKey: { user_id: 'id' },
-        parentColumn: 'user_id',
-        key: ['user_id', 'role'],
-        columns: [col('role', 'String', '$')],
-      },
-    ],
+    nested: [valuesOf('user_roles', 'Roles of each user', 'roles', 'user_id', col('role', 'String'))],
   },
   userRates('billable_rates', 'billable rate'),
   userRates('cost_rates', 'cost rate'),

@@ -25,7 +25,7 @@ import {
   type Timeline,
 } from './generate-common';
 import type { Rng } from './rng';
-import type { Rec } from './types';
+import type { FakeAccountData, Rec } from './types';
 import { DAY_MS, SECOND_MS, isoDate, isoSeconds } from './util';
 
 /** How many records of each kind to make (see GenerateOptions for the meaning of each). */
@@ -55,21 +55,11 @@ export interface BillingInput {
   book: InvoiceBook;
 }
 
-export interface Billing {
-  contacts: Rec[];
-  roles: Rec[];
-  expenseCategories: Rec[];
-  invoiceItemCategories: Rec[];
-  estimateItemCategories: Rec[];
-  expenses: Rec[];
-  invoices: Rec[];
-  invoiceMessages: Rec[];
-  invoicePayments: Rec[];
-  estimates: Rec[];
-  estimateMessages: Rec[];
-  billableRates: Rec[];
-  costRates: Rec[];
-}
+export type Billing = Pick<
+  FakeAccountData,
+  | 'contacts' | 'roles' | 'expenseCategories' | 'invoiceItemCategories' | 'estimateItemCategories' | 'expenses'
+  | 'invoices' | 'invoiceMessages' | 'invoicePayments' | 'estimates' | 'estimateMessages' | 'billableRates' | 'costRates'
+>;
 
 // ---------------------------------------------------------------------------
 // Vocabulary.
