@@ -92,11 +92,12 @@ export async function fetchProgress(client: Client, workflowId: string): Promise
     return undefined;
   }
   if (overall.accountSyncs) {
-    // Several accounts: each account's sync holds its progress; names become account/resource.
+    // Each account's sync holds its progress; with several, names become account/resource.
+    const several = overall.accountSyncs.length > 1;
     const perAccount = await Promise.all(
-      overall.accountSyncs.map(async (id) => {
-        const account = id.slice(id.lastIndexOf('/account-') + '/account-'.length);
-        return ((await fetchProgress(client, id)) ?? []).map((r) => ({ ...r, resource: `${account}/${r.resource}` }));
+      overall.accountSyncs.map(async (ref) => {
+        const rows = ref.state === 'running' ? ((await fetchProgress(client, ref.workflowId)) ?? []) : [];
+        return rows.map((r) => (several ? { ...r, resource: `${ref.accountId}/${r.resource}` } : r));
       }),
     );
     return perAccount.flat();

@@ -184,7 +184,7 @@ describe('config', () => {
 
 describe('progress display', () => {
   it('renders counts per resource', () => {
-    const lines = progressLines([{ resource: 'users', state: 'done', pages: 2, rows: 2500, typeMismatches: 0, updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0 }]);
+    const lines = progressLines([{ resource: 'users', state: 'done', pages: 2, rows: 2500, requests: 3, rateLimited: 1, typeMismatches: 0, updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0 }]);
     assert.match(lines[0], /users\s+done\s+2,500 rows\s+2 pages/);
   });
 });

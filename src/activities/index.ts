@@ -9,22 +9,37 @@ import { HarvestError } from '../harvest/errors';
 import type { ClickHouseHandle } from '../clickhouse/connect';
 import { buildRows } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
-import { entryDates, markUnseenDeleted, parentIds, readCursors, replaceReportWindow, storePage, writeCursor } from '../clickhouse/store';
+import { entryDates, markUnseenDeleted, parentIds, readCursors, replaceReportWindow, storePage, writeCursor, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
-import { FORBIDDEN_FAILURE, FULL_SYNC_MARK, type PageRequest, type PageResult, type SyncState } from '../sync/types';
+import { FORBIDDEN_FAILURE, FULL_SYNC_MARK, type DateRange, type PageRequest, type PageResult, type SyncRunRecord, type SyncState } from '../sync/types';
 
 export interface ActivityDeps {
   harvest: HarvestClient;
   harvestConfig: HarvestConfig;
   clickhouse: ClickHouseHandle;
+  /** Whether the namespace has harvest-sync's search attributes (workflows upsert them only then). */
+  searchAttributes?: boolean;
+}
+
+/** Request counts of one page, carried across attempts in the heartbeat details. */
+interface AttemptCounts {
+  requests: number;
+  rateLimited: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const { client: ch, database: db } = deps.clickhouse;
 
   return {
-    async ensureSchema(): Promise<void> {
+    /** Tables ready; tells the workflow whether it may upsert search attributes. */
+    async ensureSchema(): Promise<{ searchAttributes: boolean }> {
       await ensureTables(ch, db, CATALOG);
+      return { searchAttributes: deps.searchAttributes ?? false };
+    },
+
+    /** A row of the run log (`_sync_runs`), at the start and at the end of a run. */
+    async recordRun(run: SyncRunRecord): Promise<void> {
+      await writeSyncRun(ch, db, run);
     },
 
     /** The accounts to sync: the configured ids, or every Harvest account the token reaches. */
@@ -49,10 +64,19 @@ export function createActivities(deps: ActivityDeps) {
     async fetchPage(req: PageRequest): Promise<PageResult> {
       // Heartbeats let Temporal notice a dead worker in seconds instead of waiting out
       // the start-to-close timeout of a page that will never finish.
+      // The details carry the page's request counts from one attempt to the next (Temporal
+      // hands the last details of a failed attempt to the retry).
       const ctx = Context.current();
-      const beat = setInterval(() => ctx.heartbeat(), 2000);
+      const prior = ctx.info.heartbeatDetails as Partial<AttemptCounts> | undefined;
+      const counts: AttemptCounts = { requests: (prior?.requests ?? 0) + 1, rateLimited: prior?.rateLimited ?? 0 };
+      ctx.heartbeat(counts);
+      const beat = setInterval(() => ctx.heartbeat(counts), 2000);
       try {
-        return await fetchAndStore(req);
+        return { ...(await fetchAndStore(req)), ...counts };
+      } catch (err) {
+        if (err instanceof HarvestError && err.status === 429) counts.rateLimited++;
+        ctx.heartbeat(counts);
+        throw toFailure(err);
       } finally {
         clearInterval(beat);
       }
@@ -64,21 +88,28 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** After a complete listing: records this sync did not see are gone from Harvest. */
-    async markDeleted(req: { accountId: string; resource: string; syncId: string }): Promise<number> {
-      return markUnseenDeleted(ch, db, getResource(req.resource), req.accountId, req.syncId);
+    async markDeleted(req: { accountId: string; resource: string; syncId: string; syncStartedAt: string }): Promise<number> {
+      return markUnseenDeleted(ch, db, getResource(req.resource), req.accountId, req.syncId, req.syncStartedAt);
     },
 
-    /** Windows a windowed report must read: all (from the oldest entry) or those with changes, plus today's. */
-    async reportWindows(req: { accountId: string; syncId: string; all: boolean }): Promise<ReportWindow[]> {
+    /**
+     * Windows a windowed report must read: all (from the oldest entry) or those with
+     * changes, plus today's; backfills: those covering their date range.
+     */
+    async reportWindows(req: { accountId: string; syncId: string; all: boolean; range?: DateRange }): Promise<ReportWindow[]> {
       const today = new Date().toISOString().slice(0, 10);
+      if (req.range) {
+        const last = req.range.to && req.range.to < today ? req.range.to : today;
+        return windowsBetween(req.range.from < last ? req.range.from : last, last);
+      }
       const dates = await entryDates(ch, db, req.accountId, req.all ? undefined : req.syncId);
       if (req.all) return dates.length ? windowsBetween(dates[0] < today ? dates[0] : today, today) : [windowOf(today)];
       return windowsHolding([...dates, today]);
     },
 
     /** After every page of a window: its rows this sync did not write are gone from the report. */
-    async replaceWindow(req: { accountId: string; resource: string; syncId: string; window: ReportWindow }): Promise<number> {
-      return replaceReportWindow(ch, db, getResource(req.resource), req.accountId, req.syncId, req.window);
+    async replaceWindow(req: { accountId: string; resource: string; syncId: string; window: ReportWindow; syncStartedAt: string }): Promise<number> {
+      return replaceReportWindow(ch, db, getResource(req.resource), req.accountId, req.syncId, req.window, req.syncStartedAt);
     },
 
     async commitCursor(req: { accountId: string; resource: string; cursor: string; syncId: string }): Promise<void> {
@@ -86,11 +117,11 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
 
-  async function fetchAndStore(req: PageRequest): Promise<PageResult> {
+  async function fetchAndStore(req: PageRequest): Promise<Omit<PageResult, 'requests' | 'rateLimited'>> {
     const spec = getResource(req.resource);
     const url =
     req.url ??
-    firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined, page: req.page, window: req.window });
+    firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined, page: req.page, window: req.window, range: req.range });
     let page;
     try {
       page = await deps.harvest.listPage(spec, url, req.accountId);
@@ -99,7 +130,7 @@ export function createActivities(deps: ActivityDeps) {
         // The parent was deleted in Harvest after we listed it: nothing left to read.
         return { next: null, rows: 0, maxUpdatedAt: null, typeMismatches: 0, parentGone: true };
       }
-      throw toFailure(err);
+      throw err;
     }
     const built = buildRows(spec, page.records, {
       accountId: req.accountId,

@@ -5,18 +5,34 @@ const STATE_MARK: Record<ResourceProgress['state'], string> = {
   pending: '·', running: '▶', done: '✔', failed: '✖', skipped: '–',
 };
 
-export function progressLines(resources: readonly ResourceProgress[]): string[] {
+/** A bar for terminals: done is full, a page-numbered list shows pages read of pages counted. */
+export function progressBar(r: ResourceProgress, width = 12): string {
+  let fraction: number | null;
+  if (r.state === 'done' || r.state === 'skipped' || r.state === 'failed') fraction = 1;
+  else if (r.state === 'pending') fraction = 0;
+  else fraction = r.expectedPages ? Math.min(1, r.pages / r.expectedPages) : null;
+  if (fraction === null) return `[${'░'.repeat(width)}]`;
+  const full = Math.round(fraction * width);
+  return `[${'█'.repeat(full)}${' '.repeat(width - full)}]`;
+}
+
+export function progressLines(resources: readonly ResourceProgress[], opts: { bars?: boolean } = {}): string[] {
   const width = Math.max(8, ...resources.map((r) => r.resource.length));
   return resources.map((r) => {
     const parts = [
       `${STATE_MARK[r.state]} ${r.resource.padEnd(width)}`,
+      ...(opts.bars ? [progressBar(r)] : []),
       r.state.padEnd(7),
       `${formatCount(r.rows).padStart(9)} rows`,
       `${formatCount(r.pages).padStart(6)} pages`,
     ];
+    if (r.requests) parts.push(`${formatCount(r.requests)} requests`);
+    if (r.rateLimited) parts.push(`${formatCount(r.rateLimited)}×429`);
     if (r.parentsDone !== undefined) parts.push(`${formatCount(r.parentsDone)} parents`);
     if (r.deleted) parts.push(`${formatCount(r.deleted)} deleted`);
     if (r.typeMismatches > 0) parts.push(`${r.typeMismatches} type mismatches (kept in _raw)`);
+    if (r.state === 'running' && r.position) parts.push(`at ${r.position}`);
+    if (r.retrying) parts.push(`retrying: ${r.retrying}`);
     if (r.warning) parts.push(r.warning);
     if (r.error) parts.push(`error: ${r.error}`);
     return parts.join('  ');

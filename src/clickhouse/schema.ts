@@ -4,6 +4,8 @@ import { tablesOf, type ColumnSpec, type ResourceSpec, type TableDef } from '../
 import { columnDDLType } from './rows';
 
 export const STATE_TABLE = '_sync_state';
+/** The run log: one row per sync of an account (newest version per run under FINAL). */
+export const RUNS_TABLE = '_sync_runs';
 
 const q = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;
 export const tableRef = (db: string, table: string): string => `${q(db)}.${q(table)}`;
@@ -51,6 +53,31 @@ export function createStateTableSQL(db: string): string {
   ].join('\n');
 }
 
+export function createRunsTableSQL(db: string): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(db, RUNS_TABLE)} (`,
+    '  account_id UInt64,',
+    '  run_id String,',
+    '  workflow_id String,',
+    '  mode LowCardinality(String),',
+    '  trigger LowCardinality(String),',
+    '  schedule_id String,',
+    "  started_at DateTime64(3, 'UTC'),",
+    "  finished_at Nullable(DateTime64(3, 'UTC')),",
+    '  status LowCardinality(String),',
+    '  rows UInt64,',
+    '  requests UInt64,',
+    '  rate_limited UInt64,',
+    '  errors UInt32,',
+    '  error String,',
+    '  resources Nested(name String, state String, rows UInt64, pages UInt64, requests UInt64, rate_limited UInt64, deleted UInt64, error String),',
+    "  _synced_at DateTime64(3, 'UTC')",
+    ')',
+    'ENGINE = ReplacingMergeTree(_synced_at)',
+    'ORDER BY (account_id, run_id)',
+  ].join('\n');
+}
+
 /**
  * Creates the database and tables. A catalog column a table lacks (a field typed later)
  * is added and back-filled from `_raw`, so existing rows get it without a re-sync.
@@ -59,6 +86,7 @@ export function createStateTableSQL(db: string): string {
 export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[]): Promise<string[]> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${q(db)}` });
   await client.command({ query: createStateTableSQL(db) });
+  await client.command({ query: createRunsTableSQL(db) });
   const tables = specs.flatMap(tablesOf);
   for (const t of tables) await client.command({ query: createTableSQL(db, t) });
   const res = await client.query({

@@ -5,7 +5,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { getResource, type ResourceSpec } from '../harvest/catalog';
 import type { BuiltRows, Row } from './rows';
 import { clickhouseDateTime64 } from './rows';
-import { STATE_TABLE, tableRef } from './schema';
+import { RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
+import type { SyncRunRecord } from '../sync/types';
 
 /**
  * Inserts one page. The dedup token is derived from the sync and the page's content, so
@@ -89,8 +90,9 @@ async function tombstone(client: ClickHouseClient, db: string, table: string, ke
  * not write is gone from Harvest. Marks them deleted, with the nested lines of deleted
  * parents. Returns the number of records marked.
  */
-export async function markUnseenDeleted(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string): Promise<number> {
-  const marked = await tombstone(client, db, spec.name, spec.key, accountId, syncId, '_sync_id != {sync:String}', {});
+export async function markUnseenDeleted(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, syncStartedAt: string): Promise<number> {
+  // A row another sync (a backfill) wrote after this one began was live when it was read.
+  const marked = await tombstone(client, db, spec.name, spec.key, accountId, syncId, `_sync_id != {sync:String} AND ${WRITTEN_BEFORE}`, { before: syncStartedAt });
   for (const n of spec.nested ?? []) {
     const parentCol = n.parentKey[n.parentColumn];
     await tombstone(
@@ -108,12 +110,15 @@ export async function markUnseenDeleted(client: ClickHouseClient, db: string, sp
 }
 
 /** Marks the rows of a report window that sync `syncId` did not write (the report no longer has them). */
-export async function replaceReportWindow(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, window: { from: string; to: string }): Promise<number> {
-  return tombstone(client, db, spec.name, spec.key, accountId, syncId, 'window_from = {from:Date} AND window_to = {to:Date} AND _sync_id != {sync:String}', {
+export async function replaceReportWindow(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, window: { from: string; to: string }, syncStartedAt: string): Promise<number> {
+  return tombstone(client, db, spec.name, spec.key, accountId, syncId, `window_from = {from:Date} AND window_to = {to:Date} AND _sync_id != {sync:String} AND ${WRITTEN_BEFORE}`, {
     from: window.from,
     to: window.to,
+    before: syncStartedAt,
   });
 }
+
+const WRITTEN_BEFORE = "_synced_at < parseDateTime64BestEffort({before:String}, 3, 'UTC')";
 
 /**
  * Spent dates of the account's time entries and expenses: with `writtenIn`, only of the
@@ -181,4 +186,38 @@ export async function parentIds(client: ClickHouseClient, db: string, accountId:
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   return (await res.json<{ id: number }>()).map((r) => Number(r.id));
+}
+
+/**
+ * One version of a run in `_sync_runs` (the newest per run wins under FINAL): written
+ * when the run starts and again when it ends, with per-resource counts.
+ */
+export async function writeSyncRun(client: ClickHouseClient, db: string, run: SyncRunRecord): Promise<void> {
+  const sum = (f: (r: SyncRunRecord['resources'][number]) => number): number => run.resources.reduce((n, r) => n + f(r), 0);
+  const row: Row = {
+    account_id: run.accountId,
+    run_id: run.runId,
+    workflow_id: run.workflowId,
+    mode: run.mode,
+    trigger: run.trigger,
+    schedule_id: run.scheduleId,
+    started_at: clickhouseDateTime64(new Date(run.startedAt)),
+    finished_at: run.finishedAt ? clickhouseDateTime64(new Date(run.finishedAt)) : null,
+    status: run.status,
+    rows: sum((r) => r.rows),
+    requests: sum((r) => r.requests ?? 0),
+    rate_limited: sum((r) => r.rateLimited ?? 0),
+    errors: run.resources.filter((r) => r.state === 'failed').length + (run.status === 'failed' && run.resources.every((r) => r.state !== 'failed') ? 1 : 0),
+    error: run.error,
+    'resources.name': run.resources.map((r) => r.resource),
+    'resources.state': run.resources.map((r) => r.state),
+    'resources.rows': run.resources.map((r) => r.rows),
+    'resources.pages': run.resources.map((r) => r.pages),
+    'resources.requests': run.resources.map((r) => r.requests ?? 0),
+    'resources.rate_limited': run.resources.map((r) => r.rateLimited ?? 0),
+    'resources.deleted': run.resources.map((r) => r.deleted ?? 0),
+    'resources.error': run.resources.map((r) => r.error ?? r.warning ?? ''),
+    _synced_at: clickhouseDateTime64(new Date()),
+  };
+  await insertWithToken(client, tableRef(db, RUNS_TABLE), [row], uniqueToken(`${run.runId}:run:${run.status}`));
 }

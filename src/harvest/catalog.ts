@@ -71,6 +71,8 @@ export interface ResourceSpec {
   paging: Paging;
   /** Query parameter for incremental reads, or null when the endpoint has none. */
   incremental: 'updated_since' | null;
+  /** The list filters by this record date with `from`/`to`: backfills read history by date. */
+  dateRange?: string;
   parent?: ParentSpec;
   /** Fan-out resources: where incremental runs learn which parents changed (default: all parents). */
   changeSignals?: ChangeSignal[];
@@ -369,6 +371,7 @@ export const CATALOG: readonly ResourceSpec[] = [
     key: ['id'],
     paging: 'page',
     incremental: 'updated_since',
+    dateRange: 'spent_date',
     dependsOn: [],
     columns: [
       id,
@@ -398,6 +401,7 @@ export const CATALOG: readonly ResourceSpec[] = [
     key: ['id'],
     paging: 'page',
     incremental: 'updated_since',
+    dateRange: 'spent_date',
     dependsOn: [],
     columns: [
       id,
@@ -423,6 +427,7 @@ export const CATALOG: readonly ResourceSpec[] = [
     key: ['id'],
     paging: 'page',
     incremental: 'updated_since',
+    dateRange: 'issue_date',
     dependsOn: [],
     columns: [
       id,
@@ -459,6 +464,7 @@ export const CATALOG: readonly ResourceSpec[] = [
     key: ['id'],
     paging: 'page',
     incremental: 'updated_since',
+    dateRange: 'issue_date',
     dependsOn: [],
     columns: [
       id,

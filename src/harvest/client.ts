@@ -25,6 +25,8 @@ export interface FirstPageParams {
   page?: number;
   /** Windowed reports: the window's first and last day (YYYY-MM-DD). */
   window?: { from: string; to: string };
+  /** Date-ranged lists (backfills): records dated from..to (YYYY-MM-DD). */
+  range?: { from: string; to?: string };
 }
 
 /** URL of a resource's first page: path placeholders filled, per_page at Harvest's maximum. */
@@ -39,6 +41,11 @@ export function firstPageUrl(baseUrl: string, spec: ResourceSpec, params: FirstP
   url.searchParams.set('per_page', String(PER_PAGE));
   if (params.updatedSince && spec.incremental === 'updated_since') {
     url.searchParams.set('updated_since', harvestTimestamp(params.updatedSince));
+  }
+  if (params.range) {
+    if (!spec.dateRange) throw new Error(`${spec.name} has no date range filter`);
+    url.searchParams.set('from', params.range.from);
+    if (params.range.to) url.searchParams.set('to', params.range.to);
   }
   if (spec.report?.windowed) {
     if (!params.window) throw new Error(`${spec.name} needs a report window`);

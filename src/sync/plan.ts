@@ -4,16 +4,22 @@
 /** Records changed this long before a run began are read again by the next run (clock skew, in-flight writes). */
 export const CURSOR_SAFETY_MARGIN_MS = 5 * 60_000;
 
+import type { DateRange, SyncMode } from './types';
+
 export interface CursorPlanInput {
-  mode: 'incremental' | 'full';
+  mode: SyncMode;
   /** Explicit `since` of this run (ISO), if any. */
   since?: string;
   /** Committed cursor of the resource (ISO), if any. */
   committed?: string;
   /** HARVEST_START_DATE (ISO), if any. */
   startDate?: string | null;
+  /** Backfills: last day to re-read. */
+  until?: string;
   /** Whether the endpoint supports `updated_since` at all. */
   incremental: boolean;
+  /** Whether the endpoint filters by a record date (from/to): backfills read by date then. */
+  dateRanged?: boolean;
   /** When the run began (workflow time). */
   runStartedAt: Date;
 }
@@ -22,6 +28,8 @@ export interface CursorPlan {
   updatedSince: string | null;
   /** Cursor to commit when the resource finishes; null: leave the committed one alone. */
   commit: string | null;
+  /** Backfills of date-ranged lists: the records dated in this range. */
+  range?: DateRange;
 }
 
 /**
@@ -30,6 +38,13 @@ export interface CursorPlan {
  * `since` later than the committed cursor skipped a gap, so it must not move the cursor.
  */
 export function planCursor(p: CursorPlanInput): CursorPlan {
+  if (p.mode === 'backfill') {
+    // A backfill never commits: only regular syncs own the cursors, so a backfill running
+    // beside a scheduled sync can neither move a cursor past a gap nor back.
+    const from = new Date(p.since!).toISOString();
+    if (p.dateRanged) return { updatedSince: null, commit: null, range: { from: from.slice(0, 10), ...(p.until ? { to: p.until.slice(0, 10) } : {}) } };
+    return { updatedSince: p.incremental ? from : null, commit: null };
+  }
   const commitAt = new Date(p.runStartedAt.getTime() - CURSOR_SAFETY_MARGIN_MS).toISOString();
   if (!p.incremental || p.mode === 'full') return { updatedSince: null, commit: commitAt };
   if (p.since !== undefined) {
@@ -54,7 +69,7 @@ export function validateSyncInput(input: unknown, known: readonly string[]): str
   if (input === null || input === undefined) return problems;
   if (typeof input !== 'object' || Array.isArray(input)) return ['input must be a JSON object like {"mode":"incremental"}'];
   const i = input as Record<string, unknown>;
-  const allowed = ['accountId', 'resources', 'mode', 'since', 'strict', 'fullEvery', 'historyLimit', 'concurrency'];
+  const allowed = ['accountId', 'resources', 'mode', 'since', 'until', 'strict', 'fullEvery', 'historyLimit', 'concurrency'];
   for (const k of Object.keys(i)) if (!allowed.includes(k)) problems.push(`unknown input field "${k}" (allowed: ${allowed.join(', ')})`);
   if (i.resources !== undefined) {
     if (!Array.isArray(i.resources) || !i.resources.every((r) => typeof r === 'string')) problems.push('resources must be an array of resource names');
@@ -64,9 +79,17 @@ export function validateSyncInput(input: unknown, known: readonly string[]): str
     }
   }
   if (i.accountId !== undefined && (typeof i.accountId !== 'string' || !/^\d+$/.test(i.accountId))) problems.push('accountId must be an account id as a string of digits');
-  if (i.mode !== undefined && i.mode !== 'incremental' && i.mode !== 'full') problems.push('mode must be "incremental" or "full"');
-  if (i.since !== undefined && (typeof i.since !== 'string' || Number.isNaN(Date.parse(i.since)))) problems.push('since must be an ISO date or timestamp');
+  if (i.mode !== undefined && i.mode !== 'incremental' && i.mode !== 'full' && i.mode !== 'backfill') problems.push('mode must be "incremental", "full" or "backfill"');
+  const since = i.since !== undefined && typeof i.since === 'string' && !Number.isNaN(Date.parse(i.since)) ? i.since : undefined;
+  if (i.since !== undefined && since === undefined) problems.push('since must be an ISO date or timestamp');
   if (i.since !== undefined && i.mode === 'full') problems.push('since and mode "full" exclude each other');
+  if (i.mode === 'backfill' && i.since === undefined) problems.push('mode "backfill" needs since (the first day of history to re-read)');
+  if (i.until !== undefined) {
+    if (i.mode !== 'backfill') problems.push('until only applies to mode "backfill"');
+    if (typeof i.until !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(i.until) || Number.isNaN(Date.parse(i.until))) problems.push('until must be an ISO date (YYYY-MM-DD)');
+    else if (since !== undefined && i.until.slice(0, 10) < new Date(since).toISOString().slice(0, 10)) problems.push('until must not be before since');
+  }
+  if (i.mode === 'backfill' && i.fullEvery !== undefined) problems.push('fullEvery does not apply to backfills');
   if (i.strict !== undefined && typeof i.strict !== 'boolean') problems.push('strict must be true or false');
   if (i.fullEvery !== undefined && (typeof i.fullEvery !== 'string' || parseInterval(i.fullEvery) === null)) problems.push('fullEvery must be an interval like "7d", "12h" or "90m"');
   for (const k of ['historyLimit', 'concurrency']) {

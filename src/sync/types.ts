@@ -4,14 +4,22 @@
 /** Failure type of a 403 from Harvest: the resource is skipped unless the run is strict. */
 export const FORBIDDEN_FAILURE = 'Harvest.forbidden';
 
+export type SyncMode = 'incremental' | 'full' | 'backfill';
+
 /** Input of the `harvestSync` workflow, as typed into `temporal workflow start --input`. */
 export interface SyncInput {
   /** One account of HARVEST_ACCOUNT_ID; unset: every configured account (each its own sync). */
   accountId?: string;
   resources?: string[];
-  mode?: 'incremental' | 'full';
+  /**
+   * incremental (default): from the committed cursors. full: everything, and deletes.
+   * backfill: re-read history from `since` (to `until`) without touching the cursors.
+   */
+  mode?: SyncMode;
   /** ISO date or timestamp: read records updated since then (instead of the committed cursor). */
   since?: string;
+  /** Backfills: last day of history to re-read (time entries, expenses, invoices, estimates, reports). */
+  until?: string;
   /** Fail the run when a resource answers 403 (default: skip it with a warning). */
   strict?: boolean;
   /**
@@ -51,11 +59,21 @@ export interface PageRequest {
   window?: { from: string; to: string };
   parentId?: number;
   updatedSince: string | null;
+  /** Backfills of date-ranged lists: Harvest's from/to filter (YYYY-MM-DD; `to` optional). */
+  range?: DateRange;
+}
+
+export interface DateRange {
+  from: string;
+  to?: string;
 }
 
 export interface PageResult {
   next: string | null;
   rows: number;
+  /** HTTP requests this page took, failed attempts included, and how many were answered 429. */
+  requests: number;
+  rateLimited: number;
   maxUpdatedAt: string | null;
   typeMismatches: number;
   /** Page-numbered lists: `total_pages` of the envelope. */
@@ -71,7 +89,16 @@ export interface ResourceProgress {
   state: ResourceState;
   pages: number;
   rows: number;
+  /** Requests sent to Harvest (retries included) and the 429 answers among them. */
+  requests: number;
+  rateLimited: number;
   typeMismatches: number;
+  /** Where the resource stands: next page, parent, report window. */
+  position?: string;
+  /** Page-numbered lists: pages counted on the first page (for progress bars). */
+  expectedPages?: number;
+  /** Filled by the CLI from Temporal: the last failure of a page being retried. */
+  retrying?: string;
   /** Fan-out resources: parents whose pages are all read, and parents that were gone. */
   parentsDone?: number;
   parentsGone?: number;
@@ -102,6 +129,10 @@ export interface ResourceSyncInput {
   markDeletions: boolean;
   /** Windowed reports: re-read every window (full and first runs), not just changed ones. */
   allWindows: boolean;
+  /** Backfills: date range of date-ranged lists and report windows. */
+  range?: DateRange;
+  /** When the account sync began (ISO): rows another sync wrote after it are not its deletions. */
+  runStartedAt: string;
   historyLimit: number;
   concurrency: number;
   /** Carried across continue-as-new. */
@@ -120,10 +151,44 @@ export interface ResourceCarry {
   nextPage: number;
 }
 
+/** What started a sync: a Temporal schedule, or a person/script (CLI, `temporal workflow start`, UI). */
+export interface SyncOrigin {
+  workflowId: string;
+  runId: string;
+  trigger: 'schedule' | 'manual';
+  scheduleId: string;
+}
+
+/** Input of one account's sync (`syncAccount`, started by `harvestSync`). */
+export interface AccountSyncInput extends SyncInput {
+  accountId: string;
+  origin: SyncOrigin;
+}
+
+export type SyncStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+
+/** One row of the `_sync_runs` log. */
+export interface SyncRunRecord {
+  accountId: string;
+  runId: string;
+  workflowId: string;
+  mode: SyncMode;
+  trigger: 'schedule' | 'manual';
+  scheduleId: string;
+  startedAt: string;
+  finishedAt: string | null;
+  status: SyncStatus;
+  error: string;
+  resources: ResourceProgress[];
+}
+
 export interface SyncSummary {
   syncId: string;
   accountId: string;
-  mode: 'incremental' | 'full';
+  mode: SyncMode;
+  status?: SyncStatus;
+  /** Skipped: another sync of the account (this workflow id) was running. */
+  skippedBecause?: string;
   startedAt: string;
   finishedAt: string;
   resources: ResourceProgress[];

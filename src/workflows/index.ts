@@ -1,3 +1,3 @@
 // Workflow entry point for the worker bundle.
-export { harvestSync, syncProgressQuery, resourceWorkflowId } from './harvest-sync';
+export { harvestSync, syncAccount, syncProgressQuery, resourceWorkflowId, accountWorkflowId } from './harvest-sync';
 export { syncResource, resourceProgressQuery } from './sync-resource';

@@ -19,6 +19,8 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
       state: 'running',
       pages: 0,
       rows: 0,
+      requests: 0,
+      rateLimited: 0,
       typeMismatches: 0,
       ...(spec.parent ? { parentsDone: 0, parentsGone: 0, changedParentsOnly: input.changedOnly } : {}),
       updatedSince: input.updatedSince,
@@ -47,7 +49,16 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   };
 
   const fetch = async (req: Omit<PageRequest, 'accountId' | 'syncId' | 'resource' | 'updatedSince'>): Promise<PageResult> => {
-    const page = await pages.fetchPage({ accountId: input.accountId, syncId: input.syncId, resource: spec.name, updatedSince: input.updatedSince, ...req });
+    const page = await pages.fetchPage({
+      accountId: input.accountId,
+      syncId: input.syncId,
+      resource: spec.name,
+      updatedSince: input.updatedSince,
+      ...(input.range && spec.dateRange ? { range: input.range } : {}),
+      ...req,
+    });
+    progress.requests += page.requests ?? 0;
+    progress.rateLimited += page.rateLimited ?? 0;
     if (!page.parentGone) {
       progress.pages++;
       progress.rows += page.rows;
@@ -59,17 +70,21 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     return page;
   };
 
+  const windowLabel = (): string => (carry.windows?.[0] ? `window ${carry.windows[0].from}..${carry.windows[0].to}, ` : '');
+
   // Follows links.next from where the carried state stands (top-level lists).
   const numberedPending = (): boolean => spec.paging === 'page' && carry.nextPage >= 2 && carry.nextPage <= carry.totalPages;
   const followLinks = async (): Promise<void> => {
     if (numberedPending()) return; // resumed mid-way through the numbered pages
     while (!carry.started || carry.next !== null) {
+      progress.position = `${windowLabel()}${carry.started ? `next ${carry.next}` : 'first page'}`;
       const page = await fetch({ url: carry.started ? carry.next : null, window: carry.windows?.[0] });
       carry.started = true;
       carry.next = page.next;
       if (spec.paging === 'page' && carry.nextPage === 0) {
         carry.totalPages = page.totalPages ?? 0;
         carry.nextPage = 2;
+        progress.expectedPages = (progress.expectedPages ?? 0) + carry.totalPages;
         if (carry.totalPages > 1) return;
       }
       if (carry.next !== null && historyFull()) await carryOn();
@@ -82,6 +97,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
       const last = Math.min(carry.totalPages, carry.nextPage + lanes - 1);
       const batch: number[] = [];
       for (let n = carry.nextPage; n <= last; n++) batch.push(n);
+      progress.position = `${windowLabel()}pages ${carry.nextPage}-${last} of ${carry.totalPages}`;
       const results = await Promise.all(batch.map((n) => fetch({ url: null, page: n, window: carry.windows?.[0] })));
       carry.nextPage = last + 1;
       // Records created meanwhile can push the list past the pages counted at the start:
@@ -112,10 +128,10 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
 
   if (spec.report?.windowed) {
     // One listing per window; a finished window's rows are replaced by what it now holds.
-    carry.windows ??= await storeActivities.reportWindows({ accountId: input.accountId, syncId: input.syncId, all: input.allWindows });
+    carry.windows ??= await storeActivities.reportWindows({ accountId: input.accountId, syncId: input.syncId, all: input.allWindows, ...(input.range ? { range: input.range } : {}) });
     while (carry.windows.length > 0) {
       await readList();
-      await storeActivities.replaceWindow({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, window: carry.windows[0] });
+      await storeActivities.replaceWindow({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, window: carry.windows[0], syncStartedAt: input.runStartedAt });
       carry.windows = carry.windows.slice(1);
       Object.assign(carry, { next: null, started: false, totalPages: 0, nextPage: 0 });
       if (carry.windows.length > 0 && historyFull()) await carryOn();
@@ -132,6 +148,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
         ...(input.changedOnly ? { changedIn: input.syncId } : {}),
       });
       if (ids.length === 0) break;
+      progress.position = `parents ${ids[0]}..${ids[ids.length - 1]}`;
       let cursor = 0;
       const lane = async (): Promise<void> => {
         while (cursor < ids.length) {
@@ -148,12 +165,14 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
 
   // Only now, after every page of a complete listing arrived, can absence mean deletion.
   if (input.markDeletions) {
-    progress.deleted = await storeActivities.markDeleted({ accountId: input.accountId, resource: spec.name, syncId: input.syncId });
+    progress.position = 'marking deletions';
+    progress.deleted = await storeActivities.markDeleted({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, syncStartedAt: input.runStartedAt });
   }
   if (input.commitCursor) {
     await storeActivities.commitCursor({ accountId: input.accountId, resource: spec.name, cursor: input.commitCursor, syncId: input.syncId });
     progress.committedCursor = input.commitCursor;
   }
   progress.state = 'done';
+  delete progress.position;
   return progress;
 }
