@@ -20,7 +20,8 @@ export const stdoutOutput: Output = {
 
 export interface Session {
   temporal: TemporalHandle;
-  runSync(input: SyncInput): Promise<{ ok: true; summary: SyncSummary } | { ok: false; message: string }>;
+  /** Starts `harvestSync` and follows it to the end (or only starts it, with `detach`). */
+  runSync(input: SyncInput, opts?: { detach?: boolean }): Promise<{ ok: true; summary: SyncSummary | undefined } | { ok: false; message: string }>;
   close(): Promise<void>;
 }
 
@@ -39,22 +40,32 @@ export async function openSession(cfg: Config, out: Output): Promise<Session> {
   }
   return {
     temporal,
-    async runSync(input) {
+    async runSync(input, opts = {}) {
       const started = Date.now();
-      const accounts = cfg.harvest!.accounts;
+      const accounts = input.accountId ? [input.accountId] : cfg.harvest!.accounts;
       const label = accounts === 'all' ? 'all' : accounts.join('-');
-      const workflowId = `harvest-sync-${label}-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
+      const kind = input.mode === 'backfill' ? 'backfill' : 'sync';
+      const workflowId = `harvest-${kind}-${label}-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
       const handle = await temporal.client.workflow.start('harvestSync', {
         taskQueue: cfg.temporal.taskQueue,
         workflowId,
         args: [input],
       });
-      out.write(`sync ${workflowId} started (${input.mode ?? 'incremental'})\n`);
+      out.write(`${kind} ${workflowId} started (${input.mode ?? 'incremental'})\n`);
+      if (opts.detach) {
+        out.write(`follow it with \`harvest-sync status ${workflowId}\`\n`);
+        return { ok: true, summary: undefined };
+      }
       const display = startProgressDisplay(temporal.client, workflowId, out);
       try {
         const summary = (await handle.result()) as SyncSummary;
         await display.stop();
+        const skipped = (summary.accounts ?? [summary]).filter((s) => s.status === 'skipped');
+        if (skipped.length === (summary.accounts ?? [summary]).length) {
+          return { ok: false, message: `nothing done: ${skipped.map((s) => s.skippedBecause).join('; ')}` };
+        }
         out.write(summaryLines(summary.resources, Date.now() - started).join('\n') + '\n');
+        for (const s of skipped) out.write(`warning: account ${s.accountId} skipped: ${s.skippedBecause}\n`);
         return { ok: true, summary };
       } catch (err) {
         await display.stop();
@@ -105,8 +116,14 @@ export async function fetchProgress(client: Client, workflowId: string): Promise
   return Promise.all(
     overall.resources.map(async (r) => {
       if (r.state !== 'running') return r;
+      // resourceWorkflowId() of the workflow code (not imported: it would load the workflow runtime here).
+      const child = client.workflow.getHandle(`${workflowId}/${r.resource}`);
       try {
-        return await client.workflow.getHandle(`${workflowId}/${r.resource}`).query<ResourceProgress>('progress');
+        const [live, desc] = await Promise.all([child.query<ResourceProgress>('progress'), child.describe()]);
+        // A page being retried: Temporal knows why (429, 5xx, timeout) and how often.
+        const retrying = (desc.raw.pendingActivities ?? []).filter((a) => (a.attempt ?? 1) > 1 && a.lastFailure?.message);
+        if (retrying.length) live.retrying = retrying.map((a) => `${a.lastFailure!.message} (attempt ${a.attempt})`).slice(0, 2).join('; ');
+        return live;
       } catch {
         return r;
       }
@@ -114,7 +131,7 @@ export async function fetchProgress(client: Client, workflowId: string): Promise
   );
 }
 
-function startProgressDisplay(client: Client, workflowId: string, out: Output): { stop(): Promise<void> } {
+export function startProgressDisplay(client: Client, workflowId: string, out: Output): { stop(): Promise<void> } {
   let drawn = 0;
   let lastPlain = '';
   let lastPlainAt = 0;
@@ -122,7 +139,7 @@ function startProgressDisplay(client: Client, workflowId: string, out: Output): 
   const tick = async (): Promise<void> => {
     const resources = await fetchProgress(client, workflowId);
     if (!resources || stopped) return;
-    const lines = progressLines(resources);
+    const lines = progressLines(resources, { bars: out.isTTY });
     if (out.isTTY) {
       const up = drawn > 0 ? `\x1b[${drawn}A` : '';
       out.write(up + lines.map((l) => `\x1b[2K${l}`).join('\n') + '\n');

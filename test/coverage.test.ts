@@ -197,7 +197,7 @@ describe('reports', () => {
     const fake = await startFakeHarvest({ data, rateLimit: false });
     try {
       const ids = unique('reports');
-      const { summary, error, workflowId } = await runSync(testConfig(fake, ids).cfg);
+      const { summary, error } = await runSync(testConfig(fake, ids).cfg);
       assert.ifError(error);
       const leap = windowOf('2024-02-29');
       const [{ hours }] = await query<{ hours: number }>(
@@ -220,7 +220,7 @@ describe('reports', () => {
       // Report pages ran on the reports task queue (its own rate limit), the rest on the main one.
       const env = await temporalEnv();
       const queuesOf = async (resource: string): Promise<Set<string>> => {
-        const history = await env.client.workflow.getHandle(`${workflowId}/${resource}`).fetchHistory();
+        const history = await env.client.workflow.getHandle(`${summary!.syncId}/${resource}`).fetchHistory();
         return new Set(
           (history.events ?? [])
             .filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'fetchPage')

@@ -16,12 +16,12 @@ async function assertComplete(db: string, fake: FakeHarvest, token?: string): Pr
   }
 }
 
-/** Every event of every execution whose id starts with `prefix`, as JSON text. */
-async function historiesText(prefix: string): Promise<string> {
+/** Every event of every execution whose id starts with one of `prefixes` (the sync, its task queue's account syncs), as JSON text. */
+async function historiesText(...prefixes: string[]): Promise<string> {
   const env = await temporalEnv();
   const parts: string[] = [];
   for await (const wf of env.client.workflow.list()) {
-    if (!wf.workflowId.startsWith(prefix)) continue;
+    if (!prefixes.some((p) => wf.workflowId.startsWith(p))) continue;
     const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
     parts.push(JSON.stringify(history, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : v)));
   }
@@ -119,7 +119,7 @@ describe('Harvest misbehaving', () => {
       const stored = JSON.parse(fs.readFileSync(cfg.harvest!.tokenFile, 'utf8')) as { refreshToken: string };
       assert.notEqual(stored.refreshToken, oauth.refreshToken, 'the rotated refresh token must be kept');
 
-      const text = await historiesText(workflowId);
+      const text = await historiesText(workflowId, `${cfg.temporal.taskQueue}/`);
       for (const secret of [oauth.clientSecret, oauth.refreshToken, stored.refreshToken, 'Bearer ']) {
         assert.ok(!text.includes(secret), `workflow history contains a credential (${secret.slice(0, 8)}…)`);
       }
@@ -136,13 +136,13 @@ describe('Harvest misbehaving', () => {
       const workflowId = `pat-secret-check-${Date.now()}`;
       const { error } = await runSync(testConfig(fake, ids, { HARVEST_ACCESS_TOKEN: pat }).cfg, {}, { workflowId });
       assert.ifError(error);
-      const text = await historiesText(workflowId);
+      const text = await historiesText(workflowId, `${ids.taskQueue}/`);
       assert.ok(!text.includes(pat));
       // A failed run's error messages must not carry it either.
       fake.faults.forbid('/v2/users');
       const failed = await runSync(testConfig(fake, ids, { HARVEST_ACCESS_TOKEN: pat }).cfg, { strict: true }, { workflowId: `${workflowId}-failed` });
       assert.ok(failed.error);
-      assert.ok(!(await historiesText(`${workflowId}-failed`)).includes(pat));
+      assert.ok(!(await historiesText(`${workflowId}-failed`, `${ids.taskQueue}/`)).includes(pat));
     } finally {
       await fake.close();
     }

@@ -1,0 +1,75 @@
+// `harvest-sync status`: recent syncs and, for running ones, per-resource progress from
+// the workflows' `progress` queries. On a terminal it follows running syncs live.
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { fetchProgress, type Output } from '../session';
+import type { ResourceProgress } from '../sync/types';
+import { progressLines } from './progress';
+
+export interface SyncStatus {
+  workflowId: string;
+  runId: string;
+  status: string;
+  accounts: string[] | null;
+  mode: string | null;
+  startTime: string;
+  closeTime: string | null;
+  resources?: ResourceProgress[];
+}
+
+export async function collectStatus(client: Client, opts: { workflowId?: string; limit: number }): Promise<SyncStatus[]> {
+  const found: Array<Pick<WorkflowExecutionInfo, 'workflowId' | 'runId' | 'status' | 'memo' | 'startTime' | 'closeTime'>> = [];
+  if (opts.workflowId) {
+    found.push(await client.workflow.getHandle(opts.workflowId).describe());
+  } else {
+    for await (const wf of client.workflow.list({ query: "WorkflowType = 'harvestSync'" })) {
+      found.push(wf);
+      if (found.length >= opts.limit) break;
+    }
+  }
+  return Promise.all(
+    found.map(async (wf) => {
+      const memo = (wf.memo ?? {}) as { accounts?: string[]; mode?: string };
+      return {
+        workflowId: wf.workflowId,
+        runId: wf.runId,
+        status: wf.status.name,
+        accounts: memo.accounts ?? null,
+        mode: memo.mode ?? null,
+        startTime: wf.startTime.toISOString(),
+        closeTime: wf.closeTime?.toISOString() ?? null,
+        resources: wf.status.name === 'RUNNING' ? await fetchProgress(client, wf.workflowId) : undefined,
+      };
+    }),
+  );
+}
+
+export function statusLines(report: SyncStatus[], bars: boolean): string[] {
+  if (report.length === 0) return ['no harvestSync runs found'];
+  const lines: string[] = [];
+  for (const r of report) {
+    const what = [r.mode, r.accounts ? `account ${r.accounts.join(',')}` : null].filter(Boolean).join(', ');
+    lines.push(`${r.workflowId}  ${r.status}${what ? `  (${what})` : ''}  started ${r.startTime}${r.closeTime ? `  closed ${r.closeTime}` : ''}`);
+    if (r.resources) lines.push(...progressLines(r.resources, { bars }).map((l) => `    ${l}`));
+  }
+  return lines;
+}
+
+/** Prints the status once, or (terminal, running syncs) redraws it every second until they end. */
+export async function showStatus(client: Client, out: Output, opts: { workflowId?: string; limit: number; json: boolean; follow: boolean }): Promise<void> {
+  let report = await collectStatus(client, opts);
+  if (opts.json) {
+    out.write(JSON.stringify(report, null, 2) + '\n');
+    return;
+  }
+  const follow = opts.follow && out.isTTY;
+  let drawn = 0;
+  for (;;) {
+    const lines = statusLines(report, out.isTTY);
+    const up = drawn > 0 ? `\x1b[${drawn}A` : '';
+    out.write(follow ? up + lines.map((l) => `\x1b[2K${l}`).join('\n') + '\n\x1b[J' : lines.join('\n') + '\n');
+    drawn = lines.length;
+    if (!follow || !report.some((r) => r.status === 'RUNNING')) return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    report = await collectStatus(client, opts);
+  }
+}
