@@ -74,7 +74,7 @@ export async function createSchedule(client: Client, taskQueue: string, accountI
         // A failed run is visible (describe, _sync_runs); the next one may well succeed.
         pauseOnFailure: false,
       },
-      memo: { kind: SCHEDULE_MEMO_KIND, accountId, ...(s.every || !s.cron ? { every: s.every ?? '1h' } : {}), ...(s.cron ? { cron: s.cron } : {}) },
+      memo: { kind: SCHEDULE_MEMO_KIND, accountId },
       state: { note: s.note ?? `harvest-sync: account ${accountId}` },
     });
     return { scheduleId, created: true };
@@ -97,21 +97,15 @@ export async function updateSchedule(client: Client, scheduleId: string, u: Sche
     else if (u.resources) input.resources = u.resources;
     if (u.fullEvery === 'never') delete input.fullEvery;
     else if (u.fullEvery) input.fullEvery = u.fullEvery;
-    const memo = { ...(prev.memo ?? {}) };
     let spec: ScheduleSpec = prev.spec;
-    if (u.every || u.cron) {
-      spec = scheduleSpec({ every: u.every, cron: u.cron, timezone: u.timezone ?? prev.spec.timezone });
-      delete memo.every;
-      delete memo.cron;
-      if (u.every) memo.every = u.every;
-      if (u.cron) memo.cron = u.cron;
+    if (u.every || u.cron || u.timezone) {
+      spec = u.every || u.cron ? scheduleSpec({ every: u.every, cron: u.cron, timezone: u.timezone ?? prev.spec.timezone }) : { ...prev.spec, timezone: u.timezone };
     }
     return {
       ...prev,
       spec,
       action: { ...prev.action, args: [input] },
       policies: { ...prev.policies, ...(u.catchupWindow ? { catchupWindow: parseInterval(u.catchupWindow)! } : {}) },
-      memo,
     };
   });
 }
@@ -160,7 +154,7 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
     if (err instanceof ScheduleNotFoundError) throw new Error(`no schedule ${scheduleId} (see \`harvest-sync schedule list\`)`);
     throw err;
   }
-  const memo = (d.memo ?? {}) as { accountId?: string; every?: string; cron?: string };
+  const memo = (d.memo ?? {}) as { accountId?: string };
   const recent = await Promise.all(
     d.info.recentActions.slice(-5).reverse().map(async (a): Promise<RecentRun> => {
       const { workflowId, firstExecutionRunId } = a.action.workflow;
@@ -178,7 +172,10 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
       return run;
     }),
   );
-  const spec = d.spec.intervals?.length ? `every ${memo.every ?? formatMs(Number(d.spec.intervals[0].every))}` : memo.cron ? `cron "${memo.cron}"` : 'calendar spec';
+  // From the spec itself: memos cannot be changed by an update.
+  const interval = d.spec.intervals?.[0];
+  const calendar = d.spec.calendars?.[0];
+  const spec = interval ? `every ${formatMs(Number(interval.every))}` : calendar ? `cron "${cronOf(calendar)}"` : 'custom spec';
   return {
     scheduleId,
     accountId: memo.accountId ?? ((d.action.args?.[0] as SyncInput | undefined)?.accountId ?? null),
@@ -214,6 +211,21 @@ function innermostMessage(err: Error): string {
     e = (e as { cause?: Error }).cause;
   }
   return msg;
+}
+
+type Ranges = Array<{ start: number | string; end: number | string; step: number }>;
+
+/** A calendar spec as the cron expression it came from (minute hour day-of-month month day-of-week). */
+export function cronOf(c: { minute: Ranges; hour: Ranges; dayOfMonth: Ranges; month: Ranges; dayOfWeek: Ranges }): string {
+  const full: Array<[Ranges, number | string, number | string]> = [
+    [c.minute, 0, 59], [c.hour, 0, 23], [c.dayOfMonth, 1, 31], [c.month, 'JANUARY', 'DECEMBER'], [c.dayOfWeek, 'SUNDAY', 'SATURDAY'],
+  ];
+  return full
+    .map(([ranges, lo, hi]) => {
+      if (ranges.length === 0 || (ranges.length === 1 && ranges[0].start === lo && ranges[0].end === hi && ranges[0].step <= 1)) return '*';
+      return ranges.map((r) => `${r.start === r.end ? r.start : `${r.start}-${r.end}`}${r.step > 1 ? `/${r.step}` : ''}`).join(',');
+    })
+    .join(' ');
 }
 
 export function formatMs(ms: number): string {

@@ -2,28 +2,12 @@
 // `run` on embedded Temporal against the fake.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { generateAccount, startFakeHarvest } from './fake-harvest';
-import { PROJECT_ROOT, TMP, temporalCli } from './support/harness';
+import { TMP, temporalCli } from './support/harness';
+import { cli } from './support/cli';
 import { CATALOG } from '../src/harvest/catalog';
-
-const BIN = path.join(PROJECT_ROOT, 'bin', 'harvest-sync.js');
-
-async function cli(args: string[], env: Record<string, string>, cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const dir = cwd ?? fs.mkdtempSync(path.join(TMP, 'cli-'));
-  // A clean environment: nothing from the developer's shell or a .env leaks in.
-  const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: dir, env: { ...base, ...env }, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('command line', () => {
   it('missing configuration: one message listing every problem, exit code 2', async () => {
