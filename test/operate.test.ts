@@ -226,6 +226,15 @@ describe('operating harvest-sync', () => {
         assert.ok(inRange.length > 0 && inRange.length < fake.data.timeEntries.length, 'the range holds part of the history');
         assert.equal(bfTe.rows, inRange.length);
         assert.ok(fake.requests.filter((r) => r.path.startsWith('/v2/time_entries')).some((r) => r.query.from === '2024-01-01' && r.query.to === '2024-06-30'));
+        // Findable in the UI and CLI by account and mode (search attributes), described by its memo.
+        const found = await waitFor('the backfill by search attributes', async () => {
+          const hits: string[] = [];
+          for await (const wf of client.workflow.list({ query: `HarvestAccounts = '${account}' AND HarvestSyncMode = 'backfill' AND WorkflowType = 'harvestSync'` })) hits.push(wf.workflowId);
+          return hits.includes(bfId) ? hits : undefined;
+        }, 20_000);
+        assert.ok(found.every((id) => !id.startsWith('manual-')));
+        const memo = (await client.workflow.getHandle(bfId).describe()).memo as { accounts: string[]; mode: string; since: string; until: string };
+        assert.deepEqual(memo, { accounts: [account], mode: 'backfill', resources: ['time_entries'], since: '2024-01-01', until: '2024-06-30' });
 
         release();
         const summaryA = (await a.result()) as SyncSummary;

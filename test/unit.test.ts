@@ -8,7 +8,9 @@ import { parseListPage, firstPageUrl } from '../src/harvest/client';
 import { errorForStatus, parseRetryAfter, HarvestError } from '../src/harvest/errors';
 import { ConfigError, loadConfig, parseDotEnv } from '../src/config';
 import { createTableSQL } from '../src/clickhouse/schema';
-import { progressLines } from '../src/cli/progress';
+import { progressBar, progressLines } from '../src/cli/progress';
+import { cronOf, formatMs, scheduleIdFor, scheduleSpec, validateScheduleSettings } from '../src/schedules';
+import { parseRunArgs } from '../src/client';
 import { WINDOW_DAYS, windowOf, windowsBetween, windowsHolding } from '../src/sync/windows';
 
 describe('catalog', () => {
@@ -67,6 +69,20 @@ describe('cursor rules', () => {
   it('endpoints without updated_since always list everything', () => {
     assert.equal(planCursor({ mode: 'incremental', incremental: false, runStartedAt, committed: '2025-05-01T00:00:00.000Z' }).updatedSince, null);
   });
+  it('backfills never commit: date-ranged lists read by date, others from since', () => {
+    const committed = '2025-05-01T00:00:00.000Z';
+    assert.deepEqual(planCursor({ mode: 'backfill', since: '2020-01-01', until: '2020-12-31', incremental: true, dateRanged: true, runStartedAt, committed }), {
+      updatedSince: null,
+      commit: null,
+      range: { from: '2020-01-01', to: '2020-12-31' },
+    });
+    assert.deepEqual(planCursor({ mode: 'backfill', since: '2020-01-01', incremental: true, dateRanged: true, runStartedAt }).range, { from: '2020-01-01' });
+    assert.deepEqual(planCursor({ mode: 'backfill', since: '2020-01-01', until: '2020-12-31', incremental: true, runStartedAt, committed }), {
+      updatedSince: '2020-01-01T00:00:00.000Z',
+      commit: null,
+    });
+    assert.deepEqual(planCursor({ mode: 'backfill', since: '2020-01-01', incremental: false, runStartedAt, committed }), { updatedSince: null, commit: null });
+  });
 });
 
 describe('workflow input validation', () => {
@@ -85,6 +101,37 @@ describe('workflow input validation', () => {
   it('lists every problem', () => {
     const p = validateSyncInput({ resources: ['nope'], mode: 'sometimes', since: 'yesterday', extra: 1 }, known);
     assert.equal(p.length, 4, p.join('\n'));
+  });
+  it('backfills need since; until only with backfill, not before since', () => {
+    assert.deepEqual(validateSyncInput({ mode: 'backfill', since: '2020-01-01', until: '2020-06-30', resources: ['time_entries'] }, known), []);
+    assert.match(validateSyncInput({ mode: 'backfill' }, known).join(';'), /needs since/);
+    assert.match(validateSyncInput({ since: '2020-01-01', until: '2020-02-01' }, known).join(';'), /until only applies to mode "backfill"/);
+    assert.match(validateSyncInput({ mode: 'backfill', since: '2020-06-01', until: '2020-01-01' }, known).join(';'), /until must not be before since/);
+    assert.match(validateSyncInput({ mode: 'backfill', since: '2020-06-01', until: 'June' }, known).join(';'), /until must be an ISO date/);
+    assert.match(validateSyncInput({ mode: 'backfill', since: '2020-06-01', fullEvery: '7d' }, known).join(';'), /fullEvery does not apply/);
+  });
+});
+
+describe('schedules and the command line', () => {
+  it('stable schedule ids and specs from --every / --cron', () => {
+    assert.equal(scheduleIdFor('harvest-sync', '123'), 'harvest-sync-123');
+    assert.deepEqual(scheduleSpec({ every: '1h' }), { intervals: [{ every: 3_600_000 }] });
+    assert.deepEqual(scheduleSpec({ cron: '0 * * * *', timezone: 'Europe/Berlin' }), { cronExpressions: ['0 * * * *'], timezone: 'Europe/Berlin' });
+    assert.equal(validateScheduleSettings({ every: '1h', cron: '0 * * * *' }).length, 1);
+    assert.equal(validateScheduleSettings({ every: 'hourly', cron: '* *', catchupWindow: 'x', fullEvery: 'weekly' }).length, 5);
+  });
+  it('renders a calendar spec back as cron and intervals as text', () => {
+    const all = (start: number | string, end: number | string) => [{ start, end, step: 1 }];
+    assert.equal(cronOf({ minute: [{ start: 15, end: 15, step: 1 }], hour: [{ start: 0, end: 23, step: 2 }], dayOfMonth: all(1, 31), month: all('JANUARY', 'DECEMBER'), dayOfWeek: all('MONDAY', 'FRIDAY') }), '15 0-23/2 * * MONDAY-FRIDAY');
+    assert.equal(formatMs(3_600_000), '1h');
+    assert.equal(formatMs(30 * 60_000), '30m');
+    assert.equal(formatMs(7 * 86_400_000), '7d');
+  });
+  it('run and backfill arguments become the workflow input', () => {
+    assert.deepEqual(parseRunArgs(['--full', '--resources', 'users, tasks', '--account', '42']), { mode: 'full', resources: ['users', 'tasks'], accountId: '42' });
+    assert.deepEqual(parseRunArgs(['--since', '2020-01-01', '--until', '2020-12-31', '--detach'], 'backfill'), { mode: 'backfill', since: '2020-01-01', until: '2020-12-31', detach: true });
+    assert.throws(() => parseRunArgs(['--until', '2020-12-31']), /until/);
+    assert.throws(() => parseRunArgs(['--full'], 'backfill'), /full/);
   });
 });
 
@@ -183,9 +230,19 @@ describe('config', () => {
 });
 
 describe('progress display', () => {
+  const base = { typeMismatches: 0, updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0 };
   it('renders counts per resource', () => {
-    const lines = progressLines([{ resource: 'users', state: 'done', pages: 2, rows: 2500, requests: 3, rateLimited: 1, typeMismatches: 0, updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0 }]);
-    assert.match(lines[0], /users\s+done\s+2,500 rows\s+2 pages/);
+    const lines = progressLines([{ ...base, resource: 'users', state: 'done', pages: 2, rows: 2500, requests: 3, rateLimited: 1 }]);
+    assert.match(lines[0], /users\s+done\s+2,500 rows\s+2 pages\s+3 requests\s+1×429/);
+  });
+  it('bars on terminals: pages read of pages counted; position and retries of running resources', () => {
+    const running = { ...base, resource: 'time_entries', state: 'running' as const, pages: 5, rows: 10_000, requests: 6, rateLimited: 0, expectedPages: 10, position: 'pages 6-9 of 10', retrying: 'Harvest answered 503 (attempt 2)' };
+    const [line] = progressLines([running], { bars: true });
+    assert.match(line, /\[█{6} {6}\]/);
+    assert.match(line, /at pages 6-9 of 10\s+retrying: Harvest answered 503 \(attempt 2\)/);
+    assert.equal(progressBar({ ...running, expectedPages: undefined }), `[${'░'.repeat(12)}]`);
+    assert.equal(progressBar({ ...running, state: 'done' }), `[${'█'.repeat(12)}]`);
+    assert.doesNotMatch(progressLines([running])[0], /\[/);
   });
 });
 
