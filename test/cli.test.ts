@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateAccount, startFakeHarvest } from './fake-harvest';
 import { TMP, temporalCli } from './support/harness';
-import { cli } from './support/cli';
+import { BIN, cli } from './support/cli';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { CATALOG } from '../src/harvest/catalog';
 
 describe('command line', () => {
@@ -80,8 +81,53 @@ describe('command line', () => {
       assert.match(r.stdout, /time_entries\s+done\s+2,100 rows\s+2 pages/);
       assert.match(r.stdout, /next run reads from/);
       assert.ok(fs.existsSync(path.join(dir, '.harvest-sync', 'clickhouse')), 'embedded ClickHouse in ./.harvest-sync/clickhouse');
+
+      // The embedded engine is free again: its tables, views and run log can be queried.
+      const q = await cli(['sql', 'SELECT count() AS n FROM harvest.time_entries FINAL WHERE _deleted = 0', '--json'], {}, dir);
+      assert.equal(q.code, 0, q.stderr);
+      assert.deepEqual(JSON.parse(q.stdout), { n: 2100 });
+      const runs = await cli(['sql', 'SELECT status, mode, trigger FROM harvest.v_sync_runs'], {}, dir);
+      assert.equal(runs.stdout, 'status\tmode\ttrigger\nsucceeded\tincremental\tmanual\n');
     } finally {
       await fake.close();
+    }
+  });
+
+  it('server: a local Temporal dev server whose schedules survive a restart', async () => {
+    const dir = fs.mkdtempSync(path.join(TMP, 'cli-server-'));
+    const port = 17000 + Math.floor(Math.random() * 2000);
+    const env = { TEMPORAL_CLI_PATH: temporalCli(), TEMPORAL_ADDRESS: `127.0.0.1:${port}` };
+    const start = (): ChildProcess =>
+      spawn(process.execPath, [BIN, 'server', '--port', String(port), '--ui-port', String(port + 1000)], {
+        cwd: dir,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+        stdio: 'ignore',
+      });
+    const stop = async (child: ChildProcess): Promise<void> => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    };
+    const ready = async (): Promise<{ stdout: string; stderr: string }> => {
+      for (let i = 0; i < 60; i++) {
+        const r = await cli(['schedule', 'list'], env, dir);
+        if (r.code === 0) return r;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      throw new Error('the local server did not come up');
+    };
+    let server = start();
+    try {
+      assert.match((await ready()).stdout, /no harvest-sync schedules/);
+      const created = await cli(['schedule', 'create', '--every', '2h', '--account', '4242'], env, dir);
+      assert.equal(created.code, 0, created.stderr);
+      await stop(server);
+      server = start();
+      assert.match((await ready()).stdout, /harvest-sync-4242\s+account 4242\s+every 2h/);
+      assert.ok(fs.existsSync(path.join(dir, '.harvest-sync', 'temporal.db')));
+    } finally {
+      await stop(server);
     }
   });
 });
