@@ -4,11 +4,12 @@ import { ConfigError, loadConfig, readEnv, type Env } from './config';
 import { CATALOG } from './harvest/catalog';
 import { validateSyncInput } from './sync/plan';
 import type { SyncInput } from './sync/types';
-import { openSession, stdoutOutput, fetchProgress, type Output } from './session';
-import { progressLines } from './cli/progress';
+import { openSession, stdoutOutput, type Output } from './session';
+import { CliUsageError, SCHEDULE_USAGE, scheduleCommand } from './cli/schedule';
+import { showStatus } from './cli/status';
 import { connectTemporal } from './temporal';
 import { runWorker } from './worker';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { installRuntimeFromEnv } from './observability';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -17,11 +18,21 @@ export const EXIT_USAGE = 2;
 const USAGE = `usage: harvest-sync <command> [options]
 
 commands:
-  run [--resources a,b] [--full] [--since ISO] [--strict]
+  run [--resources a,b] [--full] [--since ISO] [--strict] [--account ID] [--detach]
                                                  one sync to completion, with live progress
+  backfill --since DATE [--until DATE] [--resources a,b] [--account ID] [--detach]
+                                                 re-read history without moving the cursors
   worker                                         a long-running worker (needs TEMPORAL_ADDRESS)
-  status [--json]                                recent syncs and the progress of running ones
-  resources                                      the resources harvest-sync copies
+  server [--port 7233] [--ui-port 8233] [--codec-endpoint URL]
+                                                 a local Temporal dev server that keeps its data
+                                                 (.harvest-sync/temporal.db) for schedules
+  status [WORKFLOW_ID] [--json] [--once] [--limit N]
+                                                 recent syncs and live progress of running ones
+  codec-server [--port 8888] [--host IP]         decrypts payloads for the Web UI and the temporal CLI
+                                                 (HARVEST_SYNC_ENCRYPTION_KEY; docs/running-for-real.md)
+  sql "SELECT …" [--json]                        a query on the configured ClickHouse (name tables
+                                                 with their database; embedded: worker stopped)
+${SCHEDULE_USAGE}  resources                                      the resources harvest-sync copies
   demo                                           the whole pipeline against a built-in sandbox account
 
 configuration is read from the environment and ./.env; see README.md.
@@ -31,9 +42,8 @@ class UsageError extends Error {}
 
 export async function main(argv: string[], env: Env = readEnv(), out: Output = stdoutOutput): Promise<number> {
   const [command, ...rest] = argv;
-  // Interactive commands show their own progress; the SDK's INFO chatter would drown it.
-  if (command !== 'worker') quietTemporalLogs();
   try {
+    installLogging(command, env);
     switch (command) {
       case 'run':
         return await runCommand(rest, env, out);
@@ -41,6 +51,22 @@ export async function main(argv: string[], env: Env = readEnv(), out: Output = s
         return await workerCommand(rest, env);
       case 'status':
         return await statusCommand(rest, env, out);
+      case 'backfill':
+        return await runCommand(rest, env, out, 'backfill');
+      case 'schedule':
+        return await scheduleCommand(rest, env, out);
+      case 'sql': {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { sqlCommand } = require('./cli/sql') as typeof import('./cli/sql');
+        return await sqlCommand(rest, env, out);
+      }
+      case 'codec-server':
+        return await codecServerCommand(rest, env, out);
+      case 'server': {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { runLocalServer } = require('./cli/server') as typeof import('./cli/server');
+        return await runLocalServer(rest, env, out);
+      }
       case 'resources':
         out.write(resourcesText());
         return EXIT_OK;
@@ -63,7 +89,7 @@ export async function main(argv: string[], env: Env = readEnv(), out: Output = s
       process.stderr.write(`harvest-sync: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    if (err instanceof UsageError) {
+    if (err instanceof UsageError || err instanceof CliUsageError) {
       process.stderr.write(`harvest-sync: ${err.message}\n\n${USAGE}`);
       return EXIT_USAGE;
     }
@@ -72,23 +98,26 @@ export async function main(argv: string[], env: Env = readEnv(), out: Output = s
   }
 }
 
-let runtimeInstalled = false;
-function quietTemporalLogs(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+/**
+ * LOG_FORMAT / LOG_LEVEL / HARVEST_SYNC_METRICS_ADDRESS, secrets redacted. Interactive
+ * commands show their own progress, so the SDK logs only warnings there by default.
+ */
+function installLogging(command: string | undefined, env: Env): void {
+  installRuntimeFromEnv(command === 'worker' ? 'worker' : 'interactive', env);
 }
 
-export function parseRunArgs(args: string[]): SyncInput {
+export function parseRunArgs(args: string[], command: 'run' | 'backfill' = 'run'): SyncInput & { detach?: boolean } {
   let parsed;
   try {
     parsed = parseArgs({
       args,
       options: {
         resources: { type: 'string' },
-        full: { type: 'boolean' },
         since: { type: 'string' },
         strict: { type: 'boolean' },
+        account: { type: 'string' },
+        detach: { type: 'boolean' },
+        ...(command === 'run' ? { full: { type: 'boolean' } } : { until: { type: 'string' } }),
       },
       strict: true,
       allowPositionals: false,
@@ -96,16 +125,21 @@ export function parseRunArgs(args: string[]): SyncInput {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const input: SyncInput = {};
-  if (parsed.values.resources) input.resources = parsed.values.resources.split(',').map((s) => s.trim()).filter(Boolean);
-  if (parsed.values.full) input.mode = 'full';
-  if (parsed.values.since) input.since = parsed.values.since;
-  if (parsed.values.strict) input.strict = true;
+  const v = parsed.values as { resources?: string; full?: boolean; since?: string; until?: string; strict?: boolean; account?: string; detach?: boolean };
+  const input: SyncInput & { detach?: boolean } = {};
+  if (command === 'backfill') input.mode = 'backfill';
+  if (v.account !== undefined) input.accountId = v.account;
+  if (v.resources) input.resources = v.resources.split(',').map((s) => s.trim()).filter(Boolean);
+  if (v.full) input.mode = 'full';
+  if (v.since) input.since = v.since;
+  if (v.until) input.until = v.until;
+  if (v.strict) input.strict = true;
+  if (v.detach) input.detach = true;
   return input;
 }
 
-async function runCommand(args: string[], env: Env, out: Output): Promise<number> {
-  const input = parseRunArgs(args);
+async function runCommand(args: string[], env: Env, out: Output, command: 'run' | 'backfill' = 'run'): Promise<number> {
+  const { detach, ...input } = parseRunArgs(args, command);
   // Input and configuration problems are reported together, before any network call.
   const problems = validateSyncInput(input, CATALOG.map((r) => r.name)).map((p) => `--${p}`);
   let cfg;
@@ -118,7 +152,10 @@ async function runCommand(args: string[], env: Env, out: Output): Promise<number
   if (problems.length > 0 || !cfg) throw new ConfigError(problems);
   const session = await openSession(cfg, out);
   try {
-    const result = await session.runSync(input);
+    if (detach && session.temporal.embedded) {
+      throw new UsageError('--detach needs TEMPORAL_ADDRESS: the embedded server ends with this command');
+    }
+    const result = await session.runSync(input, { detach });
     if (!result.ok) {
       process.stderr.write(`harvest-sync: sync failed: ${result.message}\n`);
       return EXIT_FAILED;
@@ -137,44 +174,50 @@ async function workerCommand(args: string[], env: Env): Promise<number> {
 }
 
 async function statusCommand(args: string[], env: Env, out: Output): Promise<number> {
-  let json = false;
+  let parsed;
   try {
-    json = Boolean(parseArgs({ args, options: { json: { type: 'boolean' } }, strict: true }).values.json);
+    parsed = parseArgs({ args, options: { json: { type: 'boolean' }, once: { type: 'boolean' }, limit: { type: 'string' } }, strict: true, allowPositionals: true });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  const limit = parsed.values.limit === undefined ? 10 : Number(parsed.values.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
+  if (parsed.positionals.length > 1) throw new UsageError('status takes at most one workflow id');
   const cfg = loadConfig(env, { requireHarvest: false, requireTemporalAddress: true });
   const temporal = await connectTemporal(cfg.temporal);
   try {
-    const runs = [];
-    for await (const wf of temporal.client.workflow.list({ query: "WorkflowType = 'harvestSync'" })) {
-      runs.push(wf);
-      if (runs.length >= 10) break;
-    }
-    const report = await Promise.all(
-      runs.map(async (wf) => ({
-        workflowId: wf.workflowId,
-        runId: wf.runId,
-        status: wf.status.name,
-        startTime: wf.startTime.toISOString(),
-        closeTime: wf.closeTime?.toISOString() ?? null,
-        resources: wf.status.name === 'RUNNING' ? await fetchProgress(temporal.client, wf.workflowId) : undefined,
-      })),
-    );
-    if (json) {
-      out.write(JSON.stringify(report, null, 2) + '\n');
-    } else if (report.length === 0) {
-      out.write('no harvestSync runs found\n');
-    } else {
-      for (const r of report) {
-        out.write(`${r.workflowId}  ${r.status}  started ${r.startTime}${r.closeTime ? `  closed ${r.closeTime}` : ''}\n`);
-        if (r.resources) out.write(progressLines(r.resources).map((l) => `    ${l}`).join('\n') + '\n');
-      }
-    }
+    await showStatus(temporal.client, out, {
+      workflowId: parsed.positionals[0],
+      limit,
+      json: Boolean(parsed.values.json),
+      follow: !parsed.values.once,
+    });
     return EXIT_OK;
   } finally {
     await temporal.close();
   }
+}
+
+async function codecServerCommand(args: string[], env: Env, out: Output): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args, options: { port: { type: 'string' }, host: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const port = Number(values.port ?? '8888');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
+  const cfg = loadConfig(env, { requireHarvest: false });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { runCodecServer } = require('./codec-server') as typeof import('./codec-server');
+  const server = await runCodecServer(cfg, port, values.host ?? '127.0.0.1');
+  out.write(`codec server on ${server.url} (POST /encode, /decode); allowed origins: ${cfg.codecServer.corsOrigins.join(', ')}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  return EXIT_OK;
 }
 
 export function resourcesText(): string {

@@ -23,12 +23,36 @@ export interface HarvestConfig {
   requestTimeoutMs: number;
 }
 
+/** TLS to the Temporal frontend (named as the SDK's TLSConfig names them). */
+export interface TemporalTls {
+  /** mTLS client certificate and private key (PEM). */
+  clientCertPair?: { crt: Buffer; key: Buffer };
+  /** CA of a server certificate the system does not trust (PEM). */
+  serverRootCACertificate?: Buffer;
+  /** SNI / host name to verify instead of the address's host. */
+  serverNameOverride?: string;
+}
+
+/** Payload encryption: new payloads with `key`, old ones also with `oldKeys`. */
+export interface EncryptionConfig {
+  keyId: string;
+  key: Buffer;
+  /** Decrypt-only keys by id, for payloads written before a rotation. */
+  oldKeys: Record<string, Buffer>;
+}
+
 export interface TemporalConfig {
   /** Unset: an embedded dev server is started for the command's duration. */
   address?: string;
   namespace: string;
   taskQueue: string;
   cliPath?: string;
+  /** Temporal Cloud API key (a bearer token; never logged). Cluster mode only. */
+  apiKey?: string;
+  /** Unset: plaintext gRPC. Cluster mode only. */
+  tls?: TemporalTls;
+  /** Unset: payloads are stored in Temporal as plain JSON. */
+  encryption?: EncryptionConfig;
 }
 
 export interface ClickHouseConfig {
@@ -38,6 +62,8 @@ export interface ClickHouseConfig {
   user?: string;
   password?: string;
   database: string;
+  /** CA of a server certificate the system does not trust (PEM; https only). */
+  caCert?: Buffer;
 }
 
 export interface WorkerTuning {
@@ -48,11 +74,29 @@ export interface WorkerTuning {
   maxConcurrentActivities: number;
 }
 
+export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type LogFormat = 'json' | 'pretty';
+
+/** Unset values mean "the command's default" (see src/observability.ts). */
+export interface ObservabilityConfig {
+  logFormat?: LogFormat;
+  logLevel?: LogLevel;
+  /** host:port of the worker's Prometheus endpoint (`/metrics`). */
+  metricsAddress?: string;
+}
+
+export interface CodecServerConfig {
+  /** Origins (the Temporal Web UI's) allowed to call the codec server from a browser. */
+  corsOrigins: string[];
+}
+
 export interface Config {
   harvest?: HarvestConfig;
   temporal: TemporalConfig;
   clickhouse: ClickHouseConfig;
   worker: WorkerTuning;
+  observability: ObservabilityConfig;
+  codecServer: CodecServerConfig;
 }
 
 export class ConfigError extends Error {
@@ -101,10 +145,7 @@ export interface LoadOptions {
 
 export function loadConfig(env: Env, opts: LoadOptions): Config {
   const problems: string[] = [];
-  const get = (k: string): string | undefined => {
-    const v = env[k];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
+  const get = getter(env);
   const url = (k: string, fallback?: string): string | undefined => {
     const v = get(k) ?? fallback;
     if (v === undefined) return undefined;
@@ -113,7 +154,8 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
       return v.replace(/\/+$/, '');
     } catch {
-      problems.push(`${k} must be an http(s) URL (got "${v}")`);
+      // A URL may carry credentials (https://user:password@host): never echo them.
+      problems.push(`${k} must be an http(s) URL (got "${withoutCredentials(v)}")`);
       return undefined;
     }
   };
@@ -199,17 +241,22 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
   }
   const taskQueue = get('TEMPORAL_TASK_QUEUE') ?? 'harvest-sync';
   const namespace = get('TEMPORAL_NAMESPACE') ?? 'default';
-  const temporal: TemporalConfig = { address, namespace, taskQueue, cliPath: get('TEMPORAL_CLI_PATH') };
+  const temporal: TemporalConfig = {
+    address,
+    namespace,
+    taskQueue,
+    cliPath: get('TEMPORAL_CLI_PATH'),
+    ...temporalSecurity(get, problems),
+    encryption: encryption(get, problems),
+  };
 
   const database = get('CLICKHOUSE_DATABASE') ?? 'harvest';
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(database)) {
     problems.push(`CLICKHOUSE_DATABASE must be a plain identifier (letters, digits, _) (got "${database}")`);
   }
   const clickhouse: ClickHouseConfig = {
-    url: url('CLICKHOUSE_URL'),
+    ...clickhouseServer(get, problems),
     path: path.resolve(get('CLICKHOUSE_PATH') ?? path.join('.harvest-sync', 'clickhouse')),
-    user: get('CLICKHOUSE_USER'),
-    password: get('CLICKHOUSE_PASSWORD'),
     database,
   };
 
@@ -219,6 +266,240 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
     maxConcurrentActivities: Math.floor(positive('HARVEST_CONCURRENCY', 4)),
   };
 
+  const observability = parseObservability(env);
+  problems.push(...observability.problems);
+  const codecServer: CodecServerConfig = { corsOrigins: DEFAULT_CODEC_CORS_ORIGINS };
+  const origins = get('HARVEST_SYNC_CODEC_CORS_ORIGIN');
+  if (origins !== undefined) {
+    codecServer.corsOrigins = origins.split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean);
+    const bad = codecServer.corsOrigins.filter((o) => o !== '*' && !/^https?:\/\/[^/\s]+$/.test(o));
+    if (bad.length) problems.push(`HARVEST_SYNC_CODEC_CORS_ORIGIN must be origins like https://cloud.temporal.io, separated by commas (got ${bad.map((o) => `"${o}"`).join(', ')})`);
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
-  return { harvest, temporal, clickhouse, worker };
+  return { harvest, temporal, clickhouse, worker, observability: observability.config, codecServer };
+}
+
+type Get = (k: string) => string | undefined;
+
+function getter(env: Env): Get {
+  return (k) => {
+    const v = env[k];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+}
+
+/** The Temporal Web UI of a dev server (8233) and of docker-compose (8080). */
+export const DEFAULT_CODEC_CORS_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233', 'http://localhost:8080', 'http://127.0.0.1:8080'];
+
+function withoutCredentials(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.username || u.password) {
+      u.username = '***';
+      u.password = '';
+    }
+    return u.toString();
+  } catch {
+    return value.replace(/\/\/[^/@\s]*@/, '//***@');
+  }
+}
+
+function parseBool(get: Get, k: string, problems: string[]): boolean | undefined {
+  const v = get(k);
+  if (v === undefined) return undefined;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  problems.push(`${k} must be true or false (got "${v}")`);
+  return undefined;
+}
+
+/** A PEM file named by `k`: read now, so a wrong path fails before any connection. The contents are never echoed. */
+function pemFile(get: Get, k: string, problems: string[]): Buffer | undefined {
+  const file = get(k);
+  if (file === undefined) return undefined;
+  let contents: Buffer;
+  try {
+    contents = fs.readFileSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'unreadable');
+    problems.push(`${k}: cannot read ${file} (${why})`);
+    return undefined;
+  }
+  if (!contents.includes('-----BEGIN ')) {
+    problems.push(`${k}: ${file} is not a PEM file (no "-----BEGIN" line)`);
+    return undefined;
+  }
+  return contents;
+}
+
+function temporalSecurity(get: Get, problems: string[]): Pick<TemporalConfig, 'apiKey' | 'tls'> {
+  const apiKey = get('TEMPORAL_API_KEY');
+  if (apiKey !== undefined && [...apiKey].some((c) => c.charCodeAt(0) <= 0x20 || c.charCodeAt(0) === 0x7f)) {
+    problems.push('TEMPORAL_API_KEY contains whitespace or control characters (was it pasted with a line break?)');
+  }
+  const tlsSetting = parseBool(get, 'TEMPORAL_TLS', problems);
+  const certSet = get('TEMPORAL_TLS_CERT') !== undefined;
+  const keySet = get('TEMPORAL_TLS_KEY') !== undefined;
+  const crt = pemFile(get, 'TEMPORAL_TLS_CERT', problems);
+  const key = pemFile(get, 'TEMPORAL_TLS_KEY', problems);
+  if (certSet !== keySet) {
+    problems.push(`TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY go together (an mTLS client certificate and its private key); ${certSet ? 'TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_CERT'} is missing`);
+  }
+  const ca = pemFile(get, 'TEMPORAL_TLS_CA', problems);
+  const serverName = get('TEMPORAL_TLS_SERVER_NAME');
+  const customized = certSet || keySet || get('TEMPORAL_TLS_CA') !== undefined || serverName !== undefined;
+  if (tlsSetting === false && customized) {
+    problems.push('TEMPORAL_TLS=false, but TEMPORAL_TLS_CERT/KEY/CA/SERVER_NAME are set: they need TLS');
+  }
+  const tlsOn = tlsSetting ?? (apiKey !== undefined || customized);
+  if (!tlsOn) return { apiKey };
+  return {
+    apiKey,
+    tls: {
+      ...(crt && key ? { clientCertPair: { crt, key } } : {}),
+      ...(ca ? { serverRootCACertificate: ca } : {}),
+      ...(serverName ? { serverNameOverride: serverName } : {}),
+    },
+  };
+}
+
+/** 32 bytes as base64 (`openssl rand -base64 32`) or hex (`openssl rand -hex 32`). The value is never echoed. */
+function parseKey(value: string): Buffer | string {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(value)) {
+    const bytes = Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64');
+    if (bytes.length === 32) return bytes;
+    return `must be 32 bytes (AES-256); it decodes to ${bytes.length} bytes as base64`;
+  }
+  return 'must be 32 bytes as base64 or hex (generate one with `openssl rand -base64 32`)';
+}
+
+const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+function encryption(get: Get, problems: string[]): EncryptionConfig | undefined {
+  const raw = get('HARVEST_SYNC_ENCRYPTION_KEY');
+  const keyId = get('HARVEST_SYNC_ENCRYPTION_KEY_ID') ?? 'default';
+  const oldRaw = get('HARVEST_SYNC_ENCRYPTION_OLD_KEYS');
+  if (raw === undefined) {
+    if (oldRaw !== undefined || get('HARVEST_SYNC_ENCRYPTION_KEY_ID') !== undefined) {
+      problems.push('HARVEST_SYNC_ENCRYPTION_KEY_ID / HARVEST_SYNC_ENCRYPTION_OLD_KEYS need HARVEST_SYNC_ENCRYPTION_KEY (the current key)');
+    }
+    return undefined;
+  }
+  let ok = true;
+  const key = parseKey(raw);
+  if (typeof key === 'string') {
+    problems.push(`HARVEST_SYNC_ENCRYPTION_KEY ${key}`);
+    ok = false;
+  }
+  if (!KEY_ID.test(keyId)) {
+    problems.push(`HARVEST_SYNC_ENCRYPTION_KEY_ID must be 1-64 letters, digits, ".", "_" or "-" (got "${keyId}")`);
+    ok = false;
+  }
+  const oldKeys: Record<string, Buffer> = {};
+  for (const [i, entry] of (oldRaw ?? '').split(',').map((e) => e.trim()).filter(Boolean).entries()) {
+    const colon = entry.indexOf(':');
+    const id = colon > 0 ? entry.slice(0, colon).trim() : '';
+    if (!KEY_ID.test(id)) {
+      problems.push(`HARVEST_SYNC_ENCRYPTION_OLD_KEYS entry ${i + 1} must be id:key (an id of letters, digits, ".", "_" or "-", then the key)`);
+      ok = false;
+      continue;
+    }
+    const old = parseKey(entry.slice(colon + 1).trim());
+    if (typeof old === 'string') problems.push(`HARVEST_SYNC_ENCRYPTION_OLD_KEYS key "${id}" ${old}`);
+    else if (id === keyId) problems.push(`HARVEST_SYNC_ENCRYPTION_OLD_KEYS repeats the current key id "${id}"`);
+    else if (oldKeys[id]) problems.push(`HARVEST_SYNC_ENCRYPTION_OLD_KEYS names key id "${id}" twice`);
+    else {
+      oldKeys[id] = old;
+      continue;
+    }
+    ok = false;
+  }
+  return ok && typeof key !== 'string' ? { keyId, key, oldKeys } : undefined;
+}
+
+function clickhouseServer(get: Get, problems: string[]): Pick<ClickHouseConfig, 'url' | 'user' | 'password' | 'caCert'> {
+  let user = get('CLICKHOUSE_USER');
+  let password = get('CLICKHOUSE_PASSWORD');
+  const caCert = pemFile(get, 'CLICKHOUSE_CA_CERT', problems);
+  const raw = get('CLICKHOUSE_URL');
+  if (raw === undefined) {
+    if (get('CLICKHOUSE_CA_CERT') !== undefined) problems.push('CLICKHOUSE_CA_CERT needs an https:// CLICKHOUSE_URL (the embedded engine has no TLS)');
+    return { user, password };
+  }
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    problems.push(`CLICKHOUSE_URL must be an http:// or https:// URL such as https://abc.clickhouse.cloud:8443 (got "${withoutCredentials(raw)}")`);
+    return { user, password };
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') {
+    problems.push(`CLICKHOUSE_URL must be an http:// or https:// URL (ClickHouse's HTTP interface, e.g. https://abc.clickhouse.cloud:8443), not ${u.protocol}// (got "${withoutCredentials(raw)}")`);
+    return { user, password };
+  }
+  if (caCert && u.protocol !== 'https:') problems.push('CLICKHOUSE_CA_CERT needs an https:// CLICKHOUSE_URL');
+  // Credentials in the URL move to user/password, so the URL can be shown (demo, errors) safely.
+  if (u.username || u.password) {
+    if (user !== undefined || password !== undefined) {
+      problems.push('CLICKHOUSE_URL carries credentials and CLICKHOUSE_USER/CLICKHOUSE_PASSWORD are set too: use one or the other');
+    } else {
+      user = decodeURIComponent(u.username) || undefined;
+      password = decodeURIComponent(u.password) || undefined;
+    }
+    u.username = '';
+    u.password = '';
+  }
+  return { url: u.toString().replace(/\/+$/, ''), user, password, caCert };
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+/**
+ * LOG_FORMAT, LOG_LEVEL and HARVEST_SYNC_METRICS_ADDRESS alone: the CLI installs the
+ * logger before it reads the rest (an invalid value falls back to the default there, and
+ * loadConfig reports it with every other problem).
+ */
+export function parseObservability(env: Env): { config: ObservabilityConfig; problems: string[] } {
+  const get = getter(env);
+  const problems: string[] = [];
+  const config: ObservabilityConfig = {};
+  const format = get('LOG_FORMAT')?.toLowerCase();
+  if (format === 'json' || format === 'pretty') config.logFormat = format;
+  else if (format !== undefined) problems.push(`LOG_FORMAT must be json or pretty (got "${get('LOG_FORMAT')}")`);
+  const level = get('LOG_LEVEL')?.toUpperCase();
+  const normalized = level === 'WARNING' ? 'WARN' : level;
+  if (LOG_LEVELS.includes(normalized as LogLevel)) config.logLevel = normalized as LogLevel;
+  else if (level !== undefined) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${get('LOG_LEVEL')}")`);
+  const metrics = get('HARVEST_SYNC_METRICS_ADDRESS');
+  if (metrics !== undefined) {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(metrics);
+    if (m && Number(m[2]) > 0 && Number(m[2]) < 65536) config.metricsAddress = metrics;
+    else problems.push(`HARVEST_SYNC_METRICS_ADDRESS must be host:port, e.g. 0.0.0.0:9464 (got "${metrics}")`);
+  }
+  return { config, problems };
+}
+
+/** Every configured secret value, for redaction from logs. */
+export function secretValues(env: Env): string[] {
+  const get = getter(env);
+  const out = ['HARVEST_ACCESS_TOKEN', 'HARVEST_CLIENT_SECRET', 'HARVEST_REFRESH_TOKEN', 'CLICKHOUSE_PASSWORD', 'TEMPORAL_API_KEY', 'HARVEST_SYNC_ENCRYPTION_KEY']
+    .map(get)
+    .filter((v): v is string => v !== undefined);
+  for (const entry of (get('HARVEST_SYNC_ENCRYPTION_OLD_KEYS') ?? '').split(',')) {
+    const key = entry.slice(entry.indexOf(':') + 1).trim();
+    if (key) out.push(key);
+  }
+  const chUrl = get('CLICKHOUSE_URL');
+  if (chUrl) {
+    try {
+      const u = new URL(chUrl);
+      if (u.password) out.push(u.password, decodeURIComponent(u.password));
+    } catch {
+      // not a URL: loadConfig reports it
+    }
+  }
+  return [...new Set(out)];
 }

@@ -1,10 +1,33 @@
-// Connections to Temporal: a cluster at TEMPORAL_ADDRESS, or an embedded dev server (the
-// official `temporal` CLI) started for the duration of a command.
+// Connections to Temporal: a cluster at TEMPORAL_ADDRESS (plain, TLS, mTLS or Temporal
+// Cloud with an API key), or an embedded dev server (the official `temporal` CLI) started
+// for the duration of a command.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { TemporalConfig } from './config';
+import { dataConverterFor } from './codec';
+
+/** The options both `Connection.connect` (client) and `NativeConnection.connect` (worker) take. */
+export type TemporalConnectionOptions = Required<Pick<NativeConnectionOptions, 'address'>> & Pick<NativeConnectionOptions, 'tls' | 'apiKey'>;
+
+/** Connection options for a cluster: address, TLS (server CA, SNI, mTLS pair) and the Cloud API key. */
+export function temporalConnectionOptions(cfg: TemporalConfig): TemporalConnectionOptions {
+  if (!cfg.address) throw new Error('TEMPORAL_ADDRESS is not set');
+  const { tls } = cfg;
+  return {
+    address: cfg.address,
+    // Explicit false: the SDK would otherwise turn TLS on by itself when an API key is set.
+    tls: tls
+      ? {
+          ...(tls.clientCertPair ? { clientCertPair: { crt: tls.clientCertPair.crt, key: tls.clientCertPair.key } } : {}),
+          ...(tls.serverRootCACertificate ? { serverRootCACertificate: tls.serverRootCACertificate } : {}),
+          ...(tls.serverNameOverride ? { serverNameOverride: tls.serverNameOverride } : {}),
+        }
+      : false,
+    ...(cfg.apiKey ? { apiKey: cfg.apiKey } : {}),
+  };
+}
 
 export interface TemporalHandle {
   client: Client;
@@ -43,10 +66,16 @@ function isExecutable(p: string): boolean {
 
 export async function connectTemporal(cfg: TemporalConfig): Promise<TemporalHandle> {
   if (cfg.address) {
-    const connection = await Connection.connect({ address: cfg.address });
-    const nativeConnection = await NativeConnection.connect({ address: cfg.address });
+    const options = temporalConnectionOptions(cfg);
+    // The native connection first: it reports a TLS or address problem at once, where the
+    // client's would retry until its 10 s connect timeout.
+    const nativeConnection = await connectNative(cfg);
+    const connection = await Connection.connect(options).catch(async (err: Error) => {
+      await nativeConnection.close();
+      throw connectError(cfg, err);
+    });
     return {
-      client: new Client({ connection, namespace: cfg.namespace }),
+      client: new Client({ connection, namespace: cfg.namespace, dataConverter: dataConverterFor(cfg) }),
       nativeConnection,
       namespace: cfg.namespace,
       embedded: false,
@@ -58,6 +87,24 @@ export async function connectTemporal(cfg: TemporalConfig): Promise<TemporalHand
     };
   }
   return startEmbeddedTemporal(cfg);
+}
+
+/** The worker's connection to a cluster (TLS, API key), with an error that says where and how. */
+export function connectNative(cfg: TemporalConfig): Promise<NativeConnection> {
+  return NativeConnection.connect(temporalConnectionOptions(cfg)).catch((err: Error) => {
+    throw connectError(cfg, err);
+  });
+}
+
+/** Names the address and how it connected; never the API key (a bearer token) or key material. */
+function connectError(cfg: TemporalConfig, err: Error): Error {
+  const how = [cfg.tls ? 'TLS' : 'plaintext', cfg.tls?.clientCertPair ? 'mTLS client certificate' : '', cfg.apiKey ? 'API key' : ''].filter(Boolean).join(', ');
+  const leaks = cfg.apiKey !== undefined && `${err.message}${err.stack}`.includes(cfg.apiKey);
+  let message = cfg.apiKey ? err.message.split(cfg.apiKey).join('[redacted]') : err.message;
+  if (/UnknownIssuer|self[- ]signed|unable to (get|verify)/i.test(message) && !cfg.tls?.serverRootCACertificate) {
+    message += ' — the server certificate is not trusted; set TEMPORAL_TLS_CA to its CA';
+  }
+  return new Error(`cannot connect to Temporal at ${cfg.address} (${how}): ${message}`, leaks ? undefined : { cause: err });
 }
 
 async function startEmbeddedTemporal(cfg: TemporalConfig): Promise<TemporalHandle> {
@@ -73,6 +120,8 @@ async function startEmbeddedTemporal(cfg: TemporalConfig): Promise<TemporalHandl
       ui: false,
       log: { format: 'pretty', level: 'error' },
     },
+    // TLS and API keys do not apply to the local dev server; encryption does.
+    client: { dataConverter: dataConverterFor(cfg) },
   }).catch((err: Error) => {
     throw new Error(
       `could not start the embedded Temporal dev server (${cli ? `binary ${cli}` : 'no temporal binary found, download failed'}): ${err.message}. ` +

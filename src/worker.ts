@@ -6,9 +6,13 @@ import { createActivities } from './activities';
 import type { Config } from './config';
 import { openClickHouse } from './clickhouse/connect';
 import { ensureSchema } from './clickhouse/schema';
+import { ensureViews } from './clickhouse/views';
 import { CATALOG } from './harvest/catalog';
 import { HarvestClient } from './harvest/client';
 import { reportsTaskQueue } from './sync/windows';
+import { connectNative } from './temporal';
+import { dataConverterFor } from './codec';
+import { ensureSearchAttributes } from './namespace';
 
 /**
  * The workers of one process: the main task queue (workflows and Harvest pages) and its
@@ -58,8 +62,18 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
   try {
     // Fail at start-up, not in the first activity, when ClickHouse is unreachable.
     await ensureSchema(clickhouse.client, clickhouse.database, CATALOG);
-    const activities = createActivities({ harvest, harvestConfig: cfg.harvest, clickhouse });
-    const common = { connection: opts.connection, namespace: cfg.temporal.namespace, ...(opts.identity ? { identity: opts.identity } : {}) };
+    // Once per worker, not per sync: concurrent CREATE OR REPLACE VIEW statements collide.
+    await ensureViews(clickhouse.client, clickhouse.database);
+    const attributes = await ensureSearchAttributes(opts.connection, cfg.temporal.namespace);
+    if (!attributes.ready) process.stderr.write(`harvest-sync worker: warning: ${attributes.problem}\n`);
+    const activities = createActivities({ harvest, harvestConfig: cfg.harvest, clickhouse, searchAttributes: attributes.ready });
+    const common = {
+      connection: opts.connection,
+      namespace: cfg.temporal.namespace,
+      // Payload encryption when HARVEST_SYNC_ENCRYPTION_KEY is set (the same codec as the client's).
+      dataConverter: dataConverterFor(cfg.temporal),
+      ...(opts.identity ? { identity: opts.identity } : {}),
+    };
     const main = await Worker.create({
       ...common,
       taskQueue: cfg.temporal.taskQueue,
@@ -91,7 +105,7 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
 
 /** `harvest-sync worker`: runs until SIGINT/SIGTERM, finishing in-flight activities. */
 export async function runWorker(cfg: Config): Promise<void> {
-  const connection = await NativeConnection.connect({ address: cfg.temporal.address! });
+  const connection = await connectNative(cfg.temporal);
   try {
     const { worker, release } = await createSyncWorker(cfg, { connection });
     try {
@@ -109,8 +123,14 @@ if (require.main === module) {
   // Allows `node --import tsx src/worker.ts` (what the tests' crash drill runs).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { loadConfig, readEnv } = require('./config') as typeof import('./config');
-  runWorker(loadConfig(readEnv(), { requireHarvest: true, requireTemporalAddress: true })).catch((err: Error) => {
-    console.error(`harvest-sync worker: ${err.message}`);
-    process.exit(1);
-  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { installRuntimeFromEnv } = require('./observability') as typeof import('./observability');
+  const env = readEnv();
+  const logger = installRuntimeFromEnv('worker', env);
+  Promise.resolve()
+    .then(() => runWorker(loadConfig(env, { requireHarvest: true, requireTemporalAddress: true })))
+    .catch((err: Error) => {
+      logger.error(`harvest-sync worker: ${err.message}`);
+      process.exit(1);
+    });
 }

@@ -8,5 +8,9 @@ import './coverage.test';
 import './faults.test';
 import './crash.test';
 import './cli.test';
+import './operations.test';
+import './views.test';
+import './deploy.test';
+import './operate.test';
 
 after(teardown);

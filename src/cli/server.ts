@@ -16,7 +16,7 @@ export async function runLocalServer(args: string[], env: Env, out: Output): Pro
   try {
     ({ values } = parseArgs({
       args,
-      options: { ip: { type: 'string' }, port: { type: 'string' }, 'ui-port': { type: 'string' }, 'db-file': { type: 'string' } },
+      options: { ip: { type: 'string' }, port: { type: 'string' }, 'ui-port': { type: 'string' }, 'db-file': { type: 'string' }, 'codec-endpoint': { type: 'string' } },
       strict: true,
     }));
   } catch (err) {
@@ -38,6 +38,8 @@ export async function runLocalServer(args: string[], env: Env, out: Output): Pro
       '--db-filename', dbFile,
       '--namespace', cfg.temporal.namespace,
       ...CUSTOM_SEARCH_ATTRIBUTES.flatMap((a) => ['--search-attribute', `${a.name}=${a.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`]),
+      // The Web UI decrypts payloads through `harvest-sync codec-server` when encryption is on.
+      ...(values['codec-endpoint'] ? ['--ui-codec-endpoint', values['codec-endpoint']] : []),
       '--log-level', 'warn',
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },

@@ -23,10 +23,13 @@ export interface ClickHouseHandle {
 
 export function openClickHouse(cfg: ClickHouseConfig): ClickHouseHandle {
   if (cfg.url) {
+    // https:// URLs (ClickHouse Cloud: port 8443) use TLS with the system's CAs, or with
+    // CLICKHOUSE_CA_CERT for a private CA. Credentials go in a header, never in the URL.
     const client = createClient({
       url: cfg.url,
       username: cfg.user,
       password: cfg.password,
+      ...(cfg.caCert ? { tls: { ca_cert: cfg.caCert } } : {}),
       request_timeout: 120_000,
       clickhouse_settings: { date_time_input_format: 'best_effort' },
     });
