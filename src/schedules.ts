@@ -3,6 +3,7 @@
 // Overlap policy SKIP: a run that comes due while the previous one still runs is dropped
 // (and counted), never queued behind it; the account's sync id guards manual runs too.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
+import { rootMessage } from './sync/failures';
 import { parseInterval } from './sync/plan';
 import type { SyncInput, SyncSummary } from './sync/types';
 
@@ -165,7 +166,7 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
         run.status = desc.status.name;
         run.closedAt = desc.closeTime?.toISOString() ?? null;
         if (desc.status.name === 'COMPLETED') run.outcome = outcomeOf((await handle.result()) as SyncSummary);
-        else if (desc.status.name === 'FAILED') run.outcome = await handle.result().then(() => '', (err: Error) => innermostMessage(err));
+        else if (desc.status.name === 'FAILED') run.outcome = await handle.result().then(() => '', (err: Error) => rootMessage(err));
       } catch {
         // Past the namespace's retention: only the schedule remembers it.
       }
@@ -201,16 +202,6 @@ function outcomeOf(s: SyncSummary): string {
   const requests = s.resources.reduce((n, r) => n + (r.requests ?? 0), 0);
   const skipped = s.resources.filter((r) => r.state === 'skipped').length;
   return `${rows.toLocaleString('en-US')} rows, ${requests.toLocaleString('en-US')} requests (${s.mode})${skipped ? `, ${skipped} resource(s) skipped` : ''}`;
-}
-
-function innermostMessage(err: Error): string {
-  let e: Error | undefined = err;
-  let msg = err.message;
-  while (e) {
-    if (e.message) msg = e.message;
-    e = (e as { cause?: Error }).cause;
-  }
-  return msg;
 }
 
 type Ranges = Array<{ start: number | string; end: number | string; step: number }>;

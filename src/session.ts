@@ -2,6 +2,7 @@
 // server is embedded, and a way to run `harvestSync` to completion with live progress.
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from './config';
+import { rootMessage } from './sync/failures';
 import { connectTemporal, type TemporalHandle } from './temporal';
 import { createSyncWorker, type SyncWorker } from './worker';
 import { progressLines, summaryLines } from './cli/progress';
@@ -69,7 +70,7 @@ export async function openSession(cfg: Config, out: Output): Promise<Session> {
         return { ok: true, summary };
       } catch (err) {
         await display.stop();
-        const message = err instanceof WorkflowFailedError ? innermost(err) : (err as Error).message;
+        const message = err instanceof WorkflowFailedError ? rootMessage(err) : (err as Error).message;
         return { ok: false, message };
       }
     },
@@ -82,16 +83,6 @@ export async function openSession(cfg: Config, out: Output): Promise<Session> {
       await temporal.close();
     },
   };
-}
-
-function innermost(err: Error): string {
-  let e: Error | undefined = err;
-  let msg = err.message;
-  while (e) {
-    if (e.message) msg = e.message;
-    e = (e as { cause?: Error }).cause;
-  }
-  return msg;
 }
 
 /** Live counts per resource: parent query for states, child queries for running ones. */

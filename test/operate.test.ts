@@ -16,6 +16,7 @@ import { collectStatus } from '../src/cli/status';
 import type { ScheduleReport } from '../src/schedules';
 import type { ResourceProgress, SyncSummary } from '../src/sync/types';
 import type { Config } from '../src/config';
+import type { RunRow } from './support/runs';
 
 const exec = promisify(execFile);
 
@@ -27,24 +28,6 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-interface RunRow {
-  run_id: string;
-  workflow_id: string;
-  mode: string;
-  trigger: string;
-  schedule_id: string;
-  status: string;
-  rows: number;
-  requests: number;
-  rate_limited: number;
-  errors: number;
-  error: string;
-  finished_at: string | null;
-  'resources.name': string[];
-  'resources.rows': number[];
-  'resources.requests': number[];
 }
 
 const syncRuns = (db: string): Promise<RunRow[]> => query<RunRow>(`SELECT * FROM \`${db}\`._sync_runs FINAL ORDER BY started_at`);

@@ -8,6 +8,7 @@ import { query, runSync, testClickHouse, testConfig, unique } from './support/ha
 import { servedTables } from './support/oracle';
 import { allPanels, loadDashboard, renderSql, variableSql, type RenderContext } from './support/dashboard';
 import { ANALYTICS_VIEWS, ensureViews } from '../src/clickhouse/views';
+import type { RunRow } from './support/runs';
 import { createRunsTableSQL, RUNS_TABLE } from '../src/clickhouse/schema';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { CATALOG, getResource, tablesOf } from '../src/harvest/catalog';
@@ -45,32 +46,6 @@ const add = (map: Map<string, Sums>, key: string, e: Rec): void => {
   map.set(key, s);
 };
 
-/** A run log row as the sync writes it (the views must show the newest state of each run). */
-interface RunRow {
-  account_id: number;
-  run_id: string;
-  workflow_id: string;
-  mode: string;
-  trigger: string;
-  schedule_id: string;
-  started_at: string;
-  finished_at: string | null;
-  status: string;
-  rows: number;
-  requests: number;
-  rate_limited: number;
-  errors: number;
-  error: string;
-  'resources.name': string[];
-  'resources.state': string[];
-  'resources.rows': number[];
-  'resources.pages': number[];
-  'resources.requests': number[];
-  'resources.rate_limited': number[];
-  'resources.deleted': number[];
-  'resources.error': string[];
-  _synced_at: string;
-}
 const SYNTHETIC_ACCOUNT = 999;
 const chTime = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 

@@ -70,17 +70,18 @@ async function withClient<T>(cfg: Config, fn: (client: Client) => Promise<T>): P
   }
 }
 
+// The timing and input options create and update share.
+const SETTING_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  every: { type: 'string' },
+  cron: { type: 'string' },
+  timezone: { type: 'string' },
+  resources: { type: 'string' },
+  'full-every': { type: 'string' },
+  'catchup-window': { type: 'string' },
+};
+
 async function create(args: string[], env: Env, out: Output): Promise<number> {
-  const { values, positionals } = parse(args, {
-    every: { type: 'string' },
-    cron: { type: 'string' },
-    timezone: { type: 'string' },
-    resources: { type: 'string' },
-    'full-every': { type: 'string' },
-    'catchup-window': { type: 'string' },
-    account: { type: 'string' },
-    note: { type: 'string' },
-  });
+  const { values, positionals } = parse(args, { ...SETTING_OPTIONS, account: { type: 'string' }, note: { type: 'string' } });
   if (positionals.length) throw new CliUsageError(`schedule create takes no positional arguments (got ${positionals.join(' ')})`);
   const settings = {
     every: values.every as string | undefined,
@@ -129,17 +130,7 @@ async function configuredAccounts(cfg: Config): Promise<string[]> {
 }
 
 async function manage(sub: string, args: string[], env: Env, out: Output): Promise<number> {
-  const { values, positionals } = parse(args, {
-    account: { type: 'string' },
-    json: { type: 'boolean' },
-    note: { type: 'string' },
-    every: { type: 'string' },
-    cron: { type: 'string' },
-    timezone: { type: 'string' },
-    resources: { type: 'string' },
-    'full-every': { type: 'string' },
-    'catchup-window': { type: 'string' },
-  });
+  const { values, positionals } = parse(args, { ...SETTING_OPTIONS, account: { type: 'string' }, json: { type: 'boolean' }, note: { type: 'string' } });
   const allowed: Record<string, string[]> = {
     list: ['json'],
     describe: ['account', 'json'],

@@ -102,6 +102,15 @@ const HOUR_DOCS: Array<[string, string]> = [
 // current month only, as Harvest's project budget report does).
 const MONTH = "toStartOfMonth(toDate(now(), 'UTC'))";
 
+// The project fields both project views start from (renamed: see the note at the top).
+const PROJECT_COLUMNS = `account_id AS p_account_id,
+    id AS p_id,
+    name AS p_name,
+    code AS p_code,
+    client_id AS p_client_id,
+    client_name AS p_client_name,
+    client_currency AS p_currency,`;
+
 const VIEW_DEFS: ViewDef[] = [
   {
     name: 'v_hours_daily',
@@ -280,13 +289,7 @@ LEFT JOIN (
   toUInt8(ifNull(budget_spent > budget, false)) AS over_budget
 FROM (
   SELECT
-    account_id AS p_account_id,
-    id AS p_id,
-    name AS p_name,
-    code AS p_code,
-    client_id AS p_client_id,
-    client_name AS p_client_name,
-    client_currency AS p_currency,
+    ${PROJECT_COLUMNS}
     is_active AS p_is_active,
     is_billable AS p_is_billable,
     is_fixed_fee AS p_is_fixed_fee,
@@ -357,13 +360,7 @@ LEFT JOIN (
   t_oldest AS oldest_uninvoiced_date
 FROM (
   SELECT
-    account_id AS p_account_id,
-    id AS p_id,
-    name AS p_name,
-    code AS p_code,
-    client_id AS p_client_id,
-    client_name AS p_client_name,
-    client_currency AS p_currency,
+    ${PROJECT_COLUMNS}
     is_fixed_fee AS p_is_fixed_fee,
     fee AS p_fee
   FROM ${live(db, 'projects')} AND is_billable

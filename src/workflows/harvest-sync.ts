@@ -20,6 +20,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { getResource, resolveSelection, resourceNames } from '../harvest/catalog';
 import { parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
 import { ACCOUNTS_ATTRIBUTE, MODE_ATTRIBUTE } from '../sync/search-attributes';
+import { rootMessage } from '../sync/failures';
 import {
   FORBIDDEN_FAILURE,
   FULL_SYNC_MARK,
@@ -311,15 +312,4 @@ function failureTypes(err: unknown): string[] {
     if (typeof e.type === 'string') types.push(e.type);
   }
   return types;
-}
-
-/** The innermost failure message (child → activity → Harvest's answer). */
-function rootMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let msg = String(e?.message ?? err);
-  while (e && e.cause) {
-    e = e.cause as { message?: string; cause?: unknown };
-    if (e.message) msg = e.message;
-  }
-  return msg;
 }

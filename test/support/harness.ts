@@ -116,16 +116,7 @@ export async function runSync(cfg: Config, input: SyncInput = {}, opts: { workfl
   }
 }
 
-/** Innermost message of a failure chain. */
-export function rootMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let msg = String(e?.message ?? err);
-  while (e?.cause) {
-    e = e.cause as { message?: string; cause?: unknown };
-    if (e.message) msg = e.message;
-  }
-  return msg;
-}
+export { rootMessage } from '../../src/sync/failures';
 
 /** Rows of a query on the shared test engine. */
 export async function query<T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
