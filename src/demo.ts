@@ -6,6 +6,7 @@ import { loadConfig, type Env } from './config';
 import { openClickHouse } from './clickhouse/connect';
 import { tableRef } from './clickhouse/schema';
 import { CATALOG } from './harvest/catalog';
+import { ANALYTICS_VIEWS } from './clickhouse/views';
 import { openSession, type Output } from './session';
 
 export async function runDemo(args: string[], env: Env, out: Output): Promise<number> {
@@ -76,18 +77,24 @@ async function showData(cfg: Parameters<typeof openClickHouse>[0], accountId: st
       const [{ n }] = await res.json<{ n: string }>();
       out.write(`  ${ch.database}.${spec.name.padEnd(26)} ${Number(n).toLocaleString('en-US').padStart(9)} rows\n`);
     }
-    const top = await ch.client.query({
-      query: `SELECT project_name, round(sum(hours), 1) AS total, round(coalesce(sumIf(hours, billable = true), 0), 1) AS billable_hours
-              FROM ${tableRef(ch.database, 'time_entries')} FINAL
-              WHERE account_id = {a:UInt64} AND _deleted = 0
-              GROUP BY project_name ORDER BY total DESC LIMIT 5`,
-      query_params: { a: accountId },
-      format: 'JSONEachRow',
-    });
-    out.write('\n  top projects by hours (time_entries FINAL):\n');
-    for (const r of await top.json<{ project_name: string; total: number; billable_hours: number }>()) {
-      out.write(`    ${String(r.project_name).padEnd(40)} ${String(r.total).padStart(9)} h  (${r.billable_hours} billable)\n`);
+    const rows = async <T>(query: string): Promise<T[]> =>
+      (await ch.client.query({ query, query_params: { a: accountId }, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>();
+    out.write('\n  top projects by hours (view v_project_budget):\n');
+    const top = await rows<{ project_name: string; hours_spent: number; budget_unit: string | null; budget_used_pct: number | null }>(
+      `SELECT project_name, hours_spent, budget_unit, budget_used_pct FROM ${tableRef(ch.database, 'v_project_budget')}
+       WHERE account_id = {a:UInt64} ORDER BY hours_spent DESC LIMIT 5`,
+    );
+    for (const r of top) {
+      const budget = r.budget_used_pct === null ? 'no budget' : `${r.budget_used_pct}% of the ${r.budget_unit} budget used`;
+      out.write(`    ${String(r.project_name).padEnd(40)} ${r.hours_spent.toFixed(1).padStart(9)} h  (${budget})\n`);
     }
+    out.write('\n  run log (_sync_runs):\n');
+    const runs = await rows<{ started_at: string; mode: string; status: string; rows: number; requests: number }>(
+      `SELECT toString(started_at) AS started_at, mode, status, rows, requests FROM ${tableRef(ch.database, '_sync_runs')} FINAL
+       WHERE account_id = {a:UInt64} ORDER BY started_at`,
+    );
+    for (const r of runs) out.write(`    ${r.started_at}  ${r.mode.padEnd(11)} ${r.status.padEnd(9)} ${r.rows.toLocaleString('en-US').padStart(7)} rows  ${r.requests} requests\n`);
+    out.write(`\n  more views: ${ANALYTICS_VIEWS.map((v) => v.name).join(', ')} (docs/analytics.md)\n`);
   } finally {
     await ch.close();
   }
