@@ -46,6 +46,8 @@ async function main(): Promise<void> {
     env: {
       ...process.env,
       TEMPORAL_ADDRESS: env.address,
+      // The figures are the output; the worker speaks only when something is wrong.
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
       TEMPORAL_TASK_QUEUE: taskQueue,
       HARVEST_ACCOUNT_ID: String(data.accountId),
       HARVEST_ACCESS_TOKEN: 'test-pat',
