@@ -13,7 +13,7 @@ import { cli } from './support/cli';
 import { createSyncWorker } from '../src/worker';
 import { fetchProgress } from '../src/session';
 import { collectStatus } from '../src/cli/status';
-import type { ScheduleReport } from '../src/schedules';
+import { createSchedule, type ScheduleReport } from '../src/schedules';
 import type { ResourceProgress, SyncSummary } from '../src/sync/types';
 import type { Config } from '../src/config';
 import type { RunRow } from './support/runs';
@@ -146,7 +146,7 @@ describe('operating harvest-sync', () => {
     }
   });
 
-  it('no overlap, live status, and a backfill from `temporal workflow start` that leaves the cursors alone', async () => {
+  it('no overlap of a scheduled and a manual sync, live status, and a backfill from `temporal workflow start` that leaves the cursors alone', async () => {
     const fake = await startFakeHarvest({ data: generateAccount({ seed: 62, timeEntries: 2500, users: 5 }), rateLimit: false });
     let release: () => void = () => undefined;
     try {
@@ -174,7 +174,8 @@ describe('operating harvest-sync', () => {
         const during = await waitFor('time_entries to be running', async () => {
           const progress = await fetchProgress(client, a.workflowId);
           const te = progress?.find((r) => r.resource === 'time_entries');
-          return te?.state === 'running' && progress!.some((r) => r.state === 'done') ? progress : undefined;
+          const users = progress?.find((r) => r.resource === 'users');
+          return te?.state === 'running' && users?.state === 'done' ? progress : undefined;
         });
         const users = during.find((r) => r.resource === 'users')!;
         assert.equal(users.state, 'done');
@@ -188,10 +189,17 @@ describe('operating harvest-sync', () => {
         assert.equal(status[0].mode, 'incremental');
         assert.ok(status[0].resources?.some((r) => r.resource === 'time_entries' && r.state === 'running'));
 
-        // A second regular sync of the account while the first runs: skipped, visibly.
-        const b = (await client.workflow.execute('harvestSync', { taskQueue: ids.taskQueue, workflowId: `manual-b-${ids.taskQueue}`, args: [{ accountId: account }] })) as SyncSummary;
+        // The account's schedule comes due while the manual sync runs: the scheduled run is skipped, visibly.
+        const { scheduleId } = await createSchedule(client, ids.taskQueue, account, { every: '1h', catchupWindow: '1h' });
+        await client.schedule.getHandle(scheduleId).trigger();
+        const scheduledId = await waitFor('the scheduled run', async () => (await client.schedule.getHandle(scheduleId).describe()).info.recentActions[0]?.action.workflow.workflowId);
+        const b = (await client.workflow.getHandle(scheduledId).result()) as SyncSummary;
+        await client.schedule.getHandle(scheduleId).delete();
         assert.equal(b.status, 'skipped');
         assert.match(b.skippedBecause ?? '', new RegExp(`another sync of account ${account} is running \\(workflow ${laneId.replace(/[/]/g, '\\/')}\\)`));
+        // And a second manual one too.
+        const c = (await client.workflow.execute('harvestSync', { taskQueue: ids.taskQueue, workflowId: `manual-c-${ids.taskQueue}`, args: [{ accountId: account }] })) as SyncSummary;
+        assert.equal(c.status, 'skipped');
 
         // A backfill runs beside it: the README's command and JSON, verbatim in shape.
         const input = JSON.stringify({ mode: 'backfill', since: '2024-01-01', until: '2024-06-30', resources: ['time_entries'] });
@@ -246,9 +254,13 @@ describe('operating harvest-sync', () => {
       assert.equal(Number(written[0].n), Number(expected.n));
 
       const runs = await syncRuns(ids.database);
-      assert.deepEqual(runs.map((r) => `${r.mode}:${r.status}`).sort(), ['backfill:succeeded', 'incremental:skipped', 'incremental:succeeded', 'incremental:succeeded'].sort());
-      const skipped = runs.find((r) => r.status === 'skipped')!;
-      assert.equal(skipped.workflow_id, `manual-b-${ids.taskQueue}`);
+      assert.deepEqual(
+        runs.map((r) => `${r.mode}:${r.status}:${r.trigger}`).sort(),
+        ['backfill:succeeded:manual', 'incremental:skipped:schedule', 'incremental:skipped:manual', 'incremental:succeeded:manual', 'incremental:succeeded:manual'].sort(),
+      );
+      const skipped = runs.find((r) => r.status === 'skipped' && r.trigger === 'schedule')!;
+      assert.ok(skipped.workflow_id.startsWith(`${ids.taskQueue}-${account}`), skipped.workflow_id);
+      assert.equal(skipped.schedule_id, `${ids.taskQueue}-${account}`);
       assert.match(skipped.error, /another sync of account/);
       assert.ok(runs.every((r) => r.finished_at !== null));
     } finally {
