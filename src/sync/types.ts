@@ -163,6 +163,8 @@ export interface SyncOrigin {
 export interface AccountSyncInput extends SyncInput {
   accountId: string;
   origin: SyncOrigin;
+  /** The namespace has harvest-sync's search attributes (the worker registered them). */
+  searchAttributes?: boolean;
 }
 
 export type SyncStatus = 'running' | 'succeeded' | 'failed' | 'skipped';

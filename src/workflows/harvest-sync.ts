@@ -142,7 +142,7 @@ async function skipAccount(ref: AccountSyncRef, mode: SyncMode, origin: SyncOrig
 }
 
 /** One account: plan each resource's cursor, then run the dependency graph. */
-export async function syncAccount(input: AccountSyncInput & { searchAttributes?: boolean }): Promise<SyncSummary> {
+export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary> {
   let mode = input.mode ?? 'incremental';
   const info = workflowInfo();
   const laneId = info.workflowId;
