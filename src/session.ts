@@ -67,6 +67,11 @@ export async function openSession(cfg: Config, out: Output): Promise<Session> {
         }
         out.write(summaryLines(summary.resources, Date.now() - started).join('\n') + '\n');
         for (const s of skipped) out.write(`warning: account ${s.accountId} skipped: ${s.skippedBecause}\n`);
+        for (const s of summary.accounts ?? [summary]) {
+          if (s.token && s.token.role !== 'administrator') {
+            out.write(`warning: account ${s.accountId} was synced with the token of user ${s.token.userId} (${s.token.accessRoles.join(', ') || 'no roles'}), not an Administrator's: it sees part of the account, so deletions were marked only for what it can see\n`);
+          }
+        }
         return { ok: true, summary };
       } catch (err) {
         await display.stop();

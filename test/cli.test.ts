@@ -12,9 +12,9 @@ import { CATALOG } from '../src/harvest/catalog';
 
 describe('command line', () => {
   it('missing configuration: one message listing every problem, exit code 2', async () => {
-    const r = await cli(['run', '--since', 'last tuesday', '--resources', 'users,teammates'], {});
+    const r = await cli(['run', '--since', 'last tuesday', '--resources', 'users,team_rates'], {});
     assert.equal(r.code, 2, r.stderr);
-    for (const needle of ['HARVEST_ACCOUNT_ID', 'HARVEST_ACCESS_TOKEN', 'since', 'teammates']) assert.match(r.stderr, new RegExp(needle));
+    for (const needle of ['HARVEST_ACCOUNT_ID', 'HARVEST_ACCESS_TOKEN', 'since', 'team_rates']) assert.match(r.stderr, new RegExp(needle));
   });
 
   it('bad configuration fails before any network call and never prints the secret', async () => {

@@ -32,7 +32,7 @@ describe('catalog', () => {
     assert.deepEqual(resolveSelection(['invoice_messages']), ['invoices', 'invoice_messages']);
     assert.deepEqual(resolveSelection(['user_projects']), ['users', 'projects', 'tasks', 'project_tasks', 'user_assignments', 'user_projects']);
     assert.deepEqual(resolveSelection(['project_tasks']), ['projects', 'tasks', 'project_tasks']);
-    assert.throws(() => resolveSelection(['teammates', 'users']), /unknown resource\(s\): teammates/);
+    assert.throws(() => resolveSelection(['team_rates', 'users']), /unknown resource\(s\): team_rates/);
   });
   it('generates a table keyed by account and resource key', () => {
     const sql = createTableSQL('harvest', resourceTable(getResource('user_projects')));

@@ -11,7 +11,20 @@ import { buildRows } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
 import { entryDates, markUnseenDeleted, parentIds, readCursors, replaceReportWindow, storePage, writeCursor, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
-import { FORBIDDEN_FAILURE, FULL_SYNC_MARK, type DateRange, type PageRequest, type PageResult, type SyncRunRecord, type SyncState } from '../sync/types';
+import { deletionScope } from '../sync/reach';
+import { readTokenReach } from '../harvest/reach';
+import {
+  FORBIDDEN_FAILURE,
+  FULL_SYNC_MARK,
+  type DateRange,
+  type DeletionResult,
+  type PageRequest,
+  type PageResult,
+  type ParentChunk,
+  type SyncRunRecord,
+  type SyncState,
+  type TokenReach,
+} from '../sync/types';
 
 export interface ActivityDeps {
   harvest: HarvestClient;
@@ -82,14 +95,40 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    /** Parent ids for fan-out resource `resource`; `changedIn`: only parents changed in that sync. */
-    async listParentIds(req: { accountId: string; resource: string; afterId: number; limit: number; changedIn?: string }): Promise<number[]> {
+    /**
+     * Parent ids for fan-out resource `resource`; `changedIn`: only parents changed in that
+     * sync, and the still-open ones its catalog entry asks again (`recheck`).
+     */
+    async listParentIds(req: { accountId: string; resource: string; afterId: number; limit: number; changedIn?: string }): Promise<ParentChunk> {
       return parentIds(ch, db, req.accountId, getResource(req.resource), req.afterId, req.limit, req.changedIn);
     },
 
-    /** After a complete listing: records this sync did not see are gone from Harvest. */
-    async markDeleted(req: { accountId: string; resource: string; syncId: string; syncStartedAt: string }): Promise<number> {
-      return markUnseenDeleted(ch, db, getResource(req.resource), req.accountId, req.syncId, req.syncStartedAt);
+    /** Whose token this is and what it may see (`/users/me`; a Manager's teammates and projects). */
+    async readTokenReach({ accountId }: { accountId: string }): Promise<TokenReach> {
+      try {
+        return await readTokenReach(deps.harvest, deps.harvestConfig.baseUrl, accountId);
+      } catch (err) {
+        throw toFailure(err);
+      }
+    },
+
+    /**
+     * After a complete listing: records this sync did not see are gone from Harvest. Under
+     * a token below Administrator (`reach`), only rows the token could see may be marked,
+     * and lists that do not say whose a row is are not marked at all.
+     */
+    async markDeleted(req: { accountId: string; resource: string; syncId: string; syncStartedAt: string; reach?: TokenReach }): Promise<number | DeletionResult> {
+      const spec = getResource(req.resource);
+      if (!req.reach || req.reach.role === 'administrator') {
+        return markUnseenDeleted(ch, db, spec, req.accountId, req.syncId, req.syncStartedAt);
+      }
+      const decision = deletionScope(spec, req.reach);
+      if ('skip' in decision) {
+        Context.current().log.warn('deletions not marked: the token does not see every record', { resource: spec.name, userId: req.reach.userId, role: req.reach.role });
+        return { deleted: 0, note: decision.skip };
+      }
+      const deleted = await markUnseenDeleted(ch, db, spec, req.accountId, req.syncId, req.syncStartedAt, decision.scope);
+      return { deleted, note: decision.note };
     },
 
     /**
@@ -129,6 +168,10 @@ export function createActivities(deps: ActivityDeps) {
       if (err instanceof HarvestError && err.status === 404 && req.parentId !== undefined) {
         // The parent was deleted in Harvest after we listed it: nothing left to read.
         return { next: null, rows: 0, maxUpdatedAt: null, typeMismatches: 0, parentGone: true };
+      }
+      if (err instanceof HarvestError && req.parentId !== undefined && err.status !== undefined && err.status === spec.emptyOnStatus) {
+        // This parent has no such list (teammates of a user who is not a Manager): an empty one.
+        return { next: null, rows: 0, maxUpdatedAt: null, typeMismatches: 0 };
       }
       throw err;
     }

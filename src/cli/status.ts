@@ -13,6 +13,8 @@ export interface SyncStatus {
   mode: string | null;
   startTime: string;
   closeTime: string | null;
+  /** Whose token synced each account (`/users/me`), once its account sync finished. */
+  tokens?: Record<string, { userId: number; accessRoles: string[]; role: string }>;
   resources?: ResourceProgress[];
 }
 
@@ -28,7 +30,7 @@ export async function collectStatus(client: Client, opts: { workflowId?: string;
   }
   return Promise.all(
     found.map(async (wf) => {
-      const memo = (wf.memo ?? {}) as { accounts?: string[]; mode?: string };
+      const memo = (wf.memo ?? {}) as { accounts?: string[]; mode?: string; tokens?: SyncStatus['tokens'] };
       return {
         workflowId: wf.workflowId,
         runId: wf.runId,
@@ -37,6 +39,7 @@ export async function collectStatus(client: Client, opts: { workflowId?: string;
         mode: memo.mode ?? null,
         startTime: wf.startTime.toISOString(),
         closeTime: wf.closeTime?.toISOString() ?? null,
+        ...(memo.tokens ? { tokens: memo.tokens } : {}),
         resources: wf.status.name === 'RUNNING' ? await fetchProgress(client, wf.workflowId) : undefined,
       };
     }),
@@ -49,9 +52,16 @@ export function statusLines(report: SyncStatus[], bars: boolean): string[] {
   for (const r of report) {
     const what = [r.mode, r.accounts ? `account ${r.accounts.join(',')}` : null].filter(Boolean).join(', ');
     lines.push(`${r.workflowId}  ${r.status}${what ? `  (${what})` : ''}  started ${r.startTime}${r.closeTime ? `  closed ${r.closeTime}` : ''}`);
+    for (const [account, t] of Object.entries(r.tokens ?? {})) lines.push(`    ${tokenLine(account, t)}`);
     if (r.resources) lines.push(...progressLines(r.resources, { bars }).map((l) => `    ${l}`));
   }
   return lines;
+}
+
+/** `token of account 1: user 42, roles member (not an Administrator: sees part of the account)` */
+export function tokenLine(account: string, t: NonNullable<SyncStatus['tokens']>[string]): string {
+  const warn = t.role === 'administrator' ? '' : ' (not an Administrator: sees part of the account; deletions only marked for what it sees)';
+  return `token of account ${account}: user ${t.userId}, roles ${t.accessRoles.join(', ') || 'none'}${warn}`;
 }
 
 /** Prints the status once, or (terminal, running syncs) redraws it every second until they end. */

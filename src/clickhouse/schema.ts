@@ -53,6 +53,21 @@ export function createStateTableSQL(db: string): string {
   ].join('\n');
 }
 
+/** Columns the run log gained after its first release: added to existing tables at start. */
+const RUNS_ADDED_COLUMNS: Array<[string, string]> = [
+  // Whose token ran the sync (`/users/me`), and its access roles.
+  ['token_user_id', 'Nullable(UInt64)'],
+  ['token_access_roles', 'Array(String)'],
+];
+
+/** Creates the run log, or adds the columns an older one lacks (NULL / empty for old runs). */
+export async function ensureRunsTable(client: ClickHouseClient, db: string): Promise<void> {
+  await client.command({ query: createRunsTableSQL(db) });
+  for (const [name, type] of RUNS_ADDED_COLUMNS) {
+    await client.command({ query: `ALTER TABLE ${tableRef(db, RUNS_TABLE)} ADD COLUMN IF NOT EXISTS ${q(name)} ${type}` });
+  }
+}
+
 export function createRunsTableSQL(db: string): string {
   return [
     `CREATE TABLE IF NOT EXISTS ${tableRef(db, RUNS_TABLE)} (`,
@@ -71,6 +86,7 @@ export function createRunsTableSQL(db: string): string {
     '  errors UInt32,',
     '  error String,',
     '  resources Nested(name String, state String, rows UInt64, pages UInt64, requests UInt64, rate_limited UInt64, deleted UInt64, error String),',
+    ...RUNS_ADDED_COLUMNS.map(([name, type]) => `  ${name} ${type},`),
     "  _synced_at DateTime64(3, 'UTC')",
     ')',
     'ENGINE = ReplacingMergeTree(_synced_at)',
@@ -86,7 +102,7 @@ export function createRunsTableSQL(db: string): string {
 export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[]): Promise<string[]> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${q(db)}` });
   await client.command({ query: createStateTableSQL(db) });
-  await client.command({ query: createRunsTableSQL(db) });
+  await ensureRunsTable(client, db);
   const tables = specs.flatMap(tablesOf);
   for (const t of tables) await client.command({ query: createTableSQL(db, t) });
   const res = await client.query({

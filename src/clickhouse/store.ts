@@ -6,7 +6,8 @@ import { getResource, type ResourceSpec } from '../harvest/catalog';
 import type { BuiltRows, Row } from './rows';
 import { clickhouseDateTime64 } from './rows';
 import { RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
-import type { SyncRunRecord } from '../sync/types';
+import type { ParentChunk, SyncRunRecord } from '../sync/types';
+import type { RowScope } from '../sync/reach';
 
 /**
  * Inserts one page. The dedup token is derived from the sync and the page's content, so
@@ -90,9 +91,21 @@ async function tombstone(client: ClickHouseClient, db: string, table: string, ke
  * not write is gone from Harvest. Marks them deleted, with the nested lines of deleted
  * parents. Returns the number of records marked.
  */
-export async function markUnseenDeleted(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, syncStartedAt: string): Promise<number> {
+export async function markUnseenDeleted(
+  client: ClickHouseClient,
+  db: string,
+  spec: ResourceSpec,
+  accountId: string,
+  syncId: string,
+  syncStartedAt: string,
+  scope?: RowScope,
+): Promise<number> {
   // A row another sync (a backfill) wrote after this one began was live when it was read.
-  const marked = await tombstone(client, db, spec.name, spec.key, accountId, syncId, `_sync_id != {sync:String} AND ${WRITTEN_BEFORE}`, { before: syncStartedAt });
+  const scoped = scope ? scopeCondition(scope) : { where: '', params: {} };
+  const marked = await tombstone(client, db, spec.name, spec.key, accountId, syncId, `_sync_id != {sync:String} AND ${WRITTEN_BEFORE}${scoped.where}`, {
+    before: syncStartedAt,
+    ...scoped.params,
+  });
   for (const n of spec.nested ?? []) {
     const parentCol = n.parentKey[n.parentColumn];
     await tombstone(
@@ -107,6 +120,12 @@ export async function markUnseenDeleted(client: ClickHouseClient, db: string, sp
     );
   }
   return marked;
+}
+
+function scopeCondition(scope: RowScope): { where: string; params: Record<string, unknown> } {
+  const parts = [`${quoteIdent(scope.userColumn)} IN {scope_users:Array(UInt64)}`];
+  if (scope.projectColumn && scope.projectIds?.length) parts.push(`${quoteIdent(scope.projectColumn)} IN {scope_projects:Array(UInt64)}`);
+  return { where: ` AND (${parts.join(' OR ')})`, params: { scope_users: scope.userIds, scope_projects: scope.projectIds ?? [] } };
 }
 
 /** Marks the rows of a report window that sync `syncId` did not write (the report no longer has them). */
@@ -164,10 +183,23 @@ export async function writeCursor(client: ClickHouseClient, db: string, accountI
  * A chunk of live parent ids of fan-out resource `child` after `afterId`, ascending
  * (keyset paging). With `changedIn`, only parents its change signals name for that sync.
  */
-export async function parentIds(client: ClickHouseClient, db: string, accountId: string, child: ResourceSpec, afterId: number, limit: number, changedIn?: string): Promise<number[]> {
+export async function parentIds(client: ClickHouseClient, db: string, accountId: string, child: ResourceSpec, afterId: number, limit: number, changedIn?: string): Promise<ParentChunk> {
   if (!child.parent) throw new Error(`${child.name} has no parent`);
   const parent = getResource(child.parent.resource);
   let changed = '';
+  let recheck = '';
+  const recheckParams: Record<string, unknown> = {};
+  if (changedIn !== undefined && child.recheck) {
+    // Still-open parents, newest first, up to the budget: the same set for every chunk of
+    // this run, since the parent finished before its children started.
+    const { column, values, budget } = child.recheck;
+    const typed = values.every((v) => typeof v === 'boolean') ? 'Array(Bool)' : 'Array(String)';
+    recheck = `SELECT id FROM ${latestRows(db, parent.name, parent.key)}
+               WHERE _deleted = 0 AND ${quoteIdent(column)} IN {recheck_values:${typed}}
+               ORDER BY updated_at DESC, id DESC LIMIT {recheck_budget:UInt32}`;
+    Object.assign(recheckParams, { recheck_values: values, recheck_budget: budget });
+  }
+  let signalled = '';
   if (changedIn !== undefined) {
     const signals = (child.changeSignals ?? []).map((sig) => {
       const written = `SELECT toUInt64(${quoteIdent(sig.select)}) FROM ${tableRef(db, sig.resource)} WHERE account_id = {account:UInt64} AND _sync_id = {sync:String}`;
@@ -175,17 +207,19 @@ export async function parentIds(client: ClickHouseClient, db: string, accountId:
       return `SELECT toUInt64(${quoteIdent(sig.via.select)}) FROM ${latestRows(db, sig.via.resource, getResource(sig.via.resource).key)}
               WHERE _deleted = 0 AND ${quoteIdent(sig.via.match)} IN (${written})`;
     });
-    changed = signals.length ? `AND id IN (${signals.join(' UNION DISTINCT ')})` : 'AND 0';
+    signalled = signals.length ? signals.join(' UNION DISTINCT ') : 'SELECT toUInt64(0) WHERE 0';
+    changed = recheck ? `AND (id IN (${signalled}) OR id IN (${recheck}))` : `AND id IN (${signalled})`;
   }
   const res = await client.query({
-    query: `SELECT id FROM ${latestRows(db, parent.name, parent.key)}
+    query: `SELECT id, ${recheck ? `id NOT IN (${signalled})` : '0'} AS rechecked FROM ${latestRows(db, parent.name, parent.key)}
             WHERE _deleted = 0 AND id > {after:UInt64} ${changed}
             ORDER BY id LIMIT {limit:UInt32}`,
-    query_params: { account: accountId, after: afterId, limit, sync: changedIn ?? '' },
+    query_params: { account: accountId, after: afterId, limit, sync: changedIn ?? '', ...recheckParams },
     format: 'JSONEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
-  return (await res.json<{ id: number }>()).map((r) => Number(r.id));
+  const rows = await res.json<{ id: number; rechecked: number | boolean }>();
+  return { ids: rows.map((r) => Number(r.id)), rechecked: rows.filter((r) => Number(r.rechecked) === 1 || r.rechecked === true).length };
 }
 
 /**
@@ -217,6 +251,8 @@ export async function writeSyncRun(client: ClickHouseClient, db: string, run: Sy
     'resources.rate_limited': run.resources.map((r) => r.rateLimited ?? 0),
     'resources.deleted': run.resources.map((r) => r.deleted ?? 0),
     'resources.error': run.resources.map((r) => r.error ?? r.warning ?? ''),
+    token_user_id: run.token?.userId ?? null,
+    token_access_roles: run.token?.accessRoles ?? [],
     _synced_at: clickhouseDateTime64(new Date()),
   };
   await insertWithToken(client, tableRef(db, RUNS_TABLE), [row], uniqueToken(`${run.runId}:run:${run.status}`));

@@ -11,7 +11,7 @@
 // before the outer ones aggregate them under their public names.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { CATALOG, tablesOf, type ResourceSpec } from '../harvest/catalog';
-import { createRunsTableSQL, RUNS_TABLE } from './schema';
+import { ensureRunsTable, RUNS_TABLE } from './schema';
 
 const q = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;
 const ref = (db: string, table: string): string => `${q(db)}.${q(table)}`;
@@ -544,7 +544,7 @@ export function createViewSQL(db: string, name: string, catalog: readonly Resour
  * tables are not all there (a database created for a subset of the catalog) is skipped.
  */
 export async function ensureViews(client: ClickHouseClient, db: string): Promise<void> {
-  await client.command({ query: createRunsTableSQL(db) });
+  await ensureRunsTable(client, db);
   const res = await client.query({
     query: "SELECT name FROM system.tables WHERE database = {db:String} AND engine NOT IN ('View', 'MaterializedView')",
     query_params: { db },

@@ -34,6 +34,36 @@ export interface SyncInput {
   concurrency?: number;
 }
 
+/**
+ * Whose token this is and what it may see (`/users/me`, read at the start of each account
+ * sync; the result is in history). Below Administrator, Harvest's lists answer 200 with
+ * only part of the account, so absence from a listing is not deletion.
+ */
+export interface TokenReach {
+  userId: number;
+  /** Harvest's `access_roles` of the token's user (`administrator`, `manager`, `member`, …). */
+  accessRoles: string[];
+  role: 'administrator' | 'manager' | 'member';
+  /** Below Administrator: users whose records the token sees (its own; a Manager's teammates too). */
+  userIds?: number[];
+  /** Managers: the projects they manage (Harvest shows their records too). */
+  projectIds?: number[];
+}
+
+/** markDeleted's answer when it was given a TokenReach (older runs got a plain count). */
+export interface DeletionResult {
+  deleted: number;
+  /** Why marking was skipped, or how it was narrowed, under a token below Administrator. */
+  note?: string;
+}
+
+/** listParentIds' answer (older runs got a plain id array). */
+export interface ParentChunk {
+  ids: number[];
+  /** Ids in this chunk asked only because their parent is still active (see `recheck` in the catalog). */
+  rechecked: number;
+}
+
 export interface SyncState {
   accountId: string;
   /** Committed cursor per resource (ISO). */
@@ -112,6 +142,8 @@ export interface ResourceProgress {
   deleted?: number;
   /** Fan-out resources: whether only parents that may have changed were asked. */
   changedParentsOnly?: boolean;
+  /** Incremental fan-outs: parents asked again only because they are still active (within the catalog's budget). */
+  recheckedParents?: number;
   error?: string;
   /** Why a resource was skipped without failing the run (403). */
   warning?: string;
@@ -133,6 +165,8 @@ export interface ResourceSyncInput {
   range?: DateRange;
   /** When the account sync began (ISO): rows another sync wrote after it are not its deletions. */
   runStartedAt: string;
+  /** Set when the token is below Administrator: deletion marking is narrowed to what it sees, or skipped. */
+  reach?: TokenReach;
   historyLimit: number;
   concurrency: number;
   /** Carried across continue-as-new. */
@@ -182,6 +216,8 @@ export interface SyncRunRecord {
   status: SyncStatus;
   error: string;
   resources: ResourceProgress[];
+  /** The token's user and access roles (`/users/me`), once read. */
+  token?: Pick<TokenReach, 'userId' | 'accessRoles' | 'role'>;
 }
 
 export interface SyncSummary {
@@ -194,6 +230,8 @@ export interface SyncSummary {
   startedAt: string;
   finishedAt: string;
   resources: ResourceProgress[];
+  /** The token's user and access roles (`/users/me`). */
+  token?: Pick<TokenReach, 'userId' | 'accessRoles' | 'role'>;
   /** Several accounts: one summary per account (`resources` then names them `account/resource`). */
   accounts?: SyncSummary[];
 }

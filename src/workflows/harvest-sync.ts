@@ -11,6 +11,7 @@ import {
   defineQuery,
   executeChild,
   log,
+  patched,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -32,6 +33,7 @@ import {
   type SyncOrigin,
   type SyncRunRecord,
   type SyncSummary,
+  type TokenReach,
 } from '../sync/types';
 import { storeActivities } from './activities';
 import { syncResource } from './sync-resource';
@@ -52,6 +54,9 @@ export interface SyncProgress {
 }
 
 export const syncProgressQuery = defineQuery<SyncProgress>('progress');
+
+/** Account syncs read the token's reach (`/users/me`) first; older histories did not. */
+export const TOKEN_REACH_PATCH = 'token-reach';
 
 /** Id of the child workflow that syncs `resource` within account sync `syncId` (the CLI queries it). */
 export function resourceWorkflowId(syncId: string, resource: string): string {
@@ -77,6 +82,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const mode = input.mode ?? 'incremental';
   const startedAt = info.runStartTime.toISOString();
   const refs: AccountSyncRef[] = [];
+  const tokens: Record<string, NonNullable<SyncSummary['token']>> = {};
   setHandler(syncProgressQuery, () => ({ syncId: info.workflowId, mode, startedAt, resources: [], accountSyncs: refs }));
 
   const { searchAttributes } = await storeActivities.ensureSchema();
@@ -96,6 +102,11 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
           args: [{ ...input, accountId: ref.accountId, origin, searchAttributes }],
         });
         ref.state = 'done';
+        if (summary.token && patched(TOKEN_REACH_PATCH)) {
+          // `harvest-sync status` shows whose token synced each account.
+          tokens[ref.accountId] = summary.token;
+          upsertMemo({ tokens });
+        }
         return summary;
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -163,14 +174,26 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
   upsertMemo({ accountId, mode, startedBy: input.origin.workflowId, trigger: input.origin.trigger });
   if (input.searchAttributes) upsertSearchAttributes([{ key: ACCOUNTS_ATTRIBUTE, value: [accountId] }, { key: MODE_ATTRIBUTE, value: mode }]);
 
+  // The token's user and roles: below Administrator, listings are partial (see runGraph).
+  let reach: TokenReach | undefined;
+  const token = (): SyncRunRecord['token'] => (reach ? { userId: reach.userId, accessRoles: reach.accessRoles, role: reach.role } : undefined);
   const record = (status: SyncRunRecord['status'], error = ''): Promise<void> =>
     storeActivities.recordRun({
       accountId, runId: syncId, workflowId: input.origin.workflowId, mode, trigger: input.origin.trigger, scheduleId: input.origin.scheduleId,
       startedAt: startedAt.toISOString(), finishedAt: status === 'running' ? null : new Date().toISOString(), status, error, resources: [...progress.values()],
+      ...(reach ? { token: token() } : {}),
     });
   await record('running');
   try {
-    const summary = await runGraph();
+    if (patched(TOKEN_REACH_PATCH)) {
+      reach = await storeActivities.readTokenReach({ accountId });
+      if (reach.role !== 'administrator') {
+        log.warn('the token is not an Administrator\'s: it sees part of the account, so deletions are marked only where Harvest says whose a row is', {
+          accountId, userId: reach.userId, accessRoles: reach.accessRoles,
+        });
+      }
+    }
+    const summary = { ...(await runGraph()), ...(reach ? { token: token() } : {}) };
     await record('succeeded');
     return summary;
   } catch (err) {
@@ -255,6 +278,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         allWindows: mode === 'full' || state.cursors[name] === undefined,
         ...(range ? { range } : {}),
         runStartedAt: startedAt.toISOString(),
+        ...(reach && reach.role !== 'administrator' ? { reach } : {}),
         historyLimit: Math.max(20, input.historyLimit ?? 5000),
         concurrency: Math.min(16, input.concurrency ?? 4),
       };

@@ -4,7 +4,7 @@
 // resources with a parent fan out over the parent's ids in chunks with bounded concurrency.
 import { continueAsNew, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
 import { getResource } from '../harvest/catalog';
-import type { PageRequest, PageResult, ResourceCarry, ResourceProgress, ResourceSyncInput } from '../sync/types';
+import type { PageRequest, PageResult, ParentChunk, ResourceCarry, ResourceProgress, ResourceSyncInput } from '../sync/types';
 import { harvestActivities, reportActivities, storeActivities } from './activities';
 
 export const resourceProgressQuery = defineQuery<ResourceProgress>('progress');
@@ -140,13 +140,16 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     await readList();
   } else {
     for (;;) {
-      const ids = await storeActivities.listParentIds({
+      const chunk: ParentChunk | number[] = await storeActivities.listParentIds({
         accountId: input.accountId,
         resource: spec.name,
         afterId: carry.afterParentId,
         limit: PARENT_CHUNK,
         ...(input.changedOnly ? { changedIn: input.syncId } : {}),
       });
+      // Histories of older releases hold a plain id array.
+      const ids = Array.isArray(chunk) ? chunk : chunk.ids;
+      if (!Array.isArray(chunk) && chunk.rechecked > 0) progress.recheckedParents = (progress.recheckedParents ?? 0) + chunk.rechecked;
       if (ids.length === 0) break;
       progress.position = `parents ${ids[0]}..${ids[ids.length - 1]}`;
       let cursor = 0;
@@ -166,7 +169,18 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   // Only now, after every page of a complete listing arrived, can absence mean deletion.
   if (input.markDeletions) {
     progress.position = 'marking deletions';
-    progress.deleted = await storeActivities.markDeleted({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, syncStartedAt: input.runStartedAt });
+    const marked = await storeActivities.markDeleted({
+      accountId: input.accountId,
+      resource: spec.name,
+      syncId: input.syncId,
+      syncStartedAt: input.runStartedAt,
+      ...(input.reach ? { reach: input.reach } : {}),
+    });
+    if (typeof marked === 'number') progress.deleted = marked;
+    else {
+      progress.deleted = marked.deleted;
+      if (marked.note) progress.warning = marked.note;
+    }
   }
   if (input.commitCursor) {
     await storeActivities.commitCursor({ accountId: input.accountId, resource: spec.name, cursor: input.commitCursor, syncId: input.syncId });

@@ -138,6 +138,9 @@ export interface RouteError {
  * - 'self':  a member may call it for their own user id only, else 403.
  * - 'own':   a member gets 200 with only their own records (time entries, expenses):
  *            the quiet narrowing a sync must notice.
+ * A 'manager' token is refused what a member is, except that it may call 'self' routes
+ * for its teammates too, and 'own' lists also hold its teammates' records and those on the
+ * projects it manages.
  */
 export type Access = 'all' | 'admin' | 'self' | 'own';
 

@@ -19,7 +19,7 @@ import {
   type ReportRoute,
   type RouteContext,
 } from './routes';
-import { actingUser, createRecord, isResourceKind, refId, removeRecord, updateRecord, type TokenRole } from './store';
+import { actingUser, createRecord, isResourceKind, removeRecord, teammatesFor, updateRecord, visibleToToken, type TokenRole } from './store';
 import type { FakeAccountData, Rec, ResourceKind } from './types';
 
 export interface FakeHarvestOptions {
@@ -49,6 +49,13 @@ export interface FakeHarvestOptions {
    * expenses: see Access in routes.ts.
    */
   role?: TokenRole;
+  /**
+   * Roles of particular tokens (others have `role`): e.g. `{ 'member-pat': 'member' }`
+   * serves an Administrator's and a Member's token side by side. A 'manager' also sees its
+   * teammates' and managed projects' time entries and expenses, and may call per-user
+   * paths of its teammates.
+   */
+  tokenRoles?: Record<string, TokenRole>;
   /** Enables the OAuth2 refresh flow at tokenUrl. */
   oauth?: OAuthOptions;
   /** Default 0: a free port. */
@@ -312,32 +319,44 @@ class FakeHarvestServer {
     });
   }
 
+  /** The role of the request's token (`tokenRoles`, else `role`). */
+  private roleOf(req: http.IncomingMessage): TokenRole {
+    const token = bearerToken(req.headers.authorization);
+    return (token !== undefined && this.opts.tokenRoles?.[token]) || this.role;
+  }
+
   private api(req: http.IncomingMessage, url: URL, data: FakeAccountData): Reply {
     if (req.method !== 'GET') return apiError(405, 'Method Not Allowed');
     const match = matchRoute(url.pathname);
     if (!match) return NOT_FOUND();
     const { route, params } = match;
-    const ctx: RouteContext = { me: actingUser(data, this.role) };
-    if (this.denied(route.access, params, ctx)) return FORBIDDEN();
+    const role = this.roleOf(req);
+    const ctx: RouteContext = { me: actingUser(data, role) };
+    if (this.denied(role, data, route.access, params, ctx)) return FORBIDDEN();
     switch (route.type) {
       case 'object': {
         const value = route.object(data, params, ctx);
         if (value === undefined) return NOT_FOUND();
-        if (route.access === 'own' && this.role === 'member' && refId(value as Rec, 'user') !== ctx.me?.id) return FORBIDDEN();
+        if (route.access === 'own' && !visibleToToken(data, role, ctx.me)(value as Rec)) return FORBIDDEN();
         return json(200, value);
       }
       case 'list':
-        return this.list(route, params, ctx, data, req, url);
+        return this.list(route, params, ctx, data, req, url, role);
       case 'report':
         return this.report(route, data, req, url);
     }
   }
 
   /** Whether a member is refused this route (see Access in routes.ts). */
-  private denied(access: Access, params: Params, ctx: RouteContext): boolean {
-    if (this.role !== 'member') return false;
+  private denied(role: TokenRole, data: FakeAccountData, access: Access, params: Params, ctx: RouteContext): boolean {
+    if (role === 'admin') return false;
     if (access === 'admin') return true;
-    if (access === 'self') return (params.user_id ?? params.id) !== ctx.me?.id;
+    if (access === 'self') {
+      const asked = params.user_id ?? params.id;
+      if (asked === ctx.me?.id) return false;
+      // A Manager may read its teammates' per-user lists.
+      return !(role === 'manager' && ctx.me && (teammatesFor(data, ctx.me.id as number) ?? []).some((u) => u.id === asked));
+    }
     return false;
   }
 
@@ -345,15 +364,12 @@ class FakeHarvestServer {
     return `http://${req.headers.host ?? `127.0.0.1:${this.port}`}`;
   }
 
-  private list(route: ListRoute, params: Params, ctx: RouteContext, data: FakeAccountData, req: http.IncomingMessage, url: URL): Reply {
+  private list(route: ListRoute, params: Params, ctx: RouteContext, data: FakeAccountData, req: http.IncomingMessage, url: URL, role: TokenRole): Reply {
     const paging = parsePaging(url.searchParams, route.order);
     if ('error' in paging) return apiError(422, paging.error);
     const predicates = compileFilters(route.filters, url.searchParams);
     if ('error' in predicates) return apiError(422, predicates.error);
-    if (route.access === 'own' && this.role === 'member') {
-      const me = ctx.me?.id;
-      predicates.push((r) => refId(r, 'user') === me);
-    }
+    if (route.access === 'own' && role !== 'admin') predicates.push(visibleToToken(data, role, ctx.me));
     const source = route.source(data, params, ctx);
     if (!source) return NOT_FOUND();
     if (!Array.isArray(source)) return apiError(source.status, source.message);
@@ -398,7 +414,7 @@ class FakeHarvestServer {
     const token = bearerToken(req.headers.authorization);
     if (!token || !this.tokens.isValid(token)) return json(401, INVALID_TOKEN);
     const first = this.accounts.values().next().value as FakeAccountData;
-    const me = actingUser(first, this.role);
+    const me = actingUser(first, this.roleOf(req));
     return json(200, {
       user: me ? { id: me.id, first_name: me.first_name, last_name: me.last_name, email: me.email } : null,
       accounts: [...this.accounts].map(([id, data]) => ({ id, name: data.company.name, product: 'harvest' })),

@@ -283,22 +283,44 @@ export function meUser(data: FakeAccountData): Rec | undefined {
 }
 
 /** The server's token belongs to an Administrator, or to a plain Member (see routes.ts ACCESS). */
-export type TokenRole = 'admin' | 'member';
+export type TokenRole = 'admin' | 'manager' | 'member';
 
 function hasAccessRole(user: Rec, role: string): boolean {
   return Array.isArray(user.access_roles) && user.access_roles.includes(role);
 }
 
 /**
- * Whom the token acts as. An admin token is meUser(). A member token is meUser() if that
- * user is a member, else the oldest active member of the account (so `/users/me` and the
- * "own records" rules agree), else meUser().
+ * Whom the token acts as. An admin token is meUser(). A member (manager) token is meUser()
+ * if that user is a member (manager), else the oldest active member (manager) of the
+ * account (so `/users/me` and the "own records" rules agree), else meUser().
  */
 export function actingUser(data: FakeAccountData, role: TokenRole = 'admin'): Rec | undefined {
   const me = meUser(data);
-  if (role === 'admin' || (me && hasAccessRole(me, 'member'))) return me;
-  const members = data.users.filter((u) => u.is_active === true && hasAccessRole(u, 'member'));
-  return members.length > 0 ? members.reduce((a, b) => (comparatorFor('created')(a, b) > 0 ? a : b)) : me;
+  if (role === 'admin' || (me && hasAccessRole(me, role))) return me;
+  const candidates = data.users.filter((u) => u.is_active === true && hasAccessRole(u, role) && !hasAccessRole(u, 'administrator'));
+  return candidates.length > 0 ? candidates.reduce((a, b) => (comparatorFor('created')(a, b) > 0 ? a : b)) : me;
+}
+
+/** Projects `userId` is an active project manager of (Harvest shows a Manager their records). */
+export function managedProjects(data: FakeAccountData, userId: number): Set<number> {
+  const out = new Set<number>();
+  for (const ua of data.userAssignments) {
+    if (refId(ua, 'user') === userId && ua.is_project_manager === true && ua.is_active === true) out.add(refId(ua, 'project') ?? -1);
+  }
+  return out;
+}
+
+/**
+ * Whose time entries and expenses a token below Administrator sees: a member its own; a
+ * Manager also its teammates' and those on the projects it manages.
+ */
+export function visibleToToken(data: FakeAccountData, role: TokenRole, me: Rec | undefined): (r: Rec) => boolean {
+  if (role === 'admin') return () => true;
+  const myId = me?.id as number | undefined;
+  if (role === 'member' || myId === undefined) return (r) => refId(r, 'user') === myId;
+  const users = new Set<number>([myId, ...(teammatesFor(data, myId) ?? []).map((u) => u.id as number)]);
+  const projects = managedProjects(data, myId);
+  return (r) => users.has(refId(r, 'user') ?? -1) || projects.has(refId(r, 'project') ?? -1);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { FakeHarvest } from '../fake-harvest';
 
 type Rec = Record<string, unknown>;
 
-async function getJson(url: string, token: string, accountId: string): Promise<Rec> {
+async function getJson(url: string, token: string, accountId: string, emptyOn?: number): Promise<Rec | null> {
   for (;;) {
     const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, 'harvest-account-id': accountId, 'user-agent': 'oracle (tests@example.com)' } });
     if (res.status === 429) {
@@ -16,17 +16,23 @@ async function getJson(url: string, token: string, accountId: string): Promise<R
       await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? '1') * 1000));
       continue;
     }
+    // A parent without such a list (teammates of a non-manager: 422) has none.
+    if (emptyOn !== undefined && res.status === emptyOn) {
+      await res.text();
+      return null;
+    }
     if (res.status !== 200) throw new Error(`oracle: ${res.status} for ${url}: ${await res.text()}`);
     return (await res.json()) as Rec;
   }
 }
 
 async function listAll(fake: FakeHarvest, spec: ResourceSpec, path: string, token: string, accountId: string, query = ''): Promise<Rec[]> {
-  if (spec.paging === 'none') return [await getJson(fake.baseUrl + path, token, accountId)];
+  if (spec.paging === 'none') return [(await getJson(fake.baseUrl + path, token, accountId))!];
   const out: Rec[] = [];
   let url: string | null = `${fake.baseUrl}${path}?per_page=2000${query}`;
   while (url) {
-    const body: Rec = await getJson(url, token, accountId);
+    const body = await getJson(url, token, accountId, spec.emptyOnStatus);
+    if (body === null) return out;
     out.push(...(body[spec.dataKey] as Rec[]));
     url = ((body.links as Rec | undefined)?.next as string | null) ?? null;
   }

@@ -39,6 +39,17 @@ export const valuesOf = (name: string, description: string, from: string, parent
   columns: [{ ...column, from: '$' }],
 });
 
+/** The recipients ({name, email}) of each message, one row per recipient. */
+export const recipientsOf = (parent: 'invoice' | 'estimate'): NestedSpec => ({
+  name: `${parent}_message_recipients`,
+  description: `Recipients of each ${parent} message`,
+  from: 'recipients',
+  parentKey: { [`${parent}_id`]: `${parent}_id`, message_id: 'id' },
+  parentColumn: 'message_id',
+  key: [`${parent}_id`, 'message_id', 'email'],
+  columns: cols({ name: 'String', email: 'String' }),
+});
+
 export const messageColumns: ColumnSpec[] = [
   id,
   ...cols({ sent_by: 'String', sent_by_email: 'String', sent_from: 'String', sent_from_email: 'String', send_me_a_copy: 'Bool', event_type: 'String', subject: 'String', body: 'String' }),

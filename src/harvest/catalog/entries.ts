@@ -3,7 +3,14 @@
 // entry, not a module. Pure data: workflows import it.
 
 import type { ResourceSpec } from './types';
-import { amounts, clientRef, col, cols, hours, id, idName, lineItems, list, messageColumns, perParent, projectRef, ref, report, timestamps, userRates, userRef, valuesOf } from './builders';
+import { amounts, clientRef, col, cols, hours, id, idName, lineItems, list, messageColumns, perParent, projectRef, recipientsOf, ref, report, timestamps, userRates, userRef, valuesOf } from './builders';
+
+// Child lists whose new entries may not touch the parent's updated_at (docs/coverage.md):
+// incremental runs ask the parents still open to them again, newest first, this many per
+// resource and run.
+const RECHECK_BUDGET = 25;
+const OPEN_INVOICES = { column: 'state', values: ['draft', 'open'], budget: RECHECK_BUDGET };
+const ACTIVE_USERS = { column: 'is_active', values: [true], budget: RECHECK_BUDGET };
 
 export const CATALOG: readonly ResourceSpec[] = [
   {
@@ -63,8 +70,13 @@ export const CATALOG: readonly ResourceSpec[] = [
     ],
     nested: [valuesOf('user_roles', 'Roles of each user', 'roles', 'user_id', col('role', 'String'))],
   },
-  userRates('billable_rates', 'billable rate'),
-  userRates('cost_rates', 'cost rate'),
+  { ...userRates('billable_rates', 'billable rate'), recheck: ACTIVE_USERS },
+  { ...userRates('cost_rates', 'cost rate'), recheck: ACTIVE_USERS },
+  {
+    ...perParent('users', 'teammates', 'teammates', "Each Manager's teammates (the people they manage; per user)", [id, ...cols({ first_name: 'String', last_name: 'String', email: 'String' })], null),
+    // Harvest answers 422 for a user who is not a Manager: that user has no teammates list.
+    emptyOnStatus: 422,
+  },
   {
     name: 'projects',
     description: 'Projects with their client and budget settings',
@@ -180,6 +192,7 @@ export const CATALOG: readonly ResourceSpec[] = [
     paging: 'page',
     incremental: 'updated_since',
     dateRange: 'spent_date',
+    visibleBy: { user: 'user_id', project: 'project_id' },
     dependsOn: [],
     columns: [
       id,
@@ -197,7 +210,7 @@ export const CATALOG: readonly ResourceSpec[] = [
       ...ref('user_assignment', [['id', 'UInt64']]),
       ...ref('task_assignment', [['id', 'UInt64']]),
       ...ref('invoice', [['id', 'UInt64'], ['number', 'String']]),
-      ...ref('external_reference', [['id', 'String'], ['service', 'String'], ['permalink', 'String']]),
+      ...ref('external_reference', [['id', 'String'], ['group_id', 'String'], ['account_id', 'String'], ['service', 'String'], ['permalink', 'String'], ['service_icon_url', 'String']]),
       ...timestamps,
     ],
   },
@@ -210,6 +223,7 @@ export const CATALOG: readonly ResourceSpec[] = [
     paging: 'page',
     incremental: 'updated_since',
     dateRange: 'spent_date',
+    visibleBy: { user: 'user_id', project: 'project_id' },
     dependsOn: [],
     columns: [
       id,
@@ -217,7 +231,7 @@ export const CATALOG: readonly ResourceSpec[] = [
         spent_date: 'Date', notes: 'String', total_cost: 'Float64', units: 'Float64', billable: 'Bool', is_closed: 'Bool',
         is_locked: 'Bool', is_billed: 'Bool', locked_reason: 'String',
       }),
-      ...ref('receipt', [['url', 'String'], ['file_name', 'String']]),
+      ...ref('receipt', [['url', 'String'], ['file_name', 'String'], ['file_size', 'UInt64'], ['content_type', 'String']]),
       ...userRef,
       ...ref('client', [['id', 'UInt64'], ['name', 'String'], ['currency', 'String']]),
       ...projectRef,
@@ -244,7 +258,7 @@ export const CATALOG: readonly ResourceSpec[] = [
         tax_amount: 'Float64', tax2: 'Float64', tax2_amount: 'Float64', discount: 'Float64', discount_amount: 'Float64',
         subject: 'String', notes: 'String', state: 'String', period_start: 'Date', period_end: 'Date', issue_date: 'Date',
         due_date: 'Date', payment_term: 'String', sent_at: 'DateTime', paid_at: 'DateTime', paid_date: 'Date', closed_at: 'DateTime',
-        recurring_invoice_id: 'UInt64', currency: 'String',
+        recurring_invoice_id: 'UInt64', currency: 'String', payment_options: 'Array(String)',
       }),
       ...clientRef,
       ...ref('estimate', [['id', 'UInt64']]),
@@ -254,16 +268,23 @@ export const CATALOG: readonly ResourceSpec[] = [
     ],
     nested: [lineItems('invoice')],
   },
-  perParent('invoices', 'invoice_messages', 'messages', 'Messages sent for each invoice (per invoice)', [
-    ...messageColumns,
-    ...cols({ include_link_to_client_invoice: 'Bool', attach_pdf: 'Bool', thank_you: 'Bool', reminder: 'Bool', send_reminder_on: 'Date' }),
-  ]),
-  perParent('invoices', 'invoice_payments', 'payments', 'Payments recorded for each invoice (per invoice)', [
-    id,
-    ...cols({ amount: 'Float64', paid_at: 'DateTime', paid_date: 'Date', recorded_by: 'String', recorded_by_email: 'String', notes: 'String', transaction_id: 'String' }),
-    ...ref('payment_gateway', [['id', 'String'], ['name', 'String']]),
-    ...timestamps,
-  ]),
+  {
+    ...perParent('invoices', 'invoice_messages', 'messages', 'Messages sent for each invoice (per invoice)', [
+      ...messageColumns,
+      ...cols({ include_link_to_client_invoice: 'Bool', attach_pdf: 'Bool', thank_you: 'Bool', reminder: 'Bool', send_reminder_on: 'Date' }),
+    ]),
+    recheck: OPEN_INVOICES,
+    nested: [recipientsOf('invoice')],
+  },
+  {
+    ...perParent('invoices', 'invoice_payments', 'payments', 'Payments recorded for each invoice (per invoice)', [
+      id,
+      ...cols({ amount: 'Float64', paid_at: 'DateTime', paid_date: 'Date', recorded_by: 'String', recorded_by_email: 'String', notes: 'String', transaction_id: 'String' }),
+      ...ref('payment_gateway', [['id', 'String'], ['name', 'String']]),
+      ...timestamps,
+    ]),
+    recheck: OPEN_INVOICES,
+  },
   {
     name: 'estimates',
     description: 'Estimates (line items in estimate_line_items)',
@@ -287,7 +308,11 @@ export const CATALOG: readonly ResourceSpec[] = [
     ],
     nested: [lineItems('estimate')],
   },
-  perParent('estimates', 'estimate_messages', 'messages', 'Messages sent for each estimate (per estimate)', messageColumns),
+  {
+    ...perParent('estimates', 'estimate_messages', 'messages', 'Messages sent for each estimate (per estimate)', messageColumns),
+    recheck: { column: 'state', values: ['draft', 'sent'], budget: RECHECK_BUDGET },
+    nested: [recipientsOf('estimate')],
+  },
   report('time_clients', 'time/clients', 'Time report by client, per 365-day window', ['client_id', 'currency'], [...idName('client'), ...hours]),
   report('time_projects', 'time/projects', 'Time report by project, per 365-day window', ['project_id', 'currency'], [...idName('project'), ...idName('client'), ...hours]),
   report('time_tasks', 'time/tasks', 'Time report by task, per 365-day window', ['task_id', 'currency'], [...idName('task'), ...hours]),

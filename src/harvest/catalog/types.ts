@@ -71,6 +71,25 @@ export interface ResourceSpec {
   parent?: ParentSpec;
   /** Fan-out resources: where incremental runs learn which parents changed (default: all parents). */
   changeSignals?: ChangeSignal[];
+  /**
+   * Fan-out resources: parents asked again on incremental runs although no signal names
+   * them, because a child may be added without touching the parent's `updated_at`
+   * (docs/coverage.md). Parents whose `column` is one of `values`, newest first, at most
+   * `budget` per run (each costs at least one request).
+   */
+  recheck?: { column: string; values: Array<string | boolean>; budget: number };
+  /**
+   * Harvest answers this status for a parent that has no such list (teammates of a user
+   * who is not a Manager: 422): an empty listing, not a failure.
+   */
+  emptyOnStatus?: number;
+  /**
+   * Under a token below Administrator Harvest still answers this list, with only the rows
+   * the token may see: those of its own user (`user`), and for a Manager also its
+   * teammates' and its managed projects' (`project`). Deletion marking is narrowed to
+   * them; lists without `visibleBy` skip deletion marking under such a token.
+   */
+  visibleBy?: { user: string; project?: string };
   nested?: NestedSpec[];
   /**
    * Reports API (`/reports/...`): paced by its own budget. Windowed reports are read per

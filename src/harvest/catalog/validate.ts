@@ -8,6 +8,7 @@ import type { ResourceSpec } from './types';
 export function validateCatalog(catalog: readonly ResourceSpec[] = CATALOG): string[] {
   const problems: string[] = [];
   const names = new Set(catalog.map((r) => r.name));
+  const byName = new Map(catalog.map((r) => [r.name, r]));
   const tableNames = new Set<string>();
   for (const t of catalog.flatMap(tablesOf)) {
     if (tableNames.has(t.name)) problems.push(`table ${t.name} is defined twice`);
@@ -31,6 +32,16 @@ export function validateCatalog(catalog: readonly ResourceSpec[] = CATALOG): str
       }
     }
     for (const d of r.dependsOn) if (!names.has(d)) problems.push(`${r.name}: depends on unknown ${d}`);
+    if (r.recheck) {
+      const parent = r.parent ? byName.get(r.parent.resource) : undefined;
+      if (!parent || !r.changeSignals) problems.push(`${r.name}: recheck needs a parent and change signals`);
+      else if (!parent.columns.some((c) => c.name === r.recheck!.column)) problems.push(`${r.name}: recheck column ${r.recheck.column} is not a column of ${parent.name}`);
+      if (!(r.recheck.budget > 0)) problems.push(`${r.name}: recheck budget must be positive`);
+    }
+    if (r.emptyOnStatus !== undefined && !r.parent) problems.push(`${r.name}: emptyOnStatus applies to per-parent lists only`);
+    for (const c of [r.visibleBy?.user, r.visibleBy?.project]) {
+      if (c !== undefined && !r.columns.some((x) => x.name === c)) problems.push(`${r.name}: visibleBy column ${c} is not a column`);
+    }
     if (r.parent) {
       if (!r.dependsOn.includes(r.parent.resource)) problems.push(`${r.name}: parent ${r.parent.resource} must be a dependency`);
       if (!r.path.includes(`{${r.parent.param}}`)) problems.push(`${r.name}: path lacks {${r.parent.param}}`);
@@ -44,7 +55,6 @@ export function validateCatalog(catalog: readonly ResourceSpec[] = CATALOG): str
   }
   // Dependency cycles would deadlock the run.
   const state = new Map<string, 'visiting' | 'done'>();
-  const byName = new Map(catalog.map((r) => [r.name, r]));
   const visit = (n: string, path: string[]): void => {
     if (state.get(n) === 'done') return;
     if (state.get(n) === 'visiting') {
