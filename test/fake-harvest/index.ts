@@ -15,11 +15,13 @@ export type { Fault, FaultControls } from './faults';
 export type { OAuthOptions, RateLimit } from './auth';
 export {
   actingUser,
+  managedProjects,
   PARENT_FIELDS,
   parentIdOf,
   presentRecord,
   projectAssignmentsFor,
   teammatesFor,
+  visibleToToken,
   type TokenRole,
 } from './store';
 export {

@@ -1,0 +1,166 @@
+// What a token may see (issue 9): under a Member's or a Manager's token Harvest answers
+// 200 with part of the account, so a full run must not take absence for deletion. Real
+// components: the fake Harvest over HTTP (per-token roles), Temporal dev server and
+// worker, embedded ClickHouse.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { actingUser, generateAccount, managedProjects, startFakeHarvest, teammatesFor, type FakeHarvest, type Rec } from './fake-harvest';
+import { query, runSync, testConfig, unique, type TestSetup } from './support/harness';
+import type { SyncSummary } from '../src/sync/types';
+import { CATALOG, tablesOf } from '../src/harvest/catalog';
+
+const TOKENS = { admin: 'test-pat', member: 'member-pat', manager: 'manager-pat' };
+const userOf = (r: Rec): number => (r.user as { id: number }).id;
+const projectOf = (r: Rec): number => (r.project as { id: number }).id;
+
+async function startFake(seed: number): Promise<FakeHarvest> {
+  return startFakeHarvest({
+    data: generateAccount({ seed, timeEntries: 900, users: 14 }),
+    rateLimit: false,
+    tokens: Object.values(TOKENS),
+    tokenRoles: { [TOKENS.member]: 'member', [TOKENS.manager]: 'manager' },
+  });
+}
+
+/** Rows marked deleted per table (newest version of each row). */
+async function deletedByTable(db: string): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const t of CATALOG.flatMap(tablesOf)) {
+    const [{ n }] = await query<{ n: number }>(`SELECT count() AS n FROM ${db}.${t.name} FINAL WHERE _deleted = 1`);
+    if (n > 0) out.set(t.name, n);
+  }
+  return out;
+}
+
+const resource = (s: SyncSummary | undefined, name: string) => {
+  const r = s?.resources.find((x) => x.resource === name);
+  assert.ok(r, `no summary for ${name}`);
+  return r;
+};
+
+describe('token reach', () => {
+  describe('a Member token', () => {
+    let fake: FakeHarvest;
+    let admin: TestSetup;
+    let member: TestSetup;
+    let db: string;
+    before(async () => {
+      fake = await startFake(21);
+      const ids = unique('reach_member');
+      db = ids.database;
+      admin = testConfig(fake, ids, { HARVEST_ACCESS_TOKEN: TOKENS.admin });
+      member = testConfig(fake, ids, { HARVEST_ACCESS_TOKEN: TOKENS.member });
+    });
+    after(() => fake.close());
+
+    it("after an Administrator's full sync, a --full run under a Member token marks no other user's row deleted", async () => {
+      const first = await runSync(admin.cfg, { mode: 'full' });
+      assert.ifError(first.error);
+      assert.equal(first.summary?.token?.role, 'administrator');
+      assert.equal((await deletedByTable(db)).size, 0);
+
+      const me = actingUser(fake.data, 'member')!;
+      assert.ok((me.access_roles as string[]).includes('member'));
+      const mine = fake.data.timeEntries.filter((e) => userOf(e) === me.id);
+      const others = fake.data.timeEntries.filter((e) => userOf(e) !== me.id);
+      assert.ok(mine.length >= 2 && others.length > 100, `seed gives the member ${mine.length} entries`);
+      // Deleted in Harvest meanwhile: one of the member's own entries (the member's listing
+      // shows it gone) and one of someone else's (the member cannot know).
+      const gone = fake.remove('timeEntries', mine[0].id as number);
+      const othersGone = fake.remove('timeEntries', others[0].id as number);
+
+      const { summary, error } = await runSync(member.cfg, { mode: 'full' });
+      assert.ifError(error);
+      assert.deepEqual(summary?.token, { userId: me.id, accessRoles: me.access_roles, role: 'member' });
+
+      // Only the member's own vanished entry is marked deleted; nothing else anywhere.
+      assert.deepEqual([...(await deletedByTable(db))], [['time_entries', 1]]);
+      const deleted = await query<{ id: number; user_id: number }>(`SELECT id, user_id FROM ${db}.time_entries FINAL WHERE _deleted = 1`);
+      assert.deepEqual(deleted, [{ id: gone.id, user_id: me.id }]);
+      const [{ live }] = await query<{ live: number }>(`SELECT count() AS live FROM ${db}.time_entries FINAL WHERE _deleted = 0 AND id = {id:UInt64}`, { id: othersGone.id });
+      assert.equal(live, 1, "another user's entry must stay live: the member's listing could not show it");
+
+      // The run says why: narrowed where Harvest says whose a row is, skipped elsewhere.
+      const te = resource(summary, 'time_entries');
+      assert.equal(te.deleted, 1);
+      assert.match(te.warning ?? '', /deletions marked only for rows of 1 user\(s\) the token \(user \d+, member\) can see/);
+      const categories = resource(summary, 'expense_categories');
+      assert.equal(categories.state, 'done');
+      assert.match(categories.warning ?? '', /deletions not marked: the token \(user \d+, member\) is not an Administrator's/);
+      // What the member may not list at all is skipped (403), as before.
+      assert.equal(resource(summary, 'users').state, 'skipped');
+
+      // The run log records whose token it was.
+      const runs = await query<{ mode: string; token_user_id: number | null; token_access_roles: string[] }>(
+        `SELECT mode, token_user_id, token_access_roles FROM ${db}._sync_runs FINAL WHERE status = 'succeeded' ORDER BY started_at`,
+      );
+      assert.deepEqual(runs.map((r) => r.token_user_id), [fake.data.meUserId, me.id]);
+      assert.deepEqual(runs[1].token_access_roles, me.access_roles);
+    });
+  });
+
+  describe('a Manager token', () => {
+    let fake: FakeHarvest;
+    let db: string;
+    let admin: TestSetup;
+    let manager: TestSetup;
+    before(async () => {
+      fake = await startFake(33);
+      const ids = unique('reach_manager');
+      db = ids.database;
+      admin = testConfig(fake, ids, { HARVEST_ACCESS_TOKEN: TOKENS.admin });
+      manager = testConfig(fake, ids, { HARVEST_ACCESS_TOKEN: TOKENS.manager });
+    });
+    after(() => fake.close());
+
+    it('the teammates table holds each Manager’s teammates and nothing for Members (their 422 is no failure)', async () => {
+      const { summary, error } = await runSync(admin.cfg, { mode: 'full' });
+      assert.ifError(error);
+      assert.equal(resource(summary, 'teammates').state, 'done');
+      const managers = fake.data.users.filter((u) => (u.access_roles as string[]).includes('manager'));
+      const members = fake.data.users.filter((u) => (u.access_roles as string[]).includes('member'));
+      assert.ok(managers.length >= 1 && members.length >= 1, 'the seed needs a Manager and a Member');
+      const expected = new Map<number, number[]>();
+      for (const m of managers) {
+        const mates = (teammatesFor(fake.data, m.id as number) ?? []).map((u) => u.id as number).sort((a, b) => a - b);
+        if (mates.length) expected.set(m.id as number, mates);
+      }
+      assert.ok(expected.size >= 1, 'at least one Manager has teammates');
+      const rows = await query<{ user_id: number; ids: number[] }>(
+        `SELECT user_id, arraySort(groupArray(id)) AS ids FROM ${db}.teammates FINAL WHERE _deleted = 0 GROUP BY user_id ORDER BY user_id`,
+      );
+      assert.deepEqual(rows.map((r) => [r.user_id, r.ids]), [...expected].sort((a, b) => a[0] - b[0]));
+      const [{ emails }] = await query<{ emails: number }>(`SELECT countIf(email != '') AS emails FROM ${db}.teammates FINAL`);
+      assert.ok(emails > 0);
+      // Every member was asked and answered 422.
+      for (const m of members) {
+        assert.ok(fake.requests.some((r) => r.path === `/v2/users/${m.id}/teammates` && r.status === 422), `member ${m.id} not asked`);
+      }
+    });
+
+    it("a --full run under a Manager token marks deleted only what the Manager could see", async () => {
+      const me = actingUser(fake.data, 'manager')!;
+      assert.ok((me.access_roles as string[]).includes('manager'));
+      const mates = new Set((teammatesFor(fake.data, me.id as number) ?? []).map((u) => u.id as number));
+      const projects = managedProjects(fake.data, me.id as number);
+      const sees = (e: Rec): boolean => userOf(e) === me.id || mates.has(userOf(e)) || projects.has(projectOf(e));
+      const visible = fake.data.timeEntries.filter(sees);
+      const hidden = fake.data.timeEntries.filter((e) => !sees(e));
+      const teammateEntry = visible.find((e) => userOf(e) !== me.id);
+      assert.ok(teammateEntry && hidden.length >= 2, 'the seed gives the Manager teammates or managed projects, and hides others');
+      const gone = fake.remove('timeEntries', teammateEntry.id as number);
+      const hiddenGone = fake.remove('timeEntries', hidden[0].id as number);
+
+      const { summary, error } = await runSync(manager.cfg, { mode: 'full' });
+      assert.ifError(error);
+      assert.equal(summary?.token?.role, 'manager');
+      assert.deepEqual([...(await deletedByTable(db))], [['time_entries', 1]]);
+      const deleted = await query<{ id: number }>(`SELECT id FROM ${db}.time_entries FINAL WHERE _deleted = 1`);
+      assert.deepEqual(deleted.map((r) => r.id), [gone.id]);
+      const [{ live }] = await query<{ live: number }>(`SELECT count() AS live FROM ${db}.time_entries FINAL WHERE _deleted = 0 AND id = {id:UInt64}`, { id: hiddenGone.id });
+      assert.equal(live, 1);
+      assert.match(resource(summary, 'time_entries').warning ?? '', /deletions marked only for rows of \d+ user\(s\)/);
+      assert.match(resource(summary, 'expense_categories').warning ?? '', /deletions not marked/);
+    });
+  });
+});
