@@ -2,7 +2,7 @@
 import { after } from 'node:test';
 import { teardown } from './support/harness';
 import './unit.test';
-import './fake-harvest/fake-harvest.test';
+import './sandbox.test';
 import './sync.test';
 import './coverage.test';
 import './faults.test';
