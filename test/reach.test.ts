@@ -4,7 +4,7 @@
 // worker, embedded ClickHouse.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { actingUser, generateAccount, managedProjects, startFakeHarvest, teammatesFor, type FakeHarvest, type Rec } from './fake-harvest';
+import { actingUser, generateAccount, managedProjects, startFakeHarvest, teammatesFor, type FakeHarvest, type Rec } from '../src/sandbox';
 import { query, runSync, testConfig, unique, type TestSetup } from './support/harness';
 import type { SyncSummary } from '../src/sync/types';
 import { CATALOG, tablesOf } from '../src/harvest/catalog';
