@@ -14,5 +14,6 @@ import './views.test';
 import './deploy.test';
 import './operate.test';
 import './reach.test';
+import './fast/views-docs.test';
 
 after(teardown);

@@ -1,4 +1,5 @@
-// Analytics views over the synced tables and the `_sync_runs` run log.
+// The SQL of the analytics views over the synced tables and the `_sync_runs` run log
+// (what they hold, for readers, is in docs.ts).
 //
 // Every view reads deduplicated, live rows (`FROM t FINAL WHERE _deleted = 0`), so a
 // retried page or a re-read record never counts twice and deleted records never count.
@@ -9,35 +10,20 @@
 // `sum(hours) AS hours, sumIf(hours, billable) AS billable_hours` nests one aggregate in
 // another. The inner selects therefore rename the columns they read (`te_hours`, …)
 // before the outer ones aggregate them under their public names.
-import type { ClickHouseClient } from '@clickhouse/client';
-import { CATALOG, tablesOf, type ResourceSpec } from '../harvest/catalog';
-import { ensureRunsTable, RUNS_TABLE } from './schema';
+import { tablesOf, type ResourceSpec } from '../../harvest/catalog';
+import { RUNS_TABLE } from '../schema';
 
 const q = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;
 const ref = (db: string, table: string): string => `${q(db)}.${q(table)}`;
 const lit = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 const live = (db: string, table: string): string => `${ref(db, table)} FINAL WHERE _deleted = 0`;
 
-export interface ViewColumn {
+export interface ViewSQL {
   name: string;
-  description: string;
-}
-
-export interface ViewDoc {
-  name: string;
-  /** One line: what a row is. */
-  description: string;
-  /** The view's columns, in order. */
-  columns: ViewColumn[];
-}
-
-interface ViewDef extends ViewDoc {
   /** Tables the view reads: it is only created when they all exist. */
   reads: (catalog: readonly ResourceSpec[]) => string[];
   select: (db: string, catalog: readonly ResourceSpec[]) => string;
 }
-
-const cols = (spec: Array<[string, string]>): ViewColumn[] => spec.map(([name, description]) => ({ name, description }));
 
 // Live time entries with the columns renamed (see the header) and nulls settled:
 // a missing `billable` is not billable, a missing rate bills nothing.
@@ -80,24 +66,6 @@ const hourColumns = `round(sum(te_hours), 2) AS hours,
   round(sumIf(te_hours, te_billable), 2) AS billable_hours,
   round(sumIf(te_hours, NOT te_billable), 2) AS non_billable_hours`;
 
-const DIMENSION_DOCS: Array<[string, string]> = [
-  ['user_id', 'Harvest user id of the person who tracked the time'],
-  ['user_name', "the person's name (as on their most recently updated entry)"],
-  ['client_id', 'client id'],
-  ['client_name', 'client name'],
-  ['project_id', 'project id'],
-  ['project_name', 'project name'],
-  ['project_code', 'project code (may be NULL)'],
-  ['task_id', 'task id'],
-  ['task_name', 'task name'],
-  ['currency', "the client's currency: billable_amount is in it"],
-];
-const HOUR_DOCS: Array<[string, string]> = [
-  ['hours', 'hours tracked'],
-  ['billable_hours', 'hours of billable entries'],
-  ['non_billable_hours', 'hours of non-billable entries'],
-];
-
 // Per project: all-time and current-UTC-month figures (monthly budgets count the
 // current month only, as Harvest's project budget report does).
 const MONTH = "toStartOfMonth(toDate(now(), 'UTC'))";
@@ -111,19 +79,9 @@ const PROJECT_COLUMNS = `account_id AS p_account_id,
     client_name AS p_client_name,
     client_currency AS p_currency,`;
 
-const VIEW_DEFS: ViewDef[] = [
+export const VIEW_SQL: readonly ViewSQL[] = [
   {
     name: 'v_hours_daily',
-    description: 'Hours and billable amount per day, person, project and task',
-    columns: cols([
-      ['account_id', 'Harvest account id'],
-      ['day', 'spent_date of the entries'],
-      ['week', 'Monday of the ISO week of `day`'],
-      ...DIMENSION_DOCS,
-      ...HOUR_DOCS,
-      ['billable_amount', 'sum of hours × billable_rate over billable entries'],
-      ['entries', 'number of time entries'],
-    ]),
     reads: () => ['time_entries'],
     select: (db) => `SELECT
   ${dimensionColumns('day')},
@@ -135,17 +93,6 @@ GROUP BY account_id, day, week, user_id, client_id, project_id, task_id, currenc
   },
   {
     name: 'v_hours_weekly',
-    description: 'Hours, billable split and billable amount per ISO week, person, project and task',
-    columns: cols([
-      ['account_id', 'Harvest account id'],
-      ['week', 'Monday of the ISO week'],
-      ...DIMENSION_DOCS,
-      ...HOUR_DOCS,
-      ['billable_share', 'billable_hours / hours (NULL when no hours)'],
-      ['billable_amount', 'sum of hours × billable_rate over billable entries'],
-      ['entries', 'number of time entries'],
-      ['days', 'distinct days with time tracked'],
-    ]),
     reads: () => ['time_entries'],
     select: (db) => `SELECT
   ${dimensionColumns('week')},
@@ -159,16 +106,6 @@ GROUP BY account_id, week, user_id, client_id, project_id, task_id, currency`,
   },
   {
     name: 'v_billable_split',
-    description: 'Billable vs non-billable hours per ISO week (whole account)',
-    columns: cols([
-      ['account_id', 'Harvest account id'],
-      ['week', 'Monday of the ISO week'],
-      ...HOUR_DOCS,
-      ['billable_share', 'billable_hours / hours (NULL when no hours)'],
-      ['uninvoiced_billable_hours', 'billable hours not yet invoiced (is_billed false)'],
-      ['people', 'distinct people who tracked time'],
-      ['entries', 'number of time entries'],
-    ]),
     reads: () => ['time_entries'],
     select: (db) => `SELECT
   account_id,
@@ -183,20 +120,6 @@ GROUP BY account_id, week`,
   },
   {
     name: 'v_utilization_weekly',
-    description: "Hours per person per ISO week against their weekly capacity (weeks they tracked time)",
-    columns: cols([
-      ['account_id', 'Harvest account id'],
-      ['week', 'Monday of the ISO week'],
-      ['user_id', 'Harvest user id'],
-      ['user_name', 'first and last name from users (else the name on the entries)'],
-      ['is_contractor', 'users.is_contractor (NULL when the user is not in users)'],
-      ['is_active', 'users.is_active (NULL when the user is not in users)'],
-      ...HOUR_DOCS,
-      ['capacity_hours', 'users.weekly_capacity / 3600 (Harvest keeps seconds); NULL when unknown'],
-      ['utilization', 'billable_hours / capacity_hours; NULL when the capacity is 0 or unknown'],
-      ['total_utilization', 'hours / capacity_hours; NULL when the capacity is 0 or unknown'],
-      ['entries', 'number of time entries'],
-    ]),
     reads: () => ['time_entries', 'users'],
     select: (db) => `SELECT
   ut_account_id AS account_id,
@@ -237,30 +160,6 @@ LEFT JOIN (
   },
   {
     name: 'v_project_budget',
-    description: 'Budget burn per project: budget, spent to date (in the budget unit), remaining and percent used',
-    columns: cols([
-      ['account_id', 'Harvest account id'],
-      ['project_id', 'project id'],
-      ['project_name', 'project name'],
-      ['project_code', 'project code (may be NULL)'],
-      ['client_id', 'client id'],
-      ['client_name', 'client name'],
-      ['currency', "the client's currency (money budgets are in it)"],
-      ['is_active', 'projects.is_active'],
-      ['is_billable', 'projects.is_billable'],
-      ['is_fixed_fee', 'projects.is_fixed_fee'],
-      ['budget_by', "projects.budget_by: 'project', 'task', 'person' (hours), 'project_cost', 'task_fees' (money) or 'none'"],
-      ['budget_is_monthly', 'the budget resets every month: spent counts the current UTC month only'],
-      ['budget_unit', "'hours', 'money', or NULL without a budget"],
-      ['budget', 'the budget in its unit: projects.cost_budget for money budgets, projects.budget for hours'],
-      ['hours_spent', 'all hours tracked on the project, to date'],
-      ['billable_amount_spent', 'hours × billable_rate of its billable entries, to date'],
-      ['expenses_spent', 'total_cost of all its expenses, to date'],
-      ['budget_spent', 'spent in the budget unit: hours, or billable amount (+ expenses when cost_budget_include_expenses); current month only for monthly budgets'],
-      ['budget_remaining', 'budget - budget_spent (NULL without a budget)'],
-      ['budget_used_pct', '100 × budget_spent / budget (NULL without a budget or when it is 0)'],
-      ['over_budget', '1 when budget_spent exceeds the budget'],
-    ]),
     reads: () => ['projects', 'time_entries', 'expenses'],
     select: (db) => `SELECT
   p_account_id AS account_id,
@@ -323,24 +222,6 @@ LEFT JOIN (
   },
   {
     name: 'v_uninvoiced',
-    description: 'Uninvoiced billable time and expenses per billable project (with its client), to date',
-    columns: cols([
-      ['account_id', 'Harvest account id'],
-      ['client_id', 'client id'],
-      ['client_name', 'client name'],
-      ['project_id', 'project id'],
-      ['project_name', 'project name'],
-      ['project_code', 'project code (may be NULL)'],
-      ['currency', "the client's currency: the amounts are in it"],
-      ['is_fixed_fee', 'projects.is_fixed_fee'],
-      ['total_hours', 'all hours tracked on the project, to date'],
-      ['uninvoiced_hours', 'hours of billable entries not yet invoiced (is_billed false)'],
-      ['uninvoiced_time_amount', 'hours × billable_rate of those entries'],
-      ['uninvoiced_expenses', 'total_cost of billable expenses not yet invoiced'],
-      ['invoiced_amount', 'sum of the invoice line items naming the project, to date'],
-      ['uninvoiced_amount', 'uninvoiced_time_amount + uninvoiced_expenses; for fixed-fee projects the fee less invoiced_amount (as Harvest reports it)'],
-      ['oldest_uninvoiced_date', 'spent_date of the oldest uninvoiced billable entry (NULL when none)'],
-    ]),
     reads: () => ['projects', 'time_entries', 'expenses', 'invoice_line_items'],
     select: (db) => `SELECT
   p_account_id AS account_id,
@@ -395,15 +276,6 @@ LEFT JOIN (
   },
   {
     name: 'v_freshness',
-    description: 'Per table: live rows, rows marked deleted, newest _synced_at and its age (every catalog table and the run log)',
-    columns: cols([
-      ['table_name', 'table in the database'],
-      ['resource', 'the catalog resource that fills it (empty for the run log)'],
-      ['live_rows', 'rows under FINAL with _deleted = 0 (all accounts)'],
-      ['deleted_rows', 'rows under FINAL marked _deleted = 1'],
-      ['last_synced_at', 'newest _synced_at (NULL for an empty table)'],
-      ['age_seconds', 'seconds since last_synced_at (NULL for an empty table)'],
-    ]),
     reads: (catalog) => [...catalog.flatMap(tablesOf).map((t) => t.name), RUNS_TABLE],
     select: (db, catalog) => {
       const branches = catalog.flatMap((r) =>
@@ -430,31 +302,6 @@ ${branches.join('\n  UNION ALL\n')}
   },
   {
     name: 'v_sync_runs',
-    description: 'Sync runs, latest state of each (one row per run)',
-    columns: cols([
-      ['account_id', 'Harvest account id'],
-      ['run_id', 'run id'],
-      ['workflow_id', 'Temporal workflow id of the run'],
-      ['mode', "'incremental', 'full' or 'backfill'"],
-      ['trigger', "'schedule' or 'manual'"],
-      ['schedule_id', 'Temporal schedule id (empty for manual runs)'],
-      ['started_at', 'start (UTC)'],
-      ['finished_at', 'end (UTC); NULL while running'],
-      ['status', "'running', 'succeeded', 'failed' or 'skipped'"],
-      ['duration_seconds', 'finished_at (or now, while running) - started_at'],
-      ['rows', 'rows written'],
-      ['requests', 'Harvest requests made'],
-      ['rate_limited', 'requests answered 429'],
-      ['errors', 'errors counted'],
-      ['error', 'the failure message (empty unless failed)'],
-      ['resources_total', 'resources in the run'],
-      ['failed_resources', "names of the resources in state 'failed'"],
-      ['skipped_resources', "names of the resources in state 'skipped' (a 403, or a failed dependency)"],
-      ['resource_names', 'resources.name'],
-      ['resource_states', 'resources.state'],
-      ['resource_rows', 'resources.rows'],
-      ['updated_at', '_synced_at of this state of the run'],
-    ]),
     reads: () => [RUNS_TABLE],
     select: (db) => `SELECT
   \`account_id\`,
@@ -483,20 +330,6 @@ FROM ${ref(db, RUNS_TABLE)} FINAL`,
   },
   {
     name: 'v_last_sync',
-    description: 'Sync health per account: last success, last failure, failures in the last 24 hours',
-    columns: cols([
-      ['account_id', 'Harvest account id'],
-      ['last_status', 'status of the most recently started run'],
-      ['last_started_at', 'start of the most recently started run'],
-      ['last_success_at', 'end of the last successful run (NULL if none)'],
-      ['last_success_run_id', 'its run id (empty if none)'],
-      ['seconds_since_success', 'seconds since last_success_at (NULL if none)'],
-      ['last_failure_at', 'end (or start) of the last failed run (NULL if none)'],
-      ['last_failure_error', 'its error message (empty if none)'],
-      ['failures_24h', 'failed runs started in the last 24 hours'],
-      ['runs_24h', 'runs started in the last 24 hours'],
-      ['running', "runs whose latest state is 'running'"],
-    ]),
     reads: () => [RUNS_TABLE],
     select: (db) => `SELECT
   r_account_id AS account_id,
@@ -527,32 +360,3 @@ FROM (
 )`,
   },
 ];
-
-/** The analytics views: name, one-line description and columns (for docs and tests). */
-export const ANALYTICS_VIEWS: readonly ViewDoc[] = VIEW_DEFS.map(({ name, description, columns }) => ({ name, description, columns }));
-
-/** `CREATE OR REPLACE VIEW` statement of one view. */
-export function createViewSQL(db: string, name: string, catalog: readonly ResourceSpec[] = CATALOG): string {
-  const def = VIEW_DEFS.find((v) => v.name === name);
-  if (!def) throw new Error(`unknown view "${name}"; known: ${VIEW_DEFS.map((v) => v.name).join(', ')}`);
-  return `CREATE OR REPLACE VIEW ${ref(db, def.name)} AS\n${def.select(db, catalog)}`;
-}
-
-/**
- * (Re)creates the analytics views of `db`, after the tables exist. Idempotent. Creates the
- * `_sync_runs` run log if it is missing (the sync-health views read it). A view whose
- * tables are not all there (a database created for a subset of the catalog) is skipped.
- */
-export async function ensureViews(client: ClickHouseClient, db: string): Promise<void> {
-  await ensureRunsTable(client, db);
-  const res = await client.query({
-    query: "SELECT name FROM system.tables WHERE database = {db:String} AND engine NOT IN ('View', 'MaterializedView')",
-    query_params: { db },
-    format: 'JSONEachRow',
-  });
-  const existing = new Set((await res.json<{ name: string }>()).map((r) => r.name));
-  for (const def of VIEW_DEFS) {
-    if (!def.reads(CATALOG).every((t) => existing.has(t))) continue;
-    await client.command({ query: createViewSQL(db, def.name) });
-  }
-}
