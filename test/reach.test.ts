@@ -164,3 +164,52 @@ describe('token reach', () => {
     });
   });
 });
+
+describe('names as of reading', () => {
+  let fake: FakeHarvest;
+  let setup: TestSetup;
+  let db: string;
+  const RESOURCES = ['users', 'clients', 'projects', 'tasks', 'time_entries', 'expenses'];
+  before(async () => {
+    fake = await startFakeHarvest({ data: generateAccount({ seed: 5, timeEntries: 600, users: 8 }), rateLimit: false });
+    const ids = unique('reach_names');
+    db = ids.database;
+    setup = testConfig(fake, ids);
+  });
+  after(() => fake.close());
+
+  it('a renamed project and client show their new names in the views for old days, after an incremental run', async () => {
+    assert.ifError((await runSync(setup.cfg, { resources: RESOURCES })).error);
+    // Typed nested values (issue 9): external references and receipts have columns.
+    const refs = fake.data.timeEntries.filter((e) => e.external_reference);
+    const [typed] = await query<{ groups: number; icons: number }>(
+      `SELECT countIf(external_reference_group_id IS NOT NULL) AS groups, countIf(external_reference_service_icon_url LIKE 'https://%') AS icons FROM ${db}.time_entries FINAL`,
+    );
+    assert.deepEqual(typed, { groups: refs.length, icons: refs.length });
+    const receipts = fake.data.expenses.filter((e) => e.receipt);
+    const [sizes] = await query<{ n: number; bytes: number }>(`SELECT count() AS n, sum(receipt_file_size) AS bytes FROM ${db}.expenses FINAL WHERE receipt_content_type != ''`);
+    assert.deepEqual(sizes, { n: receipts.length, bytes: receipts.reduce((s, e) => s + ((e.receipt as { file_size: number }).file_size), 0) });
+
+    // The project with the oldest entry: its entries are not touched by the rename.
+    const oldest = [...fake.data.timeEntries].sort((a, b) => String(a.spent_date).localeCompare(String(b.spent_date)))[0];
+    const projectId = projectOf(oldest);
+    const clientId = (oldest.client as { id: number }).id;
+    fake.update('projects', projectId, { name: 'Renamed Project' });
+    fake.update('clients', clientId, { name: 'Renamed Client' });
+    const second = await runSync(setup.cfg, { resources: RESOURCES });
+    assert.ifError(second.error);
+    assert.equal(resource(second.summary, 'time_entries').rows, 0, 'the rename must not re-read the entries');
+
+    // The entries keep the names they were read with...
+    const [stale] = await query<{ names: string[] }>(`SELECT groupUniqArray(project_name) AS names FROM ${db}.time_entries FINAL WHERE project_id = {p:UInt64}`, { p: projectId });
+    assert.ok(!stale.names.includes('Renamed Project'));
+    // ...the views show the new ones, on every day, the oldest included.
+    const rows = await query<{ day: string; project_name: string }>(`SELECT toString(day) AS day, project_name FROM ${db}.v_hours_daily WHERE project_id = {p:UInt64} ORDER BY day`, { p: projectId });
+    assert.ok(rows.length > 0 && rows[0].day === oldest.spent_date);
+    assert.deepEqual([...new Set(rows.map((r) => r.project_name))], ['Renamed Project']);
+    const clients = await query<{ client_name: string }>(`SELECT DISTINCT client_name FROM ${db}.v_hours_weekly WHERE client_id = {c:UInt64}`, { c: clientId });
+    assert.deepEqual(clients.map((r) => r.client_name), ['Renamed Client']);
+    const budget = await query<{ project_name: string; client_name: string }>(`SELECT project_name, client_name FROM ${db}.v_project_budget WHERE project_id = {p:UInt64}`, { p: projectId });
+    assert.deepEqual(budget, [{ project_name: 'Renamed Project', client_name: (fake.data.projects.find((p) => p.id === projectId)!.client as { id: number }).id === clientId ? 'Renamed Client' : budget[0]?.client_name }]);
+  });
+});

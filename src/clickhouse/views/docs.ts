@@ -21,14 +21,14 @@ const cols = (spec: Array<[string, string]>): ViewColumn[] => spec.map(([name, d
 
 const DIMENSION_DOCS: Array<[string, string]> = [
   ['user_id', 'Harvest user id of the person who tracked the time'],
-  ['user_name', "the person's name (as on their most recently updated entry)"],
+  ['user_name', "the person's name, from users by id as of its latest reading (else as on their most recently updated entry)"],
   ['client_id', 'client id'],
-  ['client_name', 'client name'],
+  ['client_name', 'client name, from clients by id as of its latest reading'],
   ['project_id', 'project id'],
-  ['project_name', 'project name'],
-  ['project_code', 'project code (may be NULL)'],
+  ['project_name', 'project name, from projects by id as of its latest reading'],
+  ['project_code', 'project code (may be NULL), from projects by id'],
   ['task_id', 'task id'],
-  ['task_name', 'task name'],
+  ['task_name', 'task name, from tasks by id as of its latest reading'],
   ['currency', "the client's currency: billable_amount is in it"],
 ];
 const HOUR_DOCS: Array<[string, string]> = [
@@ -50,8 +50,10 @@ export const VIEW_DOCS: readonly ViewDoc[] = [
       ['billable_amount', 'sum of hours × billable_rate over billable entries'],
       ['entries', 'number of time entries'],
     ]),
-    notes: `Rows are grouped by the ids (and the client's currency); names are those of the most
-recently updated entry in the group, so a project renamed in Harvest stays one row.
+    notes: `Rows are grouped by the ids (and the client's currency). Names come from the dimension
+tables (users, clients, projects, tasks) by id, as of their latest reading: a project
+renamed in Harvest shows its new name on old days too (its entries are not re-read), and
+stays one row. An id those tables lack keeps the name on its most recently updated entry.
 \`billable_amount\` is the value of the time at its billable rate, fixed-fee projects
 included: Harvest's time reports (\`report_time_*\`) show 0 for fixed-fee projects instead
 (they bill their fee, not hours). To match them, leave out the projects with
@@ -228,6 +230,8 @@ A table whose age keeps growing while syncs succeed is a resource no run reads a
       ['resource_names', 'resources.name'],
       ['resource_states', 'resources.state'],
       ['resource_rows', 'resources.rows'],
+      ['token_user_id', 'Harvest user id of the token that ran the sync (`/users/me`; NULL for runs before it was recorded)'],
+      ['token_access_roles', "that user's access roles (`administrator`, `manager`, `member`, …): below Administrator a full run marks deletions only for what the token sees"],
       ['updated_at', '_synced_at of this state of the run'],
     ]),
     notes: `The run log is written by the sync as a run starts, progresses and ends; the view keeps

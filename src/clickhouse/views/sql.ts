@@ -26,27 +26,40 @@ export interface ViewSQL {
 }
 
 // Live time entries with the columns renamed (see the header) and nulls settled:
-// a missing `billable` is not billable, a missing rate bills nothing.
+// a missing `billable` is not billable, a missing rate bills nothing. Names come from the
+// dimension tables by id (as of their latest reading), so entries read before a rename
+// show the new name; an entry's own copy is the fallback for an id those tables lack.
 const timeEntries = (db: string): string => `SELECT
-    account_id,
-    spent_date AS te_day,
-    toMonday(spent_date) AS te_week,
-    user_id AS te_user_id,
-    user_name AS te_user_name,
-    client_id AS te_client_id,
-    client_name AS te_client_name,
-    client_currency AS te_currency,
-    project_id AS te_project_id,
-    project_name AS te_project_name,
-    project_code AS te_project_code,
-    task_id AS te_task_id,
-    task_name AS te_task_name,
-    ifNull(hours, 0) AS te_hours,
-    ifNull(billable, false) AS te_billable,
-    ifNull(is_billed, false) AS te_billed,
-    if(ifNull(billable, false), ifNull(hours, 0) * ifNull(billable_rate, 0), 0) AS te_amount,
-    updated_at AS te_updated_at
-  FROM ${live(db, 'time_entries')}`;
+    e.account_id AS account_id,
+    e.spent_date AS te_day,
+    toMonday(e.spent_date) AS te_week,
+    e.user_id AS te_user_id,
+    coalesce(n_user_name, e.user_name) AS te_user_name,
+    e.client_id AS te_client_id,
+    coalesce(n_client_name, e.client_name) AS te_client_name,
+    e.client_currency AS te_currency,
+    e.project_id AS te_project_id,
+    coalesce(n_project_name, e.project_name) AS te_project_name,
+    if(n_project_id IS NULL, e.project_code, n_project_code) AS te_project_code,
+    e.task_id AS te_task_id,
+    coalesce(n_task_name, e.task_name) AS te_task_name,
+    ifNull(e.hours, 0) AS te_hours,
+    ifNull(e.billable, false) AS te_billable,
+    ifNull(e.is_billed, false) AS te_billed,
+    if(ifNull(e.billable, false), ifNull(e.hours, 0) * ifNull(e.billable_rate, 0), 0) AS te_amount,
+    e.updated_at AS te_updated_at
+  FROM (SELECT * FROM ${live(db, 'time_entries')}) AS e
+  LEFT JOIN (SELECT account_id AS n_user_account, id AS n_user_id, concat(first_name, ' ', last_name) AS n_user_name FROM ${live(db, 'users')}) AS nu
+    ON e.account_id = n_user_account AND e.user_id = n_user_id
+  LEFT JOIN (SELECT account_id AS n_client_account, id AS n_client_id, name AS n_client_name FROM ${live(db, 'clients')}) AS nc
+    ON e.account_id = n_client_account AND e.client_id = n_client_id
+  LEFT JOIN (SELECT account_id AS n_project_account, id AS n_project_id, name AS n_project_name, code AS n_project_code FROM ${live(db, 'projects')}) AS np
+    ON e.account_id = n_project_account AND e.project_id = n_project_id
+  LEFT JOIN (SELECT account_id AS n_task_account, id AS n_task_id, name AS n_task_name FROM ${live(db, 'tasks')}) AS nt
+    ON e.account_id = n_task_account AND e.task_id = n_task_id`;
+
+/** The tables the names of time-entry views come from. */
+const NAME_TABLES = ['users', 'clients', 'projects', 'tasks'];
 
 // Names as of the most recently updated entry: a renamed project is one row, not two.
 const dimensionColumns = (by: 'day' | 'week'): string => `account_id,
@@ -71,18 +84,24 @@ const hourColumns = `round(sum(te_hours), 2) AS hours,
 const MONTH = "toStartOfMonth(toDate(now(), 'UTC'))";
 
 // The project fields both project views start from (renamed: see the note at the top).
+// Live projects with their client's current name (a client renamed after the project was
+// last read shows its new name).
+const projectsWithClients = (db: string): string => `(SELECT * FROM ${live(db, 'projects')}) AS pr
+  LEFT JOIN (SELECT account_id AS pc_account_id, id AS pc_id, name AS pc_name FROM ${live(db, 'clients')}) AS pc
+    ON pr.account_id = pc_account_id AND pr.client_id = pc_id`;
+
 const PROJECT_COLUMNS = `account_id AS p_account_id,
     id AS p_id,
     name AS p_name,
     code AS p_code,
     client_id AS p_client_id,
-    client_name AS p_client_name,
+    coalesce(pc_name, client_name) AS p_client_name,
     client_currency AS p_currency,`;
 
 export const VIEW_SQL: readonly ViewSQL[] = [
   {
     name: 'v_hours_daily',
-    reads: () => ['time_entries'],
+    reads: () => ['time_entries', ...NAME_TABLES],
     select: (db) => `SELECT
   ${dimensionColumns('day')},
   ${hourColumns},
@@ -93,7 +112,7 @@ GROUP BY account_id, day, week, user_id, client_id, project_id, task_id, currenc
   },
   {
     name: 'v_hours_weekly',
-    reads: () => ['time_entries'],
+    reads: () => ['time_entries', ...NAME_TABLES],
     select: (db) => `SELECT
   ${dimensionColumns('week')},
   ${hourColumns},
@@ -106,7 +125,7 @@ GROUP BY account_id, week, user_id, client_id, project_id, task_id, currency`,
   },
   {
     name: 'v_billable_split',
-    reads: () => ['time_entries'],
+    reads: () => ['time_entries', ...NAME_TABLES],
     select: (db) => `SELECT
   account_id,
   te_week AS week,
@@ -120,7 +139,7 @@ GROUP BY account_id, week`,
   },
   {
     name: 'v_utilization_weekly',
-    reads: () => ['time_entries', 'users'],
+    reads: () => ['time_entries', ...NAME_TABLES],
     select: (db) => `SELECT
   ut_account_id AS account_id,
   ut_week AS week,
@@ -160,7 +179,7 @@ LEFT JOIN (
   },
   {
     name: 'v_project_budget',
-    reads: () => ['projects', 'time_entries', 'expenses'],
+    reads: () => ['projects', 'time_entries', 'expenses', ...NAME_TABLES],
     select: (db) => `SELECT
   p_account_id AS account_id,
   p_id AS project_id,
@@ -197,7 +216,7 @@ FROM (
     budget AS p_budget,
     cost_budget AS p_cost_budget,
     cost_budget_include_expenses AS p_include_expenses
-  FROM ${live(db, 'projects')}
+  FROM ${projectsWithClients(db)}
 ) AS p
 LEFT JOIN (
   SELECT
@@ -222,7 +241,7 @@ LEFT JOIN (
   },
   {
     name: 'v_uninvoiced',
-    reads: () => ['projects', 'time_entries', 'expenses', 'invoice_line_items'],
+    reads: () => ['projects', 'time_entries', 'expenses', 'invoice_line_items', ...NAME_TABLES],
     select: (db) => `SELECT
   p_account_id AS account_id,
   p_client_id AS client_id,
@@ -244,7 +263,8 @@ FROM (
     ${PROJECT_COLUMNS}
     is_fixed_fee AS p_is_fixed_fee,
     fee AS p_fee
-  FROM ${live(db, 'projects')} AND is_billable
+  FROM ${projectsWithClients(db)}
+  WHERE is_billable
 ) AS p
 LEFT JOIN (
   SELECT
@@ -325,6 +345,8 @@ ${branches.join('\n  UNION ALL\n')}
   \`resources.name\` AS resource_names,
   \`resources.state\` AS resource_states,
   \`resources.rows\` AS resource_rows,
+  \`token_user_id\`,
+  \`token_access_roles\`,
   \`_synced_at\` AS updated_at
 FROM ${ref(db, RUNS_TABLE)} FINAL`,
   },
