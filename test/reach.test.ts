@@ -5,9 +5,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { actingUser, generateAccount, managedProjects, startFakeHarvest, teammatesFor, type FakeHarvest, type Rec } from '../src/sandbox';
-import { query, runSync, testConfig, unique, type TestSetup } from './support/harness';
+import { query, runSync, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
 import type { SyncSummary } from '../src/sync/types';
-import { CATALOG, tablesOf } from '../src/harvest/catalog';
+import { CATALOG, getResource, tablesOf } from '../src/harvest/catalog';
+import { ensureSchema } from '../src/clickhouse/schema';
+import { parentIds, storePage } from '../src/clickhouse/store';
+import { buildRows } from '../src/clickhouse/rows';
 
 const TOKENS = { admin: 'test-pat', member: 'member-pat', manager: 'manager-pat' };
 const userOf = (r: Rec): number => (r.user as { id: number }).id;
@@ -211,5 +214,59 @@ describe('names as of reading', () => {
     assert.deepEqual(clients.map((r) => r.client_name), ['Renamed Client']);
     const budget = await query<{ project_name: string; client_name: string }>(`SELECT project_name, client_name FROM ${db}.v_project_budget WHERE project_id = {p:UInt64}`, { p: projectId });
     assert.deepEqual(budget, [{ project_name: 'Renamed Project', client_name: (fake.data.projects.find((p) => p.id === projectId)!.client as { id: number }).id === clientId ? 'Renamed Client' : budget[0]?.client_name }]);
+  });
+});
+
+describe('child lists that change quietly', () => {
+  it('incremental fan-outs also ask the newest still-open parents, within the budget, and count them', async () => {
+    const ch = testClickHouse();
+    const { database: db } = unique('reach_recheck');
+    await ensureSchema(ch.client, db, CATALOG);
+    const invoices = getResource('invoices');
+    const payments = getResource('invoice_payments');
+    const budget = payments.recheck!.budget;
+    // Open invoices: more than the budget; paid and closed ones too. One paid invoice is written by sync "now".
+    const states = (i: number): string => (i % 3 === 0 ? 'paid' : i % 3 === 1 ? 'open' : 'draft');
+    const records = Array.from({ length: 3 * budget }, (_, i) => ({
+      id: 1000 + i, state: states(i), updated_at: new Date(Date.UTC(2024, 0, 1 + i)).toISOString().replace('.000', ''), line_items: [],
+    }));
+    const store = async (recs: Array<Record<string, unknown>>, syncId: string) =>
+      storePage(ch.client, db, invoices, '1', syncId, buildRows(invoices, recs, { accountId: '1', syncedAt: new Date(), syncId }));
+    await store(records, 'before');
+    const changed = records.find((r) => r.state === 'paid' && r.id < 1010)!;
+    await store([changed], 'now');
+
+    const chunk = await parentIds(ch.client, db, '1', payments, 0, 1000, 'now');
+    const open = records.filter((r) => r.state !== 'paid').sort((a, b) => b.updated_at.localeCompare(a.updated_at)).slice(0, budget).map((r) => r.id);
+    assert.deepEqual(chunk.ids, [changed.id, ...open].sort((a, b) => a - b));
+    assert.equal(chunk.rechecked, budget);
+    // Keyset paging keeps the same set across chunks.
+    const first = await parentIds(ch.client, db, '1', payments, 0, 10, 'now');
+    const rest = await parentIds(ch.client, db, '1', payments, first.ids[first.ids.length - 1], 1000, 'now');
+    assert.deepEqual([...first.ids, ...rest.ids], chunk.ids);
+    assert.equal(first.rechecked + rest.rechecked, budget);
+    // Full runs ask every live parent; nothing counts as rechecked.
+    const all = await parentIds(ch.client, db, '1', payments, 0, 1000);
+    assert.equal(all.ids.length, records.length);
+    assert.equal(all.rechecked, 0);
+    // Active users for rates (a Bool column).
+    const users = getResource('users');
+    const userRecs = [{ id: 1, is_active: true, updated_at: '2024-01-01T00:00:00Z' }, { id: 2, is_active: false, updated_at: '2024-01-02T00:00:00Z' }];
+    await storePage(ch.client, db, users, '1', 'before', buildRows(users, userRecs, { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
+    assert.deepEqual(await parentIds(ch.client, db, '1', getResource('billable_rates'), 0, 1000, 'now'), { ids: [1], rechecked: 1 });
+  });
+
+  it('typed nested values are back-filled from _raw into tables that lack their columns', async () => {
+    const ch = testClickHouse();
+    const { database: db } = unique('reach_backfill');
+    const invoices = getResource('invoices');
+    // A table from before payment_options had a column.
+    const older = { ...invoices, columns: invoices.columns.filter((c) => c.name !== 'payment_options'), nested: [] };
+    await ensureSchema(ch.client, db, [older]);
+    const rec = { id: 7, state: 'open', payment_options: ['ach', 'credit_card'], updated_at: '2024-01-01T00:00:00Z', line_items: [] };
+    await storePage(ch.client, db, older, '1', 's1', buildRows(older, [rec], { accountId: '1', syncedAt: new Date(), syncId: 's1' }));
+    const added = await ensureSchema(ch.client, db, [invoices]);
+    assert.ok(added.includes('invoices.payment_options'));
+    assert.deepEqual(await query(`SELECT payment_options FROM ${db}.invoices FINAL`), [{ payment_options: ['ach', 'credit_card'] }]);
   });
 });
