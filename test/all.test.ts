@@ -13,5 +13,6 @@ import './operations.test';
 import './views.test';
 import './deploy.test';
 import './operate.test';
+import './releases.test';
 
 after(teardown);

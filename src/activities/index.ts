@@ -44,9 +44,10 @@ export function createActivities(deps: ActivityDeps) {
      * Tables ready; tells the workflow whether it may upsert search attributes and which
      * resources this release knows (the workflow validates its input against them).
      */
-    async ensureSchema(): Promise<{ searchAttributes: boolean; resourceNames: string[] }> {
+    async ensureSchema(): Promise<{ searchAttributes: boolean; resourceNames: string[]; taskQueue: string }> {
       await ensureTables(ch, db, CATALOG);
-      return { searchAttributes: deps.searchAttributes ?? false, resourceNames: resourceNames() };
+      // The task queue names the account lanes: taken from here so a replay elsewhere derives the same ids.
+      return { searchAttributes: deps.searchAttributes ?? false, resourceNames: resourceNames(), taskQueue: Context.current().info.taskQueue };
     },
 
     /** A row of the run log (`_sync_runs`), at the start and at the end of a run. */

@@ -63,7 +63,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const refs: AccountSyncRef[] = [];
   setHandler(syncProgressQuery, () => ({ syncId: info.workflowId, mode, startedAt, resources: [], accountSyncs: refs }));
 
-  const { searchAttributes, resourceNames } = await storeActivities.ensureSchema();
+  const { searchAttributes, resourceNames, taskQueue } = await storeActivities.ensureSchema();
   const nameProblems = validateSyncInput(input, resourceNames);
   if (nameProblems.length > 0) {
     throw ApplicationFailure.nonRetryable(`invalid harvestSync input: ${nameProblems.join('; ')}`, 'InvalidInput');
@@ -75,7 +75,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const scheduledBy = (info.searchAttributes?.TemporalScheduledById as string[] | undefined)?.[0];
   const origin: SyncOrigin = { workflowId: info.workflowId, runId: info.runId, trigger: scheduledBy ? 'schedule' : 'manual', scheduleId: scheduledBy ?? '' };
 
-  for (const accountId of accounts) refs.push({ accountId, workflowId: accountWorkflowId(info.taskQueue, accountId, mode), state: 'running' });
+  for (const accountId of accounts) refs.push({ accountId, workflowId: accountWorkflowId(taskQueue, accountId, mode), state: 'running' });
   const results = await Promise.allSettled(
     refs.map(async (ref): Promise<{ summary: SyncSummary; runId?: string }> => {
       try {
