@@ -3,6 +3,7 @@ import { after } from 'node:test';
 import { teardown } from './support/harness';
 import './unit.test';
 import './fast/config.test';
+import './fast/lint.test';
 import './sandbox.test';
 import './sync.test';
 import './coverage.test';
