@@ -82,7 +82,7 @@ export interface PageResult {
   parentGone?: boolean;
 }
 
-export type ResourceState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+export type ResourceState = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled';
 
 export interface ResourceProgress {
   resource: string;
@@ -167,7 +167,7 @@ export interface AccountSyncInput extends SyncInput {
   searchAttributes?: boolean;
 }
 
-export type SyncStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+export type SyncStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 /** One row of the `_sync_runs` log. */
 export interface SyncRunRecord {

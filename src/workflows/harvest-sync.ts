@@ -7,9 +7,11 @@
 // run; independent ones run in parallel.
 import {
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
   defineQuery,
   executeChild,
+  isCancellation,
   log,
   setHandler,
   upsertMemo,
@@ -114,6 +116,9 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
     const err = only.reason as Error;
     throw err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
   }
+  // Cancelled (`temporal workflow cancel`, the UI, Ctrl-C on `run`): the run ends cancelled.
+  const cancelled = results.find((r) => r.status === 'rejected' && isCancellation(r.reason));
+  if (cancelled) throw (cancelled as PromiseRejectedResult).reason;
   const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`account ${accounts[i]}: ${rootMessage(r.reason)}`] : []));
   if (failed.length > 0) throw ApplicationFailure.nonRetryable(`harvest sync failed for ${failed.join('; ')}`, 'SyncFailed');
   const summaries = results.map((r) => (r as PromiseFulfilledResult<SyncSummary>).value);
@@ -174,6 +179,13 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     await record('succeeded');
     return summary;
   } catch (err) {
+    if (isCancellation(err)) {
+      // The scope is cancelled: only a non-cancellable one can still write the run log.
+      // Cursors stay where they were, so the next run reads from them again.
+      for (const r of progress.values()) if (r.state === 'running' || r.state === 'pending') r.state = 'cancelled';
+      await CancellationScope.nonCancellable(() => record('cancelled', 'cancelled before it finished; cursors unchanged'));
+      throw err;
+    }
     // The failure is the run's result too: charted and alerted on next to the data.
     await record('failed', rootMessage(err));
     throw err;
@@ -266,6 +278,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         progress.set(name, result);
         return true;
       } catch (err) {
+        if (isCancellation(err)) throw err;
         if (!input.strict && failureTypes(err).includes(FORBIDDEN_FAILURE)) {
           entry.state = 'skipped';
           entry.warning = `skipped: ${rootMessage(err)}`;
@@ -277,7 +290,11 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         return false;
       }
     };
-    await Promise.all(selected.map(run));
+    // runResource turns failures into states; only a cancellation rejects. Every branch
+    // settles first, so the cancelled children have ended when the run log is written.
+    const outcomes = await Promise.allSettled(selected.map(run));
+    const cancelled = outcomes.find((o) => o.status === 'rejected');
+    if (cancelled) throw (cancelled as PromiseRejectedResult).reason;
 
     const resources = [...progress.values()];
     const failed = resources.filter((r) => r.state === 'failed');
