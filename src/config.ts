@@ -53,6 +53,8 @@ export interface TemporalConfig {
   tls?: TemporalTls;
   /** Unset: payloads are stored in Temporal as plain JSON. */
   encryption?: EncryptionConfig;
+  /** HARVEST_SYNC_STATE_DIR (absolute): the embedded server keeps its database and lock file here. */
+  stateDir: string;
 }
 
 export interface ClickHouseConfig {
@@ -246,6 +248,7 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
     namespace,
     taskQueue,
     cliPath: get('TEMPORAL_CLI_PATH'),
+    stateDir: path.resolve(get('HARVEST_SYNC_STATE_DIR') ?? '.harvest-sync'),
     ...temporalSecurity(get, problems),
     encryption: encryption(get, problems),
   };
