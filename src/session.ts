@@ -7,7 +7,7 @@ import { connectTemporal, type TemporalHandle } from './temporal';
 import { createSyncWorker, type SyncWorker } from './worker';
 import { progressLines, summaryLines } from './cli/progress';
 import type { ResourceProgress, SyncInput, SyncSummary } from './sync/types';
-import type { SyncProgress } from './workflows/harvest-sync';
+import { QUERY_NAMES, WORKFLOW_TYPES, resourceWorkflowId, type SyncProgress } from './contracts';
 
 export interface Output {
   isTTY: boolean;
@@ -102,11 +102,12 @@ export async function openSession(cfg: Config, out: Output, opts: { durable?: bo
       return { ok: false, message: err instanceof WorkflowFailedError ? rootMessage(err) : (err as Error).message };
     }
     const summary = outcome.summary;
-    const skipped = (summary.accounts ?? [summary]).filter((s) => s.status === 'skipped');
-    if (skipped.length === (summary.accounts ?? [summary]).length) {
+    const outcomes: Array<Pick<SyncSummary, 'accountId' | 'status' | 'skippedBecause'>> = summary.accounts ?? [summary];
+    const skipped = outcomes.filter((s) => s.status === 'skipped');
+    if (skipped.length === outcomes.length) {
       return { ok: false, message: `nothing done: ${skipped.map((s) => s.skippedBecause).join('; ')}` };
     }
-    out.write(summaryLines(summary.resources, Date.now() - started).join('\n') + '\n');
+    out.write(summaryLines(await resourcesOf(temporal.client, summary), Date.now() - started).join('\n') + '\n');
     for (const s of skipped) out.write(`warning: account ${s.accountId} skipped: ${s.skippedBecause}\n`);
     return { ok: true, summary };
   };
@@ -134,7 +135,7 @@ export async function openSession(cfg: Config, out: Output, opts: { durable?: bo
       const label = accounts === 'all' ? 'all' : accounts.join('-');
       const kind = input.mode === 'backfill' ? 'backfill' : 'sync';
       const workflowId = `harvest-${kind}-${label}-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
-      await temporal.client.workflow.start('harvestSync', {
+      await temporal.client.workflow.start(WORKFLOW_TYPES.harvestSync, {
         taskQueue: cfg.temporal.taskQueue,
         workflowId,
         args: [input],
@@ -172,7 +173,7 @@ interface SyncMemo {
 /** Running `harvestSync`s of this task queue on the embedded server (left by a killed run). */
 async function unfinishedSyncs(client: Client, taskQueue: string): Promise<Array<{ workflowId: string; startTime: Date; memo: SyncMemo }>> {
   const found = [];
-  const query = `WorkflowType = 'harvestSync' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue.replace(/['\\]/g, '')}'`;
+  const query = `WorkflowType = '${WORKFLOW_TYPES.harvestSync}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue.replace(/['\\]/g, '')}'`;
   for await (const wf of client.workflow.list({ query })) {
     found.push({ workflowId: wf.workflowId, startTime: wf.startTime, memo: (wf.memo ?? {}) as SyncMemo });
   }
@@ -190,11 +191,27 @@ function sameRequest(memo: SyncMemo, input: SyncInput): boolean {
   );
 }
 
+/**
+ * Per-resource progress of a finished sync. With several accounts the sync's own result
+ * holds only totals; each account's resources are in its `syncAccount` result.
+ */
+export async function resourcesOf(client: Client, summary: SyncSummary): Promise<ResourceProgress[]> {
+  if (!summary.accounts) return summary.resources;
+  const perAccount = await Promise.all(
+    summary.accounts.map(async (a) => {
+      if (a.status === 'skipped' || !a.runId) return [];
+      const own = (await client.workflow.getHandle(a.workflowId, a.runId).result()) as SyncSummary;
+      return own.resources.map((r) => ({ ...r, resource: `${a.accountId}/${r.resource}` }));
+    }),
+  );
+  return perAccount.flat();
+}
+
 /** Live counts per resource: parent query for states, child queries for running ones. */
 export async function fetchProgress(client: Client, workflowId: string): Promise<ResourceProgress[] | undefined> {
   let overall: SyncProgress;
   try {
-    overall = await client.workflow.getHandle(workflowId).query<SyncProgress>('progress');
+    overall = await client.workflow.getHandle(workflowId).query<SyncProgress>(QUERY_NAMES.progress);
   } catch {
     return undefined;
   }
@@ -209,16 +226,40 @@ export async function fetchProgress(client: Client, workflowId: string): Promise
     );
     return perAccount.flat();
   }
+  const [rows, own] = await Promise.all([
+    resourceRows(client, workflowId, overall),
+    // The account sync's own activities (run log, sync state, the final cursor commit).
+    client.workflow.getHandle(workflowId).describe().catch(() => undefined),
+  ]);
+  const retrying = retryReasons(own?.raw.pendingActivities);
+  if (retrying) {
+    rows.push({
+      resource: `(${(own?.raw.pendingActivities ?? []).map((a) => a.activityType?.name ?? 'activity').join(', ')})`,
+      state: 'running', pages: 0, rows: 0, requests: 0, rateLimited: 0, typeMismatches: 0,
+      updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0, retrying,
+    });
+  }
+  return rows;
+}
+
+type PendingActivities = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>['raw']['pendingActivities'];
+
+/** Why pending activities are being retried (429, 5xx, timeouts, ClickHouse outages), and how often. */
+function retryReasons(pending: PendingActivities): string | undefined {
+  const retrying = (pending ?? []).filter((a) => (a.attempt ?? 1) > 1 && a.lastFailure?.message);
+  return retrying.length ? retrying.map((a) => `${a.lastFailure!.message} (attempt ${a.attempt})`).slice(0, 2).join('; ') : undefined;
+}
+
+function resourceRows(client: Client, workflowId: string, overall: SyncProgress): Promise<ResourceProgress[]> {
   return Promise.all(
     overall.resources.map(async (r) => {
       if (r.state !== 'running') return r;
-      // resourceWorkflowId() of the workflow code (not imported: it would load the workflow runtime here).
-      const child = client.workflow.getHandle(`${workflowId}/${r.resource}`);
+      const child = client.workflow.getHandle(resourceWorkflowId(workflowId, r.resource));
       try {
-        const [live, desc] = await Promise.all([child.query<ResourceProgress>('progress'), child.describe()]);
+        const [live, desc] = await Promise.all([child.query<ResourceProgress>(QUERY_NAMES.progress), child.describe()]);
         // A page being retried: Temporal knows why (429, 5xx, timeout) and how often.
-        const retrying = (desc.raw.pendingActivities ?? []).filter((a) => (a.attempt ?? 1) > 1 && a.lastFailure?.message);
-        if (retrying.length) live.retrying = retrying.map((a) => `${a.lastFailure!.message} (attempt ${a.attempt})`).slice(0, 2).join('; ');
+        const retrying = retryReasons(desc.raw.pendingActivities);
+        if (retrying) live.retrying = retrying;
         return live;
       } catch {
         return r;

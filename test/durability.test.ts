@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
-import { generateAccount, startFakeHarvest, type FakeHarvest } from './fake-harvest';
+import { generateAccount, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
 import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
 import { PROJECT_ROOT, TMP, query, rootMessage, runSync, temporalCli, temporalEnv, testClickHouse, testConfig, unique, workflowBundle } from './support/harness';
 import { BIN, cli } from './support/cli';

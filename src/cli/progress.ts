@@ -2,13 +2,13 @@
 import type { ResourceProgress } from '../sync/types';
 
 const STATE_MARK: Record<ResourceProgress['state'], string> = {
-  pending: '·', running: '▶', done: '✔', failed: '✖', skipped: '–', cancelled: '⊘',
+  pending: '·', running: '▶', done: '✔', failed: '✖', skipped: '–', cancelled: '■',
 };
 
 /** A bar for terminals: done is full, a page-numbered list shows pages read of pages counted. */
 export function progressBar(r: ResourceProgress, width = 12): string {
   let fraction: number | null;
-  if (r.state === 'done' || r.state === 'skipped' || r.state === 'failed' || r.state === 'cancelled') fraction = 1;
+  if (r.state === 'done' || r.state === 'skipped' || r.state === 'failed') fraction = 1;
   else if (r.state === 'pending') fraction = 0;
   else fraction = r.expectedPages ? Math.min(1, r.pages / r.expectedPages) : null;
   if (fraction === null) return `[${'░'.repeat(width)}]`;
