@@ -15,7 +15,7 @@ import { PROJECT_ROOT, TMP, query, rootMessage, runSync, temporalCli, temporalEn
 import { BIN, cli } from './support/cli';
 import type { RunRow } from './support/runs';
 import { createSyncWorker, WorkerGroup } from '../src/worker';
-import { setClickHouseFaultHook } from '../src/clickhouse/errors';
+import { classifyClickHouseError, setClickHouseFaultHook } from '../src/clickhouse/errors';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { markUnseenDeleted } from '../src/clickhouse/store';
 import { getResource, CATALOG } from '../src/harvest/catalog';
@@ -87,6 +87,7 @@ describe('cancellation', () => {
       });
       const sw = await createSyncWorker(cfg, { connection: env.nativeConnection, workflowBundle: await workflowBundle() });
       const dir = fs.mkdtempSync(path.join(TMP, 'cancel-cli-'));
+      const firstRunRequests = fake.requests.length;
       const run = await sw.worker.runUntil(async () => {
         const { child, output } = startCli(['run', '--full'], { ...(vars as Record<string, string>), TEMPORAL_ADDRESS: env.address }, dir);
         await waitFor('slow time entry pages in flight', () => timeEntryPages(fake).filter((r) => r.status === 0).length >= 2, 90_000);
@@ -100,7 +101,7 @@ describe('cancellation', () => {
       assert.match(run.output, /cancelling sync/);
       assert.match(run.output, /cancelled: _sync_runs records it as cancelled and no cursor moved/);
       assert.ok(run.seconds < 45, `the cancelled run ended ${run.seconds} s after Ctrl-C, not after the 60 s pages`);
-      const hung = timeEntryPages(fake).filter((r) => r.query.page !== undefined && Number(r.query.page) >= 2);
+      const hung = fake.requests.slice(firstRunRequests).filter((r) => r.path === '/v2/time_entries' && Number(r.query.page ?? '1') >= 2);
       assert.ok(hung.length >= 2);
       assert.ok(hung.every((r) => r.aborted === true && r.status === 0), `in-flight requests aborted: ${JSON.stringify(hung)}`);
 
@@ -126,6 +127,28 @@ describe('cancellation', () => {
 });
 
 describe('ClickHouse errors by kind', () => {
+  it('classifies server codes, socket errors and timeouts', () => {
+    const server = (code: string, type: string) => Object.assign(new Error(`${type} happened`), { code, type });
+    for (const [err, retryable, name] of [
+      [server('252', 'TOO_MANY_PARTS'), true, 'TOO_MANY_PARTS'],
+      [server('241', 'MEMORY_LIMIT_EXCEEDED'), true, 'MEMORY_LIMIT_EXCEEDED'],
+      [server('159', 'TIMEOUT_EXCEEDED'), true, 'TIMEOUT_EXCEEDED'],
+      [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' }), true, 'ECONNREFUSED'],
+      [Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), true, 'ECONNRESET'],
+      [new Error('Timeout error.'), true, 'TIMEOUT'],
+      [server('62', 'SYNTAX_ERROR'), false, 'SYNTAX_ERROR'],
+      [server('53', 'TYPE_MISMATCH'), false, 'TYPE_MISMATCH'],
+      [server('60', 'UNKNOWN_TABLE'), false, 'UNKNOWN_TABLE'],
+      [server('16', 'NO_SUCH_COLUMN_IN_TABLE'), false, 'NO_SUCH_COLUMN_IN_TABLE'],
+      [server('516', 'AUTHENTICATION_FAILED'), false, 'AUTHENTICATION_FAILED'],
+    ] as const) {
+      const kind = classifyClickHouseError(err);
+      assert.equal(kind.retryable, retryable, `${name} retryable`);
+      assert.equal(kind.name, name);
+    }
+    assert.equal(classifyClickHouseError(server('516', 'AUTHENTICATION_FAILED')).auth, true);
+  });
+
   it('a ClickHouse outage of 30 s mid-sync costs time, not data; status shows why it retries', async () => {
     const env = await temporalEnv();
     const fake = await startFakeHarvest({ data: generateAccount({ seed: 82, timeEntries: 4200, users: 6 }), rateLimit: false });
@@ -322,8 +345,9 @@ describe('worker group and tombstones', () => {
     const group = new WorkerGroup([a, b]);
     await assert.rejects(group.run(), /already started|Poller/i);
     assert.equal(b.getState(), 'STOPPED', 'the other worker was stopped and waited for');
-    a.shutdown();
+    // The group stopped every worker it holds, the failing one's running poller included.
     await aRunning;
+    assert.equal(a.getState(), 'STOPPED');
   });
 
   it('tombstones keep UInt64 ids above 2^53 exact', async () => {
