@@ -15,5 +15,6 @@ import './views.test';
 import './deploy.test';
 import './operate.test';
 import './releases.test';
+import './durability.test';
 
 after(teardown);

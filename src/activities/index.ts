@@ -7,6 +7,7 @@ import { CATALOG, getResource, resolveSelection, resourceNames, type ResourceSpe
 import { firstPageUrl, type HarvestClient } from '../harvest/client';
 import { HarvestError } from '../harvest/errors';
 import type { ClickHouseHandle } from '../clickhouse/connect';
+import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
 import { buildRows } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
 import { entryDates, markUnseenDeleted, parentIds, readCursors, replaceReportWindow, storePage, writeCursor, writeSyncRun } from '../clickhouse/store';
@@ -28,6 +29,8 @@ export interface ActivityDeps {
   clickhouse: ClickHouseHandle;
   /** Whether the namespace has harvest-sync's search attributes (workflows upsert them only then). */
   searchAttributes?: boolean;
+  /** Where ClickHouse is, for error messages (no credentials). */
+  clickhouseTarget?: ClickHouseTarget;
 }
 
 /** Request counts of one page, carried across attempts in the heartbeat details. */
@@ -37,9 +40,11 @@ interface AttemptCounts {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { client: ch, database: db } = deps.clickhouse;
+  const { database: db } = deps.clickhouse;
+  // Every ClickHouse failure is classified: outages retry, mistakes fail at once (toFailure).
+  const ch = withErrorKinds(deps.clickhouse.client, deps.clickhouseTarget ?? { where: deps.clickhouse.embedded ? 'the embedded engine' : 'the ClickHouse server' });
 
-  return {
+  const activities = {
     /**
      * Tables ready; tells the workflow whether it may upsert search attributes and which
      * resources this release knows (the workflow validates its input against them).
@@ -96,8 +101,11 @@ export function createActivities(deps: ActivityDeps) {
       ctx.heartbeat(counts);
       const beat = setInterval(() => ctx.heartbeat(counts), 2000);
       try {
-        return { ...(await fetchAndStore(req)), ...counts };
+        return { ...(await fetchAndStore(req, ctx.cancellationSignal)), ...counts };
       } catch (err) {
+        // Cancelled (the sync was cancelled, or the worker is stopping): the request was
+        // aborted; the SDK reports the activity cancelled when it gets the cancellation back.
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
         if (err instanceof HarvestError && err.status === 429) counts.rateLimited++;
         ctx.heartbeat(counts);
         throw toFailure(err);
@@ -142,14 +150,28 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
 
-  async function fetchAndStore(req: PageRequest): Promise<Omit<PageResult, 'requests' | 'rateLimited'>> {
+  // Store activities: their ClickHouse failures become retryable or non-retryable failures.
+  type Fn = (...args: never[]) => Promise<unknown>;
+  const classified = <T extends Fn>(fn: T): T =>
+    (async (...args: Parameters<T>) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        throw toFailure(err);
+      }
+    }) as T;
+  const { fetchPage, ...store } = activities;
+  const wrapped = Object.fromEntries(Object.entries(store).map(([name, fn]) => [name, classified(fn as Fn)])) as typeof store;
+  return { ...wrapped, fetchPage };
+
+  async function fetchAndStore(req: PageRequest, signal?: AbortSignal): Promise<Omit<PageResult, 'requests' | 'rateLimited'>> {
     const spec = getResource(req.resource);
     const url =
     req.url ??
     firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined, page: req.page, window: req.window, range: req.range });
     let page;
     try {
-      page = await deps.harvest.listPage(spec, url, req.accountId);
+      page = await deps.harvest.listPage(spec, url, req.accountId, signal);
     } catch (err) {
       if (err instanceof HarvestError && err.status === 404 && req.parentId !== undefined) {
         // The parent was deleted in Harvest after we listed it: nothing left to read.
@@ -195,8 +217,14 @@ export function workflowSpec(spec: ResourceSpec): WorkflowSpec {
   };
 }
 
-/** Harvest errors become Temporal failures: 429 waits Retry-After, 4xx stops retrying. */
+/**
+ * Harvest errors become Temporal failures: 429 waits Retry-After, 4xx stops retrying.
+ * ClickHouse errors by kind: outages retry with backoff, mistakes fail at once.
+ */
 export function toFailure(err: unknown): unknown {
+  if (err instanceof ClickHouseStoreError) {
+    return ApplicationFailure.create({ message: err.message, type: `ClickHouse.${err.kind.name}`, nonRetryable: !err.kind.retryable });
+  }
   if (!(err instanceof HarvestError)) return err;
   return ApplicationFailure.create({
     message: err.message,

@@ -75,7 +75,8 @@ async function tombstone(client: ClickHouseClient, db: string, table: string, ke
     query: `SELECT * FROM ${latestRows(db, table, key)} WHERE _deleted = 0 AND ${where}`,
     query_params: { account: accountId, sync: syncId, ...params },
     format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    // 64-bit integers come back as strings: exact above 2^53, and inserted back as they are.
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
   });
   const rows = await res.json<Row>();
   if (rows.length === 0) return 0;

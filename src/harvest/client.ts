@@ -79,11 +79,14 @@ export class HarvestClient {
     await this.agent.close();
   }
 
-  /** Fetches one list page of `spec` at `url` (a first-page URL or a `links.next`) of one account. */
-  async listPage(spec: ResourceSpec, url: string, accountId: string): Promise<ListPage> {
+  /**
+   * Fetches one list page of `spec` at `url` (a first-page URL or a `links.next`) of one
+   * account. `signal` (the activity's cancellation) aborts the request in flight.
+   */
+  async listPage(spec: ResourceSpec, url: string, accountId: string, signal?: AbortSignal): Promise<ListPage> {
     this.assertOurUrl(url, spec);
     const where = `${spec.name} of account ${accountId} (GET ${describeUrl(url)})`;
-    const body = await this.getJson(url, where, accountId);
+    const body = await this.getJson(url, where, accountId, signal);
     return parseListPage(body, spec, where);
   }
 
@@ -99,9 +102,13 @@ export class HarvestClient {
       .map((a) => String(a.id));
   }
 
-  /** GET with auth, one token refresh on 401, and Harvest's status mapping. */
-  async getJson(url: string, where: string, accountId: string | undefined): Promise<unknown> {
+  /**
+   * GET with auth, one token refresh on 401, and Harvest's status mapping. An aborted
+   * `signal` rejects with its reason (a cancellation, not a network error to retry).
+   */
+  async getJson(url: string, where: string, accountId: string | undefined, signal?: AbortSignal): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
       const token = await this.tokens.token();
       let res;
       try {
@@ -116,14 +123,17 @@ export class HarvestClient {
           },
           headersTimeout: this.cfg.requestTimeoutMs,
           bodyTimeout: this.cfg.requestTimeoutMs,
+          ...(signal ? { signal } : {}),
         });
       } catch (err) {
+        if (signal?.aborted) throw signal.reason;
         throw new HarvestError(`network error for ${where}: ${networkMessage(err)}`, 'network', undefined, true);
       }
       let text: string;
       try {
         text = await res.body.text();
       } catch (err) {
+        if (signal?.aborted) throw signal.reason;
         throw new HarvestError(`network error reading ${where}: ${networkMessage(err)}`, 'network', res.statusCode, true);
       }
       if (res.statusCode === 401 && attempt === 0 && (await this.tokens.invalidate(token))) continue;
