@@ -12,5 +12,6 @@ import './operations.test';
 import './views.test';
 import './deploy.test';
 import './operate.test';
+import './listing.test';
 
 after(teardown);
