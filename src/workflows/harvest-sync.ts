@@ -291,7 +291,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       );
     }
     // A full run of every resource is the reference point of `fullEvery`.
-    if (mode === 'full' && input.resources === undefined && resources.every((r) => r.state === 'done')) {
+    // A listing that never held still did not reconcile its resource.
+    if (mode === 'full' && input.resources === undefined && resources.every((r) => r.state === 'done' && !r.unstable)) {
       await storeActivities.commitCursor({ accountId, resource: FULL_SYNC_MARK, cursor: startedAt.toISOString(), syncId });
     }
     return {
