@@ -264,3 +264,53 @@ describe('listings under change', () => {
     console.log(`listing under change, never stable: passes ${te.passes}, edits ${edit.rounds}, warning "${te.warning}"`);
   });
 });
+
+describe('fake Harvest under change (as Harvest behaves)', () => {
+  let fake: FakeHarvest;
+  before(async () => {
+    fake = await startFakeHarvest({ data: generateAccount({ seed: 12, timeEntries: 60, users: 30 }), rateLimit: false });
+  });
+  after(() => fake.close());
+
+  const get = async (url: string): Promise<Record<string, unknown>> => {
+    const res = await fetch(url, { headers: { authorization: 'Bearer test-pat', 'harvest-account-id': String(fake.data.accountId), 'user-agent': 'listing test (t@example.com)' } });
+    assert.equal(res.status, 200);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  /** Every page by links.next, the edit run after the first page; the ids read, in order. */
+  const readAll = async (path: string, key: string, edit: () => void): Promise<{ ids: number[]; totals: number[] }> => {
+    const ids: number[] = [];
+    const totals: number[] = [];
+    let url: string | null = `${fake.baseUrl}${path}?per_page=10`;
+    for (let n = 0; url; n++) {
+      if (n === 1) edit();
+      const body = await get(url);
+      ids.push(...(body[key] as Rec[]).map((r) => r.id));
+      totals.push(body.total_entries as number);
+      url = (body.links as { next: string | null }).next;
+    }
+    return { ids, totals };
+  };
+
+  it('page-numbered lists shift: a delete on page 1 after it was read slips a record past the boundary, and total_entries tells', async () => {
+    const before = new Set(fake.data.timeEntries.map((r) => r.id));
+    const { ids, totals } = await readAll('/time_entries', 'time_entries', () => fake.remove('timeEntries', fake.data.timeEntries[2].id));
+    const throughout = fake.data.timeEntries.map((r) => r.id).filter((id) => before.has(id));
+    const missed = throughout.filter((id) => !ids.includes(id));
+    assert.equal(missed.length, 1, 'the first record of page 2 moved onto page 1');
+    assert.deepEqual([...new Set(totals)], [60, 59]);
+  });
+
+  it('cursor lists are keyset: deletes and creates before the position shift nothing', async () => {
+    const before = new Set(fake.data.users.map((r) => r.id));
+    const template = { ...fake.data.users[5] } as Record<string, unknown>;
+    delete template.id;
+    const { ids } = await readAll('/users', 'users', () => {
+      fake.remove('users', fake.data.users[1].id);
+      fake.remove('users', fake.data.users[2].id);
+      fake.create('users', { ...template, email: 'new@example.com' });
+    });
+    const throughout = fake.data.users.map((r) => r.id).filter((id) => before.has(id));
+    for (const id of throughout) assert.equal(ids.filter((x) => x === id).length, 1, `user ${id} read ${ids.filter((x) => x === id).length} times`);
+  });
+});

@@ -6,7 +6,7 @@
 // every page's `total_entries` is compared with the pass's first one, a shifted pass is
 // read again, and full reconciliations confirm deletion candidates with Harvest one by
 // one before marking them (docs/listings.md).
-import { continueAsNew, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { getResource } from '../harvest/catalog';
 import type { PageRequest, PageResult, ResourceCarry, ResourceProgress, ResourceSyncInput } from '../sync/types';
 import { harvestActivities, reportActivities, storeActivities } from './activities';
@@ -18,6 +18,11 @@ const PARENT_CHUNK = 200;
 export const LISTING_PASSES = 3;
 /** Deletion candidates of a page-numbered resource confirmed one by one at most per run. */
 export const CONFIRM_BUDGET = 500;
+/**
+ * Patch id of the deletion confirmation: a sync started by a release without it went
+ * straight from the listing to `markDeleted`, and must replay that way.
+ */
+export const CONFIRM_DELETIONS_PATCH = 'confirm-deletion-candidates';
 
 export async function syncResource(input: ResourceSyncInput): Promise<ResourceProgress> {
   const spec = getResource(input.resource);
@@ -222,7 +227,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   } else if (input.markDeletions) {
     // Only now, after every page of a complete listing arrived, can absence mean deletion.
     progress.position = 'marking deletions';
-    if (confirmsDeletions()) await confirmAndMark();
+    if (confirmsDeletions() && patched(CONFIRM_DELETIONS_PATCH)) await confirmAndMark();
     else progress.deleted = await storeActivities.markDeleted({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, syncStartedAt: input.runStartedAt });
   }
   if (input.commitCursor && !carry.unstable) {
