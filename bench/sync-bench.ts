@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalCli } from '../src/temporal';
 import type { SyncSummary } from '../src/sync/types';
-import { generateAccount, startFakeHarvest } from '../test/fake-harvest';
+import { generateAccount, startFakeHarvest } from '../src/sandbox';
 
 const ROOT = path.resolve(__dirname, '..');
 

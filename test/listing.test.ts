@@ -6,7 +6,7 @@
 // before and after each sync.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { editWhileListing, generateAccount, startFakeHarvest, type FakeHarvest } from './fake-harvest';
+import { editWhileListing, generateAccount, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
 import { query, runSync, testConfig, unique, type TestSetup } from './support/harness';
 import type { ResourceProgress, SyncInput, SyncSummary } from '../src/sync/types';
 

@@ -6,12 +6,14 @@
 // every page's `total_entries` is compared with the pass's first one, a shifted pass is
 // read again, and full reconciliations confirm deletion candidates with Harvest one by
 // one before marking them (docs/listings.md).
+// The resource's catalog entry comes in the input (from the account sync's history), never
+// from the catalog module: see docs/releasing.md.
 import { continueAsNew, defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
-import { getResource } from '../harvest/catalog';
+import { QUERY_NAMES } from '../contracts';
 import type { PageRequest, PageResult, ResourceCarry, ResourceProgress, ResourceSyncInput } from '../sync/types';
 import { harvestActivities, reportActivities, storeActivities } from './activities';
 
-export const resourceProgressQuery = defineQuery<ResourceProgress>('progress');
+export const resourceProgressQuery = defineQuery<ResourceProgress>(QUERY_NAMES.progress);
 
 const PARENT_CHUNK = 200;
 /** Listing passes read at most while a page-numbered list keeps shifting. */
@@ -25,7 +27,7 @@ export const CONFIRM_BUDGET = 500;
 export const CONFIRM_DELETIONS_PATCH = 'confirm-deletion-candidates';
 
 export async function syncResource(input: ResourceSyncInput): Promise<ResourceProgress> {
-  const spec = getResource(input.resource);
+  const spec = input.spec;
   const carry: ResourceCarry = input.carry ?? {
     progress: {
       resource: spec.name,
@@ -230,10 +232,9 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     if (confirmsDeletions() && patched(CONFIRM_DELETIONS_PATCH)) await confirmAndMark();
     else progress.deleted = await storeActivities.markDeleted({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, syncStartedAt: input.runStartedAt });
   }
-  if (input.commitCursor && !carry.unstable) {
-    await storeActivities.commitCursor({ accountId: input.accountId, resource: spec.name, cursor: input.commitCursor, syncId: input.syncId });
-    progress.committedCursor = input.commitCursor;
-  }
+  // The account sync commits it once its whole graph ended (not if it was cancelled);
+  // an unstable listing offers none, so the next run reads from the old cursor again.
+  if (input.commitCursor && !carry.unstable) progress.pendingCursor = input.commitCursor;
   progress.state = 'done';
   delete progress.position;
   return progress;
@@ -242,7 +243,8 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   // page reads leave the totals equal and can still slip a record past a page boundary,
   // so absence from the listing is only a candidate until Harvest confirms it.
   function confirmsDeletions(): boolean {
-    return spec.paging === 'page' && !spec.parent && !spec.report && spec.key.length === 1 && spec.key[0] === 'id';
+    // validateCatalog holds such entries to an `id` key (the record endpoint takes it).
+    return spec.paging === 'page' && !spec.parent && !spec.report;
   }
 
   async function confirmAndMark(): Promise<void> {
