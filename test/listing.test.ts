@@ -314,3 +314,41 @@ describe('fake Harvest under change (as Harvest behaves)', () => {
     for (const id of throughout) assert.equal(ids.filter((x) => x === id).length, 1, `user ${id} read ${ids.filter((x) => x === id).length} times`);
   });
 });
+
+describe('deletion confirmation budget', () => {
+  it('a mass deletion beyond the budget: the confirmed part is marked, the rest stays live with a warning until the next full run', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 13, timeEntries: 2600, users: 4 }), rateLimit: false });
+    try {
+      const ids = unique('budget');
+      const { cfg } = testConfig(fake, ids);
+      const first = await runSync(cfg, { resources: ['time_entries'], mode: 'full' });
+      assert.ifError(first.error);
+      const gone = fake.data.timeEntries.slice(100, 720).map((r) => String(r.id));
+      for (const id of gone) fake.remove('timeEntries', Number(id));
+
+      const second = await runSync(cfg, { resources: ['time_entries'], mode: 'full' });
+      assert.ifError(second.error);
+      const p = progressOf(second.summary);
+      assert.equal(p.deletionCandidates, 620);
+      assert.equal(p.confirmedGone, 500);
+      assert.equal(p.unconfirmed, 120);
+      assert.equal(p.deleted, 500);
+      assert.match(p.warning ?? '', /120 deletion candidate\(s\) not confirmed/);
+      let rows = await stored(ids.database);
+      assert.equal(gone.filter((id) => rows.get(id)?._deleted === 1).length, 500);
+      for (const r of fake.data.timeEntries) assert.equal(rows.get(String(r.id))?._deleted, 0, `live entry ${r.id} marked deleted`);
+
+      const third = await runSync(cfg, { resources: ['time_entries'], mode: 'full' });
+      assert.ifError(third.error);
+      const q = progressOf(third.summary);
+      assert.equal(q.deletionCandidates, 120);
+      assert.equal(q.deleted, 120);
+      assert.equal(q.warning, undefined);
+      rows = await stored(ids.database);
+      assert.ok(gone.every((id) => rows.get(id)?._deleted === 1), 'every deleted entry marked after the second full run');
+      console.log(`listing under change, mass deletion of ${gone.length}: marked ${p.deleted} then ${q.deleted}; requests ${p.requests} then ${q.requests}`);
+    } finally {
+      await fake.close();
+    }
+  });
+});
