@@ -16,5 +16,6 @@ import './deploy.test';
 import './operate.test';
 import './releases.test';
 import './durability.test';
+import './listing.test';
 
 after(teardown);

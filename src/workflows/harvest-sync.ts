@@ -306,7 +306,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the sync was cancelled');
 
     // Cursors move only now, together, for the resources that finished (a failed one keeps its old cursor).
-    const full = mode === 'full' && input.resources === undefined && resources.every((r) => r.state === 'done');
+    // A listing that never held still did not reconcile its resource (docs/listings.md).
+    const full = mode === 'full' && input.resources === undefined && resources.every((r) => r.state === 'done' && !r.unstable);
     const cursors = resources.flatMap((r) => (r.state === 'done' && r.pendingCursor ? [{ resource: r.resource, cursor: r.pendingCursor }] : []));
     // A full run of every resource is the reference point of `fullEvery`.
     if (full) cursors.push({ resource: FULL_SYNC_MARK, cursor: startedAt.toISOString() });
