@@ -14,6 +14,7 @@ import { reportsTaskQueue } from './sync/windows';
 import { connectNative } from './temporal';
 import { dataConverterFor } from './codec';
 import { ensureSearchAttributes } from './namespace';
+import { prebuiltWorkflowBundle } from './workflow-bundle';
 
 /**
  * The workers of one process: the main task queue (workflows and Harvest pages) and its
@@ -65,7 +66,7 @@ export interface SyncWorker {
 
 export interface SyncWorkerOptions {
   connection: NativeConnection;
-  /** Prebuilt workflow bundle (tests build it once); otherwise bundled from source. */
+  /** A workflow bundle (tests build one per run); else dist's prebuilt one, else bundled from source. */
   workflowBundle?: WorkflowBundleOption;
   identity?: string;
 }
@@ -99,7 +100,7 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
     const main = await Worker.create({
       ...common,
       taskQueue: cfg.temporal.taskQueue,
-      ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+      ...workflowCode(opts.workflowBundle),
       activities,
       maxTaskQueueActivitiesPerSecond: cfg.worker.activitiesPerSecond,
       maxConcurrentActivityTaskExecutions: cfg.worker.maxConcurrentActivities,
@@ -123,6 +124,11 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
     await clickhouse.close();
     throw err;
   }
+}
+
+function workflowCode(given?: WorkflowBundleOption): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+  const bundle = given ?? prebuiltWorkflowBundle();
+  return bundle ? { workflowBundle: bundle } : { workflowsPath: require.resolve('./workflows') };
 }
 
 /** `harvest-sync worker`: runs until SIGINT/SIGTERM, finishing in-flight activities. */

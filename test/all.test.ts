@@ -3,6 +3,7 @@ import { after } from 'node:test';
 import { teardown } from './support/harness';
 import './unit.test';
 import './fast/config.test';
+import './fast/lint.test';
 import './sandbox.test';
 import './sync.test';
 import './coverage.test';
@@ -13,6 +14,8 @@ import './operations.test';
 import './views.test';
 import './deploy.test';
 import './operate.test';
+import './releases.test';
 import './durability.test';
+import './listing.test';
 
 after(teardown);

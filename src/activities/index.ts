@@ -10,15 +10,17 @@ import type { ClickHouseHandle } from '../clickhouse/connect';
 import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
 import { buildRows } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
-import { entryDates, markUnseenDeleted, parentIds, readCursors, replaceReportWindow, storePage, writeCursor, writeSyncRun } from '../clickhouse/store';
+import { entryDates, markUnseenDeleted, parentIds, unseenCandidates, readCursors, replaceReportWindow, storePage, writeCursor, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
 import {
   FORBIDDEN_FAILURE,
   FULL_SYNC_MARK,
   type AccountSyncPlan,
   type DateRange,
+  type DeletionCandidates,
   type PageRequest,
   type PageResult,
+  type RecordCheck,
   type SyncRunRecord,
   type WorkflowSpec,
 } from '../sync/types';
@@ -49,9 +51,10 @@ export function createActivities(deps: ActivityDeps) {
      * Tables ready; tells the workflow whether it may upsert search attributes and which
      * resources this release knows (the workflow validates its input against them).
      */
-    async ensureSchema(): Promise<{ searchAttributes: boolean; resourceNames: string[] }> {
+    async ensureSchema(): Promise<{ searchAttributes: boolean; resourceNames: string[]; taskQueue: string }> {
       await ensureTables(ch, db, CATALOG);
-      return { searchAttributes: deps.searchAttributes ?? false, resourceNames: resourceNames() };
+      // The task queue names the account lanes: taken from here so a replay elsewhere derives the same ids.
+      return { searchAttributes: deps.searchAttributes ?? false, resourceNames: resourceNames(), taskQueue: Context.current().info.taskQueue };
     },
 
     /** A row of the run log (`_sync_runs`), at the start and at the end of a run. */
@@ -118,9 +121,43 @@ export function createActivities(deps: ActivityDeps) {
       return parentIds(ch, db, req.accountId, getResource(req.resource), req.afterId, req.limit, req.changedIn);
     },
 
-    /** After a complete listing: records this sync did not see are gone from Harvest. */
-    async markDeleted(req: { accountId: string; resource: string; syncId: string; syncStartedAt: string }): Promise<number> {
-      return markUnseenDeleted(ch, db, getResource(req.resource), req.accountId, req.syncId, req.syncStartedAt);
+    /**
+     * After a complete listing: records this sync did not see are gone from Harvest; with
+     * `ids`, only those of them (candidates Harvest confirmed gone).
+     */
+    async markDeleted(req: { accountId: string; resource: string; syncId: string; syncStartedAt: string; ids?: string[] }): Promise<number> {
+      return markUnseenDeleted(ch, db, getResource(req.resource), req.accountId, req.syncId, req.syncStartedAt, req.ids);
+    },
+
+    /** Page-numbered resources after a complete listing: the live rows it did not see (the first `limit` ids). */
+    async deletionCandidates(req: { accountId: string; resource: string; syncId: string; syncStartedAt: string; limit: number }): Promise<DeletionCandidates> {
+      return unseenCandidates(ch, db, getResource(req.resource), req.accountId, req.syncId, req.syncStartedAt, req.limit);
+    },
+
+    /**
+     * One deletion candidate asked of Harvest (`GET /<resource>/{id}`, one request, so
+     * the task queue's pacing counts it like a page): 404 is gone; a record is alive and
+     * is stored like a listed one (so it counts as seen by this sync).
+     */
+    async fetchRecord(req: { accountId: string; syncId: string; resource: string; id: string }): Promise<RecordCheck> {
+      const ctx = Context.current();
+      const prior = ctx.info.heartbeatDetails as Partial<AttemptCounts> | undefined;
+      const counts: AttemptCounts = { requests: (prior?.requests ?? 0) + 1, rateLimited: prior?.rateLimited ?? 0 };
+      ctx.heartbeat(counts);
+      const spec = getResource(req.resource);
+      try {
+        const record = await deps.harvest.getRecord(spec, req.id, req.accountId);
+        if (record === null) return { state: 'gone', ...counts };
+        const built = buildRows(spec, [record], { accountId: req.accountId, syncedAt: new Date(), syncId: req.syncId });
+        await storePage(ch, db, spec, req.accountId, req.syncId, built);
+        return { state: 'alive', ...counts };
+      } catch (err) {
+        if (err instanceof HarvestError && err.status === 429) counts.rateLimited++;
+        ctx.heartbeat(counts);
+        // Not readable now (e.g. 403 for a token that may list but not open it): it stays live.
+        if (err instanceof HarvestError && err.status === 403) return { state: 'unknown', ...counts };
+        throw toFailure(err);
+      }
     },
 
     /**
@@ -198,6 +235,7 @@ export function createActivities(deps: ActivityDeps) {
       maxUpdatedAt: built.maxUpdatedAt,
       typeMismatches: built.typeMismatches,
       ...(spec.paging === 'page' && page.totalPages !== undefined ? { totalPages: page.totalPages } : {}),
+      ...(spec.paging === 'page' && page.totalEntries !== undefined ? { totalEntries: page.totalEntries } : {}),
     };
   }
 }

@@ -16,6 +16,8 @@ export interface ListPage {
   next: string | null;
   /** `total_pages` when the envelope has it. */
   totalPages?: number;
+  /** `total_entries` when the envelope has it: how many records the whole list holds right now. */
+  totalEntries?: number;
 }
 
 export interface FirstPageParams {
@@ -88,6 +90,30 @@ export class HarvestClient {
     const where = `${spec.name} of account ${accountId} (GET ${describeUrl(url)})`;
     const body = await this.getJson(url, where, accountId, signal);
     return parseListPage(body, spec, where);
+  }
+
+  /**
+   * One record of a top-level resource (`GET <path>/{id}`), or null when Harvest answers
+   * 404 (it no longer exists). Confirms deletion candidates of page-numbered lists.
+   */
+  async getRecord(spec: ResourceSpec, id: string, accountId: string): Promise<HarvestRecord | null> {
+    if (spec.parent || spec.report || spec.paging === 'none' || spec.key.length !== 1 || spec.key[0] !== 'id') {
+      throw new Error(`${spec.name} has no single-record endpoint`);
+    }
+    if (!/^\d{1,20}$/.test(id)) throw new Error(`${spec.name}: bad record id ${JSON.stringify(id)}`);
+    const url = `${this.apiPrefix}${spec.path}/${id}`;
+    const where = `${spec.name} of account ${accountId} (GET ${describeUrl(url)})`;
+    let body;
+    try {
+      body = await this.getJson(url, where, accountId);
+    } catch (err) {
+      if (err instanceof HarvestError && err.status === 404) return null;
+      throw err;
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body) || String((body as HarvestRecord).id) !== id) {
+      throw new HarvestError(`unexpected response for ${where}: not the record asked for`, 'malformed', 200, false);
+    }
+    return body as HarvestRecord;
   }
 
   /** The Harvest accounts this token reaches (`/accounts` on Harvest ID). */
@@ -193,8 +219,8 @@ export function parseListPage(body: unknown, spec: ResourceSpec, where: string):
   if (next === undefined && typeof env.next_page === 'number') {
     throw new HarvestError(`unexpected response for ${where}: next_page is set but links.next is missing`, 'malformed', 200, false);
   }
-  const totalPages = typeof env.total_pages === 'number' && Number.isInteger(env.total_pages) && env.total_pages >= 0 ? env.total_pages : undefined;
-  return { records: records as HarvestRecord[], next: next ?? null, totalPages };
+  const count = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
+  return { records: records as HarvestRecord[], next: next ?? null, totalPages: count(env.total_pages), totalEntries: count(env.total_entries) };
 }
 
 /** Path and query (cursor, filters): no credentials ever travel in Harvest URLs. */

@@ -8,7 +8,7 @@ import { ActivityCancellationType, proxyActivities, workflowInfo } from '@tempor
 import type { Activities } from '../activities';
 import { reportsTaskQueue } from '../sync/windows';
 
-export const harvestActivities = proxyActivities<Pick<Activities, 'fetchPage'>>({
+export const harvestActivities = proxyActivities<Pick<Activities, 'fetchPage' | 'fetchRecord'>>({
   startToCloseTimeout: '3 minutes',
   heartbeatTimeout: '15 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -26,7 +26,7 @@ export function reportActivities(): Pick<Activities, 'fetchPage'> {
   });
 }
 
-export const storeActivities = proxyActivities<Omit<Activities, 'fetchPage'>>({
+export const storeActivities = proxyActivities<Omit<Activities, 'fetchPage' | 'fetchRecord'>>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
