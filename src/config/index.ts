@@ -169,7 +169,8 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
     namespace: v.get('TEMPORAL_NAMESPACE'),
     taskQueue: v.get('TEMPORAL_TASK_QUEUE'),
     cliPath: v.get('TEMPORAL_CLI_PATH'),
-    stateDir: path.resolve(v.get('HARVEST_SYNC_STATE_DIR')),
+    // Read outside the harvest section too (status, schedule): the default when it was not parsed.
+    stateDir: path.resolve(v.get('HARVEST_SYNC_STATE_DIR') ?? '.harvest-sync'),
     ...temporalSecurity(v, problems),
     encryption: encryption(v, problems),
   };
