@@ -60,7 +60,9 @@ export async function openSession(cfg: Config, out: Output, opts: { durable?: bo
   const follow = async (workflowId: string, started: number, interrupt: AbortSignal | undefined): Promise<RunOutcome> => {
     const handle = temporal.client.workflow.getHandle(workflowId);
     const display = startProgressDisplay(temporal.client, workflowId, out);
-    const result = handle.result().then(
+    // Aborted when the run stops following (embedded Ctrl-C), so no long poll outlives the connection.
+    const stopWaiting = new AbortController();
+    const result = temporal.client.withAbortSignal(stopWaiting.signal, () => handle.result()).then(
       (summary) => ({ summary: summary as SyncSummary }),
       (error: unknown) => ({ error }),
     );
@@ -73,6 +75,8 @@ export async function openSession(cfg: Config, out: Output, opts: { durable?: bo
       await display.stop();
       if (temporal.durable) {
         // The worker stops with this process; the sync stays in the state file, mid-way.
+        stopWaiting.abort();
+        await result;
         return {
           ok: false,
           interrupted: true,

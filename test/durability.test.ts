@@ -332,6 +332,40 @@ describe('durable embedded run', () => {
   });
 });
 
+describe('durable embedded run: Ctrl-C', () => {
+  it('Ctrl-C on an embedded run pauses it and says the next run resumes it; nothing is left running', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 86, timeEntries: 4200, users: 4 }), rateLimit: false });
+    const dir = fs.mkdtempSync(path.join(TMP, 'durable-int-'));
+    const stateDir = path.join(dir, 'state');
+    fake.onRequest(async (r) => {
+      if (r.path === '/v2/time_entries') await new Promise((res) => setTimeout(res, 30_000));
+    });
+    try {
+      const { child, output } = startCli(['run'], {
+        HARVEST_ACCOUNT_ID: String(fake.data.accountId),
+        HARVEST_ACCESS_TOKEN: 'test-pat',
+        HARVEST_BASE_URL: fake.baseUrl,
+        HARVEST_REQUESTS_PER_SECOND: '50',
+        CLICKHOUSE_PATH: path.join(dir, 'clickhouse'),
+        HARVEST_SYNC_STATE_DIR: stateDir,
+        TEMPORAL_CLI_PATH: temporalCli(),
+      }, dir);
+      await waitFor('time entries being read', () => timeEntryPages(fake).length >= 1, 180_000);
+      const lock = JSON.parse(fs.readFileSync(path.join(stateDir, EMBEDDED_LOCK_FILE), 'utf8')) as { serverPid: number };
+      child.kill('SIGINT');
+      await exited(child);
+      assert.equal(child.exitCode, 130, output());
+      assert.match(output(), /interrupted: sync harvest-sync-\S+ stopped at the page it reached; nothing was committed, the cursors are unchanged/);
+      assert.match(output(), /the next `harvest-sync run` resumes it there/);
+      assert.ok(output().includes(path.join(stateDir, 'temporal-run.db')));
+      assert.ok(!isAlive(lock.serverPid), 'the embedded server stopped with it');
+      assert.ok(!fs.existsSync(path.join(stateDir, EMBEDDED_LOCK_FILE)), 'lock released');
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
 describe('worker group and tombstones', () => {
   it('a failing worker stops the others before the group rejects', async () => {
     const env = await temporalEnv();
