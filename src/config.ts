@@ -67,6 +67,11 @@ export interface ClickHouseConfig {
 }
 
 export interface WorkerTuning {
+  /**
+   * `window` (default): Harvest's windows per token, granted by the token's pacer workflow
+   * (docs/pacing.md). `queue`: Temporal's task-queue rate limits alone (a steady rate).
+   */
+  pacing: 'window' | 'queue';
   /** Task-queue-wide activity rate: Harvest allows 100 requests per 15 s per token. */
   activitiesPerSecond: number;
   /** The reports API's own budget: 100 requests per 15 minutes. */
@@ -260,10 +265,14 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
     database,
   };
 
+  const pacing = get('HARVEST_PACING') ?? 'window';
+  if (pacing !== 'window' && pacing !== 'queue') problems.push(`HARVEST_PACING must be window or queue (got "${pacing}")`);
   const worker: WorkerTuning = {
+    pacing: pacing === 'queue' ? 'queue' : 'window',
     activitiesPerSecond: positive('HARVEST_REQUESTS_PER_SECOND', 6.5),
     reportsPerSecond: positive('HARVEST_REPORTS_REQUESTS_PER_SECOND', 100 / 900),
-    maxConcurrentActivities: Math.floor(positive('HARVEST_CONCURRENCY', 4)),
+    // Window pacing spends a fresh window at once: enough pages in flight for that.
+    maxConcurrentActivities: Math.floor(positive('HARVEST_CONCURRENCY', pacing === 'queue' ? 4 : 16)),
   };
 
   const observability = parseObservability(env);
