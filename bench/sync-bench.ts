@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalCli } from '../src/temporal';
 import type { SyncInput, SyncSummary } from '../src/sync/types';
-import { generateAccount, startFakeHarvest, type FakeAccountData, type FakeHarvest, type FakeHarvestOptions } from '../test/fake-harvest';
+import { generateAccount, startFakeHarvest, type FakeAccountData, type FakeHarvest, type FakeHarvestOptions } from '../src/sandbox';
 
 const ROOT = path.resolve(__dirname, '..');
 const SEED_RESOURCES = ['users', 'time_entries', 'projects', 'tasks', 'user_projects', 'project_tasks'];

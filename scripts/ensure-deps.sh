@@ -7,7 +7,16 @@ cd "$(dirname "$0")/.."
 
 log() { echo "[ensure-deps] $*" >&2; }
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# node_modules is current when every package the lock file pins (optional platform packages
+# aside) is installed at its version; file dates say nothing after a git checkout.
+node_modules_current() {
+  [ -f node_modules/.package-lock.json ] || return 1
+  node -e '
+    const want = require("./package-lock.json").packages, have = require("./node_modules/.package-lock.json").packages;
+    const stale = Object.entries(want).filter(([k, v]) => k && !v.optional && !v.link && have[k]?.version !== v.version);
+    process.exit(stale.length ? 1 : 0);'
+}
+if ! node_modules_current; then
   # `npm install`, not `npm ci`: chdb lists per-platform optional packages that the
   # registry does not serve for every platform, which `npm ci` takes for a stale lock.
   log "installing npm packages"

@@ -12,9 +12,9 @@ import { openSession, type Output } from './session';
 export async function runDemo(args: string[], env: Env, out: Output): Promise<number> {
   const { values } = parseArgs({ args, options: { 'time-entries': { type: 'string' } }, strict: true });
   const timeEntries = Number(values['time-entries'] ?? 20_000);
-  // The sandbox lives with the tests; loaded lazily so production paths never need it.
+  // Loaded lazily so the other commands never load the sandbox.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startFakeHarvest, generateAccount } = require('../test/fake-harvest') as typeof import('../test/fake-harvest');
+  const { startFakeHarvest, generateAccount } = require('./sandbox') as typeof import('./sandbox');
   out.write(`demo: generating a sandbox Harvest account with ${timeEntries.toLocaleString('en-US')} time entries…\n`);
   const data = generateAccount({ timeEntries });
   const token = 'demo-personal-access-token';

@@ -26,9 +26,8 @@ export interface ScheduleSettings extends ScheduleTiming {
 }
 
 /** Stable schedule id of one account on one task queue (the default queue gives `harvest-sync-<account>`). */
-export function scheduleIdFor(taskQueue: string, accountId: string): string {
-  return `${taskQueue}-${accountId}`;
-}
+export { scheduleIdFor } from './contracts';
+import { scheduleIdFor, WORKFLOW_TYPES } from './contracts';
 
 export function scheduleSpec(t: ScheduleTiming): ScheduleSpec {
   if (t.cron) return { cronExpressions: [t.cron], ...(t.timezone ? { timezone: t.timezone } : {}) };
@@ -63,7 +62,7 @@ export async function createSchedule(client: Client, taskQueue: string, accountI
       spec: scheduleSpec(s),
       action: {
         type: 'startWorkflow',
-        workflowType: 'harvestSync',
+        workflowType: WORKFLOW_TYPES.harvestSync,
         taskQueue,
         // Temporal appends the scheduled time, so every run has its own id.
         workflowId: scheduleId,
@@ -115,7 +114,7 @@ export async function updateSchedule(client: Client, scheduleId: string, u: Sche
 export async function listScheduleIds(client: Client, taskQueue: string): Promise<string[]> {
   const ids: string[] = [];
   for await (const s of client.schedule.list()) {
-    if (s.action?.type === 'startWorkflow' && s.action.workflowType === 'harvestSync' && s.scheduleId.startsWith(`${taskQueue}-`)) ids.push(s.scheduleId);
+    if (s.action?.type === 'startWorkflow' && s.action.workflowType === WORKFLOW_TYPES.harvestSync && s.scheduleId.startsWith(`${taskQueue}-`)) ids.push(s.scheduleId);
   }
   return ids.sort();
 }

@@ -7,7 +7,7 @@ import { connectTemporal, type TemporalHandle } from './temporal';
 import { createSyncWorker, type SyncWorker } from './worker';
 import { progressLines, summaryLines } from './cli/progress';
 import type { ResourceProgress, SyncInput, SyncSummary } from './sync/types';
-import type { SyncProgress } from './workflows/harvest-sync';
+import { QUERY_NAMES, WORKFLOW_TYPES, resourceWorkflowId, type SyncProgress } from './contracts';
 
 export interface Output {
   isTTY: boolean;
@@ -47,7 +47,7 @@ export async function openSession(cfg: Config, out: Output): Promise<Session> {
       const label = accounts === 'all' ? 'all' : accounts.join('-');
       const kind = input.mode === 'backfill' ? 'backfill' : 'sync';
       const workflowId = `harvest-${kind}-${label}-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
-      const handle = await temporal.client.workflow.start('harvestSync', {
+      const handle = await temporal.client.workflow.start(WORKFLOW_TYPES.harvestSync, {
         taskQueue: cfg.temporal.taskQueue,
         workflowId,
         args: [input],
@@ -61,11 +61,12 @@ export async function openSession(cfg: Config, out: Output): Promise<Session> {
       try {
         const summary = (await handle.result()) as SyncSummary;
         await display.stop();
-        const skipped = (summary.accounts ?? [summary]).filter((s) => s.status === 'skipped');
-        if (skipped.length === (summary.accounts ?? [summary]).length) {
+        const outcomes: Array<Pick<SyncSummary, 'accountId' | 'status' | 'skippedBecause'>> = summary.accounts ?? [summary];
+        const skipped = outcomes.filter((s) => s.status === 'skipped');
+        if (skipped.length === outcomes.length) {
           return { ok: false, message: `nothing done: ${skipped.map((s) => s.skippedBecause).join('; ')}` };
         }
-        out.write(summaryLines(summary.resources, Date.now() - started).join('\n') + '\n');
+        out.write(summaryLines(await resourcesOf(temporal.client, summary), Date.now() - started).join('\n') + '\n');
         for (const s of skipped) out.write(`warning: account ${s.accountId} skipped: ${s.skippedBecause}\n`);
         return { ok: true, summary };
       } catch (err) {
@@ -85,11 +86,27 @@ export async function openSession(cfg: Config, out: Output): Promise<Session> {
   };
 }
 
+/**
+ * Per-resource progress of a finished sync. With several accounts the sync's own result
+ * holds only totals; each account's resources are in its `syncAccount` result.
+ */
+export async function resourcesOf(client: Client, summary: SyncSummary): Promise<ResourceProgress[]> {
+  if (!summary.accounts) return summary.resources;
+  const perAccount = await Promise.all(
+    summary.accounts.map(async (a) => {
+      if (a.status === 'skipped' || !a.runId) return [];
+      const own = (await client.workflow.getHandle(a.workflowId, a.runId).result()) as SyncSummary;
+      return own.resources.map((r) => ({ ...r, resource: `${a.accountId}/${r.resource}` }));
+    }),
+  );
+  return perAccount.flat();
+}
+
 /** Live counts per resource: parent query for states, child queries for running ones. */
 export async function fetchProgress(client: Client, workflowId: string): Promise<ResourceProgress[] | undefined> {
   let overall: SyncProgress;
   try {
-    overall = await client.workflow.getHandle(workflowId).query<SyncProgress>('progress');
+    overall = await client.workflow.getHandle(workflowId).query<SyncProgress>(QUERY_NAMES.progress);
   } catch {
     return undefined;
   }
@@ -107,10 +124,9 @@ export async function fetchProgress(client: Client, workflowId: string): Promise
   return Promise.all(
     overall.resources.map(async (r) => {
       if (r.state !== 'running') return r;
-      // resourceWorkflowId() of the workflow code (not imported: it would load the workflow runtime here).
-      const child = client.workflow.getHandle(`${workflowId}/${r.resource}`);
+      const child = client.workflow.getHandle(resourceWorkflowId(workflowId, r.resource));
       try {
-        const [live, desc] = await Promise.all([child.query<ResourceProgress>('progress'), child.describe()]);
+        const [live, desc] = await Promise.all([child.query<ResourceProgress>(QUERY_NAMES.progress), child.describe()]);
         // A page being retried: Temporal knows why (429, 5xx, timeout) and how often.
         const retrying = (desc.raw.pendingActivities ?? []).filter((a) => (a.attempt ?? 1) > 1 && a.lastFailure?.message);
         if (retrying.length) live.retrying = retrying.map((a) => `${a.lastFailure!.message} (attempt ${a.attempt})`).slice(0, 2).join('; ');

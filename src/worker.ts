@@ -2,7 +2,7 @@
 // Pacing: every Harvest request first takes a slot from the token's pacer workflow,
 // which models Harvest's windows for every worker of every process (docs/pacing.md).
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { Config } from './config';
 import { openClickHouse } from './clickhouse/connect';
@@ -85,7 +85,7 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
       ...(opts.identity ? { identity: opts.identity } : {}),
     };
     // One bundle for both workflow workers (the deployment's queue and the pacing queue).
-    const workflowBundle = opts.workflowBundle ?? (windowPacing ? { code: (await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows') })).code } : undefined);
+    const workflowBundle = opts.workflowBundle ?? (windowPacing ? { code: (await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') })).code } : undefined);
     const main = await Worker.create({
       ...common,
       taskQueue: cfg.temporal.taskQueue,

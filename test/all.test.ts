@@ -2,7 +2,8 @@
 import { after } from 'node:test';
 import { teardown } from './support/harness';
 import './unit.test';
-import './fake-harvest/fake-harvest.test';
+import './fast/config.test';
+import './sandbox.test';
 import './sync.test';
 import './coverage.test';
 import './faults.test';

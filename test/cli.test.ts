@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { generateAccount, startFakeHarvest } from './fake-harvest';
+import { generateAccount, startFakeHarvest } from '../src/sandbox';
 import { TMP, temporalCli } from './support/harness';
 import { BIN, cli } from './support/cli';
 import { spawn, type ChildProcess } from 'node:child_process';

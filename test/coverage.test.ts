@@ -2,7 +2,7 @@
 // fan-out, schema evolution and mistyped values.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateAccount, startFakeHarvest, type FakeHarvest } from './fake-harvest';
+import { generateAccount, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
 import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
 import { query, runSync, temporalEnv, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
 import { assertTablesMatchFake } from './support/assertions';

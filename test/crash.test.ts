@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { generateAccount, startFakeHarvest, type FakeHarvest } from './fake-harvest';
+import { generateAccount, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
 import { servedTables } from './support/oracle';
 import { PROJECT_ROOT, TMP, temporalEnv, unique } from './support/harness';
 

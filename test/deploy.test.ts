@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { PROJECT_ROOT } from './support/harness';
 import { allPanels, loadDashboard, variableSql } from './support/dashboard';
 import { ANALYTICS_VIEWS } from '../src/clickhouse/views';
+import { APPLICATION_VARIABLES } from '../src/config';
 
 const read = (file: string): string => fs.readFileSync(path.join(PROJECT_ROOT, file), 'utf8');
 
@@ -47,13 +48,9 @@ const dependsOn = (s: Service): Record<string, { condition?: string }> =>
 /** Settings the compose stack does not use: the embedded engines, and a remote Temporal's TLS/API key. */
 const NOT_FOR_COMPOSE = [/^CLICKHOUSE_PATH$/, /^TEMPORAL_CLI_PATH$/, /^CLICKHOUSE_CA_CERT$/, /^TEMPORAL_TLS/, /^TEMPORAL_API_KEY$/];
 
-/** Every environment variable src/config.ts reads. */
+/** Every environment variable the application reads: the table in src/config/variables.ts. */
 function configVariables(): string[] {
-  const source = read('src/config.ts');
-  const names = new Set<string>();
-  for (const m of source.matchAll(/'((?:HARVEST|TEMPORAL|CLICKHOUSE|LOG)_[A-Z0-9_]+)'/g)) names.add(m[1]);
-  for (const m of source.matchAll(/\benv\.([A-Z][A-Z0-9_]+)/g)) names.add(m[1]);
-  return [...names].sort();
+  return APPLICATION_VARIABLES.map((v) => v.name).sort();
 }
 
 describe('docker-compose.yml', () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { generateAccount, startFakeHarvest } from './fake-harvest';
+import { generateAccount, startFakeHarvest } from '../src/sandbox';
 import { query, rootMessage, runSync, temporalCli, temporalEnv, testConfig, unique, workflowBundle } from './support/harness';
 import { cli } from './support/cli';
 import { createSyncWorker } from '../src/worker';

@@ -21,7 +21,7 @@ import { createLogger, resolveLogging } from '../src/observability';
 import { connectTemporal, temporalConnectionOptions } from '../src/temporal';
 import { openClickHouse } from '../src/clickhouse/connect';
 import type { SyncSummary } from '../src/sync/types';
-import { generateAccount, startFakeHarvest } from './fake-harvest';
+import { generateAccount, startFakeHarvest } from '../src/sandbox';
 import { PROJECT_ROOT, TMP, temporalCli, temporalEnv, unique } from './support/harness';
 
 const DIR = path.join(TMP, 'operations');

@@ -2,7 +2,7 @@
 // with a real worker, and the embedded ClickHouse engine.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateAccount, startFakeHarvest, type FakeHarvest } from './fake-harvest';
+import { generateAccount, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
 import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
 import { assertTablesMatchFake } from './support/assertions';
 import { query, runSync, testConfig, unique, type TestSetup } from './support/harness';

@@ -3,7 +3,7 @@
 // against Harvest's own reports where they exist), and every dashboard panel query runs.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateAccount, startFakeHarvest, type FakeHarvest, type Rec } from './fake-harvest';
+import { generateAccount, startFakeHarvest, type FakeHarvest, type Rec } from '../src/sandbox';
 import { query, runSync, testClickHouse, testConfig, unique } from './support/harness';
 import { servedTables } from './support/oracle';
 import { allPanels, loadDashboard, renderSql, variableSql, type RenderContext } from './support/dashboard';

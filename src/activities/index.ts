@@ -3,7 +3,7 @@
 // never travel through workflow history; only small metadata is returned.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { HarvestConfig } from '../config';
-import { CATALOG, getResource } from '../harvest/catalog';
+import { CATALOG, getResource, resolveSelection, resourceNames, type ResourceSpec } from '../harvest/catalog';
 import { firstPageUrl, type HarvestClient } from '../harvest/client';
 import { HarvestError } from '../harvest/errors';
 import type { ClickHouseHandle } from '../clickhouse/connect';
@@ -11,7 +11,16 @@ import { buildRows } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
 import { entryDates, markUnseenDeleted, parentIds, readCursors, replaceReportWindow, storePage, writeCursor, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
-import { FORBIDDEN_FAILURE, FULL_SYNC_MARK, type DateRange, type PageRequest, type PageResult, type SyncRunRecord, type SyncState } from '../sync/types';
+import {
+  FORBIDDEN_FAILURE,
+  FULL_SYNC_MARK,
+  type AccountSyncPlan,
+  type DateRange,
+  type PageRequest,
+  type PageResult,
+  type SyncRunRecord,
+  type WorkflowSpec,
+} from '../sync/types';
 
 export interface ActivityDeps {
   harvest: HarvestClient;
@@ -31,10 +40,13 @@ export function createActivities(deps: ActivityDeps) {
   const { client: ch, database: db } = deps.clickhouse;
 
   return {
-    /** Tables ready; tells the workflow whether it may upsert search attributes. */
-    async ensureSchema(): Promise<{ searchAttributes: boolean }> {
+    /**
+     * Tables ready; tells the workflow whether it may upsert search attributes and which
+     * resources this release knows (the workflow validates its input against them).
+     */
+    async ensureSchema(): Promise<{ searchAttributes: boolean; resourceNames: string[] }> {
       await ensureTables(ch, db, CATALOG);
-      return { searchAttributes: deps.searchAttributes ?? false };
+      return { searchAttributes: deps.searchAttributes ?? false, resourceNames: resourceNames() };
     },
 
     /** A row of the run log (`_sync_runs`), at the start and at the end of a run. */
@@ -53,12 +65,23 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    async loadSyncState({ accountId }: { accountId: string }): Promise<SyncState> {
+    /**
+     * What an account sync works from: the committed cursors, and the selected resources
+     * (with everything they depend on) as the catalog of this release describes them. The
+     * workflow keeps this in its history, so a later release replays the same graph.
+     */
+    async planAccountSync({ accountId, resources }: { accountId: string; resources?: string[] }): Promise<AccountSyncPlan> {
+      let names: string[];
+      try {
+        names = resolveSelection(resources);
+      } catch (err) {
+        throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
+      }
       const cursors: Record<string, string> = {};
       for (const c of await readCursors(ch, db, accountId)) cursors[c.resource] = c.cursor;
       const lastFullAt = cursors[FULL_SYNC_MARK] ?? null;
       delete cursors[FULL_SYNC_MARK];
-      return { accountId, cursors, startDate: deps.harvestConfig.startDate ?? null, lastFullAt };
+      return { accountId, cursors, startDate: deps.harvestConfig.startDate ?? null, lastFullAt, resources: names.map((n) => workflowSpec(getResource(n))) };
     },
 
     async fetchPage(req: PageRequest): Promise<PageResult> {
@@ -112,8 +135,9 @@ export function createActivities(deps: ActivityDeps) {
       return replaceReportWindow(ch, db, getResource(req.resource), req.accountId, req.syncId, req.window, req.syncStartedAt);
     },
 
-    async commitCursor(req: { accountId: string; resource: string; cursor: string; syncId: string }): Promise<void> {
-      await writeCursor(ch, db, req.accountId, req.resource, req.cursor, req.syncId);
+    /** The cursors of the resources an account sync finished, once its whole graph ended. */
+    async commitCursors(req: { accountId: string; syncId: string; cursors: Array<{ resource: string; cursor: string }> }): Promise<void> {
+      for (const c of req.cursors) await writeCursor(ch, db, req.accountId, c.resource, c.cursor, req.syncId);
     },
   };
 
@@ -157,6 +181,18 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+/** The part of a catalog entry the workflows decide from (columns and nested tables stay with the activities). */
+export function workflowSpec(spec: ResourceSpec): WorkflowSpec {
+  const { name, paging, incremental, dateRange, parent, changeSignals, report, dependsOn } = spec;
+  return {
+    name, paging, incremental, dependsOn,
+    ...(dateRange !== undefined ? { dateRange } : {}),
+    ...(parent ? { parent } : {}),
+    ...(changeSignals ? { changeSignals } : {}),
+    ...(report ? { report } : {}),
+  };
+}
 
 /** Harvest errors become Temporal failures: 429 waits Retry-After, 4xx stops retrying. */
 export function toFailure(err: unknown): unknown {

@@ -2,7 +2,7 @@
 import type { ResourceProgress } from '../sync/types';
 
 const STATE_MARK: Record<ResourceProgress['state'], string> = {
-  pending: '·', running: '▶', done: '✔', failed: '✖', skipped: '–',
+  pending: '·', running: '▶', done: '✔', failed: '✖', skipped: '–', cancelled: '■',
 };
 
 /** A bar for terminals: done is full, a page-numbered list shows pages read of pages counted. */

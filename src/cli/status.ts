@@ -1,6 +1,7 @@
 // `harvest-sync status`: recent syncs and, for running ones, per-resource progress from
 // the workflows' `progress` queries. On a terminal it follows running syncs live.
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { WORKFLOW_TYPES } from '../contracts';
 import { fetchProgress, type Output } from '../session';
 import type { ResourceProgress } from '../sync/types';
 import { progressLines } from './progress';
@@ -21,7 +22,7 @@ export async function collectStatus(client: Client, opts: { workflowId?: string;
   if (opts.workflowId) {
     found.push(await client.workflow.getHandle(opts.workflowId).describe());
   } else {
-    for await (const wf of client.workflow.list({ query: "WorkflowType = 'harvestSync'" })) {
+    for await (const wf of client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPES.harvestSync}'` })) {
       found.push(wf);
       if (found.length >= opts.limit) break;
     }

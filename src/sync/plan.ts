@@ -63,8 +63,11 @@ export function parseInterval(text: string): number | null {
   return Number(m[1]) * { d: 86_400_000, h: 3_600_000, m: 60_000 }[m[2] as 'd' | 'h' | 'm'];
 }
 
-/** Problems with a workflow input, all at once (the input comes from users and the UI). */
-export function validateSyncInput(input: unknown, known: readonly string[]): string[] {
+/**
+ * Problems with a workflow input, all at once (the input comes from users and the UI).
+ * Without `known` (the catalog's resource names), resource names are not checked.
+ */
+export function validateSyncInput(input: unknown, known?: readonly string[]): string[] {
   const problems: string[] = [];
   if (input === null || input === undefined) return problems;
   if (typeof input !== 'object' || Array.isArray(input)) return ['input must be a JSON object like {"mode":"incremental"}'];
@@ -73,7 +76,7 @@ export function validateSyncInput(input: unknown, known: readonly string[]): str
   for (const k of Object.keys(i)) if (!allowed.includes(k)) problems.push(`unknown input field "${k}" (allowed: ${allowed.join(', ')})`);
   if (i.resources !== undefined) {
     if (!Array.isArray(i.resources) || !i.resources.every((r) => typeof r === 'string')) problems.push('resources must be an array of resource names');
-    else {
+    else if (known) {
       const unknown = i.resources.filter((r) => !known.includes(r as string));
       if (unknown.length) problems.push(`unknown resource(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
     }

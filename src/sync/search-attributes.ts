@@ -3,9 +3,10 @@
 // in the namespace before a workflow may set them; the worker registers them where it
 // is allowed to and tells the workflows whether they exist.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTE_NAMES } from '../contracts';
 
-export const ACCOUNTS_ATTRIBUTE = defineSearchAttributeKey('HarvestAccounts', SearchAttributeType.KEYWORD_LIST);
-export const MODE_ATTRIBUTE = defineSearchAttributeKey('HarvestSyncMode', SearchAttributeType.KEYWORD);
+export const ACCOUNTS_ATTRIBUTE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.accounts, SearchAttributeType.KEYWORD_LIST);
+export const MODE_ATTRIBUTE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.mode, SearchAttributeType.KEYWORD);
 
 /** Name → Temporal's indexed value type, for the operator service. */
 export const CUSTOM_SEARCH_ATTRIBUTES: Array<{ name: string; type: 'KEYWORD' | 'KEYWORD_LIST' }> = [

@@ -1,5 +1,13 @@
 // Plain-JSON shapes that cross the workflow/activity boundary. Nothing here may carry a
 // credential: Temporal stores every input and result in its history.
+import type { ResourceSpec } from '../harvest/catalog';
+
+/**
+ * What a workflow may know of a catalog entry. Workflows never read the catalog module
+ * (a release may change it while a sync runs): the account sync gets these from an
+ * activity, so they are in its history, and hands each resource child its own.
+ */
+export type WorkflowSpec = Pick<ResourceSpec, 'name' | 'paging' | 'incremental' | 'dateRange' | 'parent' | 'changeSignals' | 'report' | 'dependsOn'>;
 
 /** Failure type of a 403 from Harvest: the resource is skipped unless the run is strict. */
 export const FORBIDDEN_FAILURE = 'Harvest.forbidden';
@@ -44,6 +52,12 @@ export interface SyncState {
   lastFullAt: string | null;
 }
 
+/** What an account sync works from (one activity result, so replay never reads the catalog). */
+export interface AccountSyncPlan extends SyncState {
+  /** The selected resources with their dependencies, in catalog order. */
+  resources: WorkflowSpec[];
+}
+
 /** Pseudo-resource under which `_sync_state` records the last complete full run. */
 export const FULL_SYNC_MARK = '__full_sync';
 
@@ -82,7 +96,7 @@ export interface PageResult {
   parentGone?: boolean;
 }
 
-export type ResourceState = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+export type ResourceState = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled';
 
 export interface ResourceProgress {
   resource: string;
@@ -106,6 +120,11 @@ export interface ResourceProgress {
   updatedSince: string | null;
   /** Cursor committed at the end, or null when this run does not move it. */
   committedCursor: string | null;
+  /**
+   * A finished resource's cursor, committed by the account sync once its graph ended
+   * (never when the sync was cancelled).
+   */
+  pendingCursor?: string | null;
   newestUpdatedAt: string | null;
   continuedAsNew: number;
   /** Records marked `_deleted = 1` after a complete listing. */
@@ -121,6 +140,8 @@ export interface ResourceSyncInput {
   accountId: string;
   syncId: string;
   resource: string;
+  /** The resource's catalog entry as the account sync planned it (from its history). */
+  spec: WorkflowSpec;
   updatedSince: string | null;
   commitCursor: string | null;
   /** Fan-out: ask only the parents the change signals name for this sync. */
@@ -167,7 +188,7 @@ export interface AccountSyncInput extends SyncInput {
   searchAttributes?: boolean;
 }
 
-export type SyncStatus = 'running' | 'succeeded' | 'failed' | 'skipped';
+export type SyncStatus = 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 /** One row of the `_sync_runs` log. */
 export interface SyncRunRecord {
@@ -194,6 +215,34 @@ export interface SyncSummary {
   startedAt: string;
   finishedAt: string;
   resources: ResourceProgress[];
-  /** Several accounts: one summary per account (`resources` then names them `account/resource`). */
-  accounts?: SyncSummary[];
+  /**
+   * Several accounts: one short summary per account (its totals; `resources` is then
+   * empty, so the result stays small whatever the number of accounts). Each account's
+   * per-resource progress is the result of its own `syncAccount` run (`workflowId`, `runId`).
+   */
+  accounts?: AccountSummary[];
+  /** Totals over every resource. */
+  totals?: SyncTotals;
+}
+
+export interface SyncTotals {
+  rows: number;
+  pages: number;
+  requests: number;
+  rateLimited: number;
+  deleted: number;
+  /** Resources that failed or were skipped. */
+  failed: string[];
+  skipped: string[];
+}
+
+export interface AccountSummary {
+  accountId: string;
+  status: SyncStatus;
+  skippedBecause?: string;
+  error?: string;
+  /** The account's `syncAccount` run, whose result holds the per-resource progress. */
+  workflowId: string;
+  runId?: string;
+  totals: SyncTotals;
 }

@@ -5,26 +5,35 @@
 // `syncAccount` plans each resource's cursor, then runs the dependency graph: a resource
 // starts as a child workflow as soon as every resource it depends on finished in this
 // run; independent ones run in parallel.
+//
+// Replay safety: nothing here reads the catalog or other module state a release may
+// change. Resource names, the dependency graph and each resource's paging come from
+// activity results (in history); see docs/releasing.md.
 import {
   ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
   ChildWorkflowFailure,
   defineQuery,
-  executeChild,
+  isCancellation,
   log,
   patched,
   setHandler,
+  startChild,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { getResource, resolveSelection, resourceNames } from '../harvest/catalog';
+import { QUERY_NAMES, accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../contracts';
 import { parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
 import { ACCOUNTS_ATTRIBUTE, MODE_ATTRIBUTE } from '../sync/search-attributes';
 import { rootMessage } from '../sync/failures';
+import { totalsOf } from '../sync/summary';
 import {
   FORBIDDEN_FAILURE,
   FULL_SYNC_MARK,
+  type AccountSummary,
   type AccountSyncInput,
   type ResourceProgress,
   type ResourceSyncInput,
@@ -33,45 +42,20 @@ import {
   type SyncOrigin,
   type SyncRunRecord,
   type SyncSummary,
+  type WorkflowSpec,
 } from '../sync/types';
 import { storeActivities } from './activities';
 import { syncResource } from './sync-resource';
-export interface AccountSyncRef {
-  accountId: string;
-  /** Workflow id of the account's `syncAccount` (it holds the per-resource progress). */
-  workflowId: string;
-  state: 'running' | 'done' | 'failed' | 'skipped';
-}
 
-export interface SyncProgress {
-  syncId: string;
-  mode: SyncMode;
-  startedAt: string;
-  resources: ResourceProgress[];
-  /** `harvestSync`: the account syncs it started. */
-  accountSyncs?: AccountSyncRef[];
-}
+export { accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../contracts';
 
-export const syncProgressQuery = defineQuery<SyncProgress>('progress');
-
-/** Id of the child workflow that syncs `resource` within account sync `syncId` (the CLI queries it). */
-export function resourceWorkflowId(syncId: string, resource: string): string {
-  return `${syncId}/${resource}`;
-}
-
-/**
- * Workflow id of an account's sync: one per task queue (one deployment), account and
- * kind. Backfills have their own, so a long backfill does not hold up scheduled syncs;
- * they never write cursors, so the two cannot conflict.
- */
-export function accountWorkflowId(taskQueue: string, accountId: string, mode: SyncMode): string {
-  return `${taskQueue}/${accountId}/${mode === 'backfill' ? 'backfill' : 'sync'}`;
-}
+export const syncProgressQuery = defineQuery<SyncProgress>(QUERY_NAMES.progress);
 
 export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
-  const problems = validateSyncInput(rawInput, resourceNames());
-  if (problems.length > 0) {
-    throw ApplicationFailure.nonRetryable(`invalid harvestSync input: ${problems.join('; ')}`, 'InvalidInput');
+  // The shape first (no activity needed); resource names once the worker told which exist.
+  const shapeProblems = validateSyncInput(rawInput);
+  if (shapeProblems.length > 0) {
+    throw ApplicationFailure.nonRetryable(`invalid harvestSync input: ${shapeProblems.join('; ')}`, 'InvalidInput');
   }
   const input: SyncInput = rawInput ?? {};
   const info = workflowInfo();
@@ -80,7 +64,11 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const refs: AccountSyncRef[] = [];
   setHandler(syncProgressQuery, () => ({ syncId: info.workflowId, mode, startedAt, resources: [], accountSyncs: refs }));
 
-  const { searchAttributes } = await storeActivities.ensureSchema();
+  const { searchAttributes, resourceNames } = await storeActivities.ensureSchema();
+  const nameProblems = validateSyncInput(input, resourceNames);
+  if (nameProblems.length > 0) {
+    throw ApplicationFailure.nonRetryable(`invalid harvestSync input: ${nameProblems.join('; ')}`, 'InvalidInput');
+  }
   const accounts = input.accountId !== undefined ? [input.accountId] : await storeActivities.resolveAccounts();
   if (accounts.length === 0) throw ApplicationFailure.nonRetryable('the token reaches no Harvest account', 'NoAccounts');
   upsertMemo({ accounts, mode, resources: input.resources ?? 'all', ...(input.since ? { since: input.since } : {}), ...(input.until ? { until: input.until } : {}) });
@@ -90,43 +78,58 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
 
   for (const accountId of accounts) refs.push({ accountId, workflowId: accountWorkflowId(info.taskQueue, accountId, mode), state: 'running' });
   const results = await Promise.allSettled(
-    refs.map(async (ref): Promise<SyncSummary> => {
+    refs.map(async (ref): Promise<{ summary: SyncSummary; runId?: string }> => {
       try {
-        const summary = await executeChild(syncAccount, {
+        const child = await startChild(syncAccount, {
           workflowId: ref.workflowId,
           args: [{ ...input, accountId: ref.accountId, origin, searchAttributes }],
         });
+        const summary = await child.result();
         ref.state = 'done';
-        return summary;
+        return { summary, runId: child.firstExecutionRunId };
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
           ref.state = 'skipped';
-          return skipAccount(ref, mode, origin, startedAt);
+          return { summary: await skipAccount(ref, mode, origin, startedAt) };
         }
-        ref.state = 'failed';
+        ref.state = isCancellation(err) ? 'cancelled' : 'failed';
         throw err;
       }
     }),
   );
+  // A cancelled sync ends as cancelled, not as failed (each account logged `cancelled`).
+  const cancelled = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && isCancellation(r.reason));
+  if (cancelled && CancellationScope.current().consideredCancelled) throw cancelled.reason;
   if (accounts.length === 1) {
     const only = results[0];
-    if (only.status === 'fulfilled') return only.value;
+    if (only.status === 'fulfilled') return only.value.summary;
     // The account sync's own failure (message, type, per-resource details) is the run's.
     const err = only.reason as Error;
     throw err instanceof ChildWorkflowFailure && err.cause instanceof ApplicationFailure ? err.cause : err;
   }
   const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`account ${accounts[i]}: ${rootMessage(r.reason)}`] : []));
   if (failed.length > 0) throw ApplicationFailure.nonRetryable(`harvest sync failed for ${failed.join('; ')}`, 'SyncFailed');
-  const summaries = results.map((r) => (r as PromiseFulfilledResult<SyncSummary>).value);
+  // One short line per account: the per-resource progress stays in each account's own result.
+  const outcomes: AccountSummary[] = results.map((r, i) => {
+    const { summary, runId } = (r as PromiseFulfilledResult<{ summary: SyncSummary; runId?: string }>).value;
+    return {
+      accountId: summary.accountId,
+      status: summary.status ?? 'succeeded',
+      ...(summary.skippedBecause ? { skippedBecause: summary.skippedBecause } : {}),
+      workflowId: refs[i].workflowId,
+      ...(runId ? { runId } : {}),
+      totals: summary.totals ?? totalsOf(summary.resources),
+    };
+  });
   return {
     syncId: info.workflowId,
     accountId: accounts.join(','),
     mode,
-    status: summaries.every((s) => s.status === 'skipped') ? 'skipped' : 'succeeded',
+    status: outcomes.every((s) => s.status === 'skipped') ? 'skipped' : 'succeeded',
     startedAt,
     finishedAt: new Date().toISOString(),
-    resources: summaries.flatMap((s) => s.resources.map((r) => ({ ...r, resource: `${s.accountId}/${r.resource}` }))),
-    accounts: summaries,
+    resources: [],
+    accounts: outcomes,
   };
 }
 
@@ -139,66 +142,76 @@ async function skipAccount(ref: AccountSyncRef, mode: SyncMode, origin: SyncOrig
     accountId: ref.accountId, runId: `${origin.runId}/${ref.accountId}`, workflowId: origin.workflowId, mode,
     trigger: origin.trigger, scheduleId: origin.scheduleId, startedAt, finishedAt, status: 'skipped', error: reason, resources: [],
   });
-  return { syncId: origin.workflowId, accountId: ref.accountId, mode, status: 'skipped', skippedBecause: reason, startedAt, finishedAt, resources: [] };
+  return { syncId: origin.workflowId, accountId: ref.accountId, mode, status: 'skipped', skippedBecause: reason, startedAt, finishedAt, resources: [], totals: totalsOf([]) };
 }
 
 /** One account: plan each resource's cursor, then run the dependency graph. */
 export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary> {
-  let mode = input.mode ?? 'incremental';
   const info = workflowInfo();
   const laneId = info.workflowId;
   // What this run writes is tagged with it (`_sync_id`, `_sync_runs.run_id`): unique per run.
   const syncId = `${laneId}@${info.runId}`;
   const startedAt = info.runStartTime;
   const accountId = input.accountId;
-  const selected = resolveSelection(input.resources);
-
+  let mode: SyncMode = input.mode ?? 'incremental';
   const progress = new Map<string, ResourceProgress>();
-  for (const name of selected) {
-    progress.set(name, {
-      resource: name, state: 'pending', pages: 0, rows: 0, requests: 0, rateLimited: 0, typeMismatches: 0,
-      updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0,
-    });
-  }
   setHandler(syncProgressQuery, () => ({ syncId: laneId, mode, startedAt: startedAt.toISOString(), resources: [...progress.values()] }));
-  upsertMemo({ accountId, mode, startedBy: input.origin.workflowId, trigger: input.origin.trigger });
-  if (input.searchAttributes) upsertSearchAttributes([{ key: ACCOUNTS_ATTRIBUTE, value: [accountId] }, { key: MODE_ATTRIBUTE, value: mode }]);
 
   const record = (status: SyncRunRecord['status'], error = ''): Promise<void> =>
     storeActivities.recordRun({
       accountId, runId: syncId, workflowId: input.origin.workflowId, mode, trigger: input.origin.trigger, scheduleId: input.origin.scheduleId,
       startedAt: startedAt.toISOString(), finishedAt: status === 'running' ? null : new Date().toISOString(), status, error, resources: [...progress.values()],
     });
+
+  // The plan (cursors, the selected resources and their catalog entries) is an activity
+  // result: a replay, on whatever release, decides from the same facts.
+  const plan = await storeActivities.planAccountSync({ accountId, ...(input.resources ? { resources: input.resources } : {}) });
+  const specs = new Map<string, WorkflowSpec>(plan.resources.map((r) => [r.name, r]));
+  const selected = plan.resources.map((r) => r.name);
+  for (const name of selected) {
+    progress.set(name, {
+      resource: name, state: 'pending', pages: 0, rows: 0, requests: 0, rateLimited: 0, typeMismatches: 0,
+      updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0,
+    });
+  }
+  // A periodic full reconciliation is decided before anything says which mode this run is.
+  const fullEvery = input.fullEvery ? parseInterval(input.fullEvery) : null;
+  if (mode === 'incremental' && fullEvery !== null && input.since === undefined) {
+    const due = plan.lastFullAt === null || startedAt.getTime() - new Date(plan.lastFullAt).getTime() >= fullEvery;
+    if (due) {
+      mode = 'full';
+      log.info('periodic full reconciliation', { accountId, lastFullAt: plan.lastFullAt, fullEvery: input.fullEvery });
+    }
+  }
+  upsertMemo({ accountId, mode, startedBy: input.origin.workflowId, trigger: input.origin.trigger, ...(mode !== (input.mode ?? 'incremental') ? { promotedFrom: input.mode ?? 'incremental' } : {}) });
+  if (input.searchAttributes) upsertSearchAttributes([{ key: ACCOUNTS_ATTRIBUTE, value: [accountId] }, { key: MODE_ATTRIBUTE, value: mode }]);
+
   await record('running');
   try {
     const summary = await runGraph();
     await record('succeeded');
     return summary;
   } catch (err) {
+    if (isCancellation(err)) {
+      // The run log must say so even though this scope is cancelled; no cursor moved.
+      await CancellationScope.nonCancellable(() => record('cancelled', 'cancelled; no cursor was moved, the next run reads from the previous cursors'));
+      throw err;
+    }
     // The failure is the run's result too: charted and alerted on next to the data.
     await record('failed', rootMessage(err));
     throw err;
   }
 
   async function runGraph(): Promise<SyncSummary> {
-    const state = await storeActivities.loadSyncState({ accountId });
-    const fullEvery = input.fullEvery ? parseInterval(input.fullEvery) : null;
-    if (mode === 'incremental' && fullEvery !== null && input.since === undefined) {
-      const due = state.lastFullAt === null || startedAt.getTime() - new Date(state.lastFullAt).getTime() >= fullEvery;
-      if (due) {
-        mode = 'full';
-        log.info('periodic full reconciliation', { accountId, lastFullAt: state.lastFullAt, fullEvery: input.fullEvery });
-      }
-    }
     const plans = new Map<string, CursorPlan>();
     for (const name of selected) {
-      const spec = getResource(name);
+      const spec = specs.get(name)!;
       plans.set(name, planCursor({
         mode,
         since: input.since,
         until: input.until,
-        committed: state.cursors[name],
-        startDate: state.startDate,
+        committed: plan.cursors[name],
+        startDate: plan.startDate,
         incremental: spec.incremental !== null,
         dateRanged: spec.dateRange !== undefined,
         runStartedAt: startedAt,
@@ -207,8 +220,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     // A fan-out asks only parents that may have changed when it has read before and every
     // change signal was read this run from no later than its own lower bound.
     const changedOnly = (name: string): boolean => {
-      const spec = getResource(name);
-      const since = mode === 'incremental' ? (input.since ?? state.cursors[name]) : undefined;
+      const spec = specs.get(name)!;
+      const since = mode === 'incremental' ? (input.since ?? plan.cursors[name]) : undefined;
       if (!spec.parent || !spec.changeSignals || since === undefined) return false;
       return spec.changeSignals.every((sig) =>
         [sig.resource, sig.via?.resource].every((r) => {
@@ -230,30 +243,35 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       return p;
     };
     const runResource = async (name: string): Promise<boolean> => {
-      const spec = getResource(name);
+      const spec = specs.get(name)!;
       const depsOk = await Promise.all(spec.dependsOn.filter((d) => progress.has(d)).map(run));
       const entry = progress.get(name)!;
+      if (CancellationScope.current().consideredCancelled) {
+        entry.state = 'cancelled';
+        return false;
+      }
       if (!depsOk.every(Boolean)) {
         const missing = spec.dependsOn.filter((d) => progress.has(d) && progress.get(d)?.state !== 'done');
         entry.state = 'skipped';
         entry.warning = `not started: it needs ${missing.join(', ')}, which did not finish`;
         return false;
       }
-      const plan = plans.get(name)!;
+      const cursorPlan = plans.get(name)!;
       const onlyChanged = changedOnly(name);
       entry.state = 'running';
-      entry.updatedSince = plan.updatedSince;
-      const range = plan.range ?? (spec.report?.windowed ? backfillRange : undefined);
+      entry.updatedSince = cursorPlan.updatedSince;
+      const range = cursorPlan.range ?? (spec.report?.windowed ? backfillRange : undefined);
       const childInput: ResourceSyncInput = {
         accountId,
         syncId,
         resource: name,
-        updatedSince: plan.updatedSince,
-        commitCursor: plan.commit,
+        spec,
+        updatedSince: cursorPlan.updatedSince,
+        commitCursor: cursorPlan.commit,
         changedOnly: onlyChanged,
         // Windowed reports replace window by window instead; a backfill lists only part of history.
-        markDeletions: mode !== 'backfill' && plan.updatedSince === null && !onlyChanged && !spec.report?.windowed,
-        allWindows: mode === 'full' || state.cursors[name] === undefined,
+        markDeletions: mode !== 'backfill' && cursorPlan.updatedSince === null && !onlyChanged && !spec.report?.windowed,
+        allWindows: mode === 'full' || plan.cursors[name] === undefined,
         ...(range ? { range } : {}),
         runStartedAt: startedAt.toISOString(),
         historyLimit: Math.max(20, input.historyLimit ?? 5000),
@@ -261,13 +279,17 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         concurrency: Math.min(16, input.concurrency ?? (patched('pages-in-flight-8') ? 8 : 4)),
       };
       try {
-        const result = await executeChild(syncResource, {
+        const child = await startChild(syncResource, {
           workflowId: resourceWorkflowId(laneId, name),
           args: [childInput],
         });
-        progress.set(name, result);
+        progress.set(name, await child.result());
         return true;
       } catch (err) {
+        if (isCancellation(err)) {
+          entry.state = 'cancelled';
+          return false;
+        }
         if (!input.strict && failureTypes(err).includes(FORBIDDEN_FAILURE)) {
           entry.state = 'skipped';
           entry.warning = `skipped: ${rootMessage(err)}`;
@@ -282,6 +304,20 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     await Promise.all(selected.map(run));
 
     const resources = [...progress.values()];
+    // Cancelled: every child has stopped; nothing is committed, the next run starts from the old cursors.
+    if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the sync was cancelled');
+
+    // Cursors move only now, together, for the resources that finished (a failed one keeps its old cursor).
+    const full = mode === 'full' && input.resources === undefined && resources.every((r) => r.state === 'done');
+    const cursors = resources.flatMap((r) => (r.state === 'done' && r.pendingCursor ? [{ resource: r.resource, cursor: r.pendingCursor }] : []));
+    // A full run of every resource is the reference point of `fullEvery`.
+    if (full) cursors.push({ resource: FULL_SYNC_MARK, cursor: startedAt.toISOString() });
+    if (cursors.length > 0) await storeActivities.commitCursors({ accountId, syncId, cursors });
+    for (const r of resources) {
+      if (r.state === 'done' && r.pendingCursor) r.committedCursor = r.pendingCursor;
+      delete r.pendingCursor;
+    }
+
     const failed = resources.filter((r) => r.state === 'failed');
     if (failed.length > 0) {
       const skipped = resources.filter((r) => r.state === 'skipped' && r.warning?.startsWith('not started')).map((r) => r.resource);
@@ -292,18 +328,15 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         { resources },
       );
     }
-    // A full run of every resource is the reference point of `fullEvery`.
-    if (mode === 'full' && input.resources === undefined && resources.every((r) => r.state === 'done')) {
-      await storeActivities.commitCursor({ accountId, resource: FULL_SYNC_MARK, cursor: startedAt.toISOString(), syncId });
-    }
     return {
       syncId: laneId,
-      accountId: state.accountId,
+      accountId: plan.accountId,
       mode,
       status: 'succeeded',
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       resources,
+      totals: totalsOf(resources),
     };
   }
 }

@@ -2,17 +2,19 @@
 // workflow state, continue-as-new before the history grows large. Page-numbered lists
 // read their remaining pages in parallel once the first page told how many there are;
 // resources with a parent fan out over the parent's ids in chunks with bounded concurrency.
+// The resource's catalog entry comes in the input (from the account sync's history), never
+// from the catalog module: see docs/releasing.md.
 import { continueAsNew, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
-import { getResource } from '../harvest/catalog';
+import { QUERY_NAMES } from '../contracts';
 import type { PageRequest, PageResult, ResourceCarry, ResourceProgress, ResourceSyncInput } from '../sync/types';
 import { harvestActivities, reportActivities, storeActivities } from './activities';
 
-export const resourceProgressQuery = defineQuery<ResourceProgress>('progress');
+export const resourceProgressQuery = defineQuery<ResourceProgress>(QUERY_NAMES.progress);
 
 const PARENT_CHUNK = 200;
 
 export async function syncResource(input: ResourceSyncInput): Promise<ResourceProgress> {
-  const spec = getResource(input.resource);
+  const spec = input.spec;
   const carry: ResourceCarry = input.carry ?? {
     progress: {
       resource: spec.name,
@@ -168,10 +170,8 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     progress.position = 'marking deletions';
     progress.deleted = await storeActivities.markDeleted({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, syncStartedAt: input.runStartedAt });
   }
-  if (input.commitCursor) {
-    await storeActivities.commitCursor({ accountId: input.accountId, resource: spec.name, cursor: input.commitCursor, syncId: input.syncId });
-    progress.committedCursor = input.commitCursor;
-  }
+  // The account sync commits it once its whole graph ended (not if it was cancelled).
+  if (input.commitCursor) progress.pendingCursor = input.commitCursor;
   progress.state = 'done';
   delete progress.position;
   return progress;

@@ -12,7 +12,7 @@ import { findTemporalCli } from '../../src/temporal';
 import { createSyncWorker } from '../../src/worker';
 import { openClickHouse, type ClickHouseHandle } from '../../src/clickhouse/connect';
 import type { SyncInput, SyncSummary } from '../../src/sync/types';
-import type { FakeHarvest } from '../fake-harvest';
+import type { FakeHarvest } from '../../src/sandbox';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 

@@ -3,7 +3,7 @@
 // null), per parent for fan-out resources, with nested arrays flattened like the tables.
 import { CATALOG, tablesOf, type ResourceSpec, type TableDef } from '../../src/harvest/catalog';
 import { windowsBetween } from '../../src/sync/windows';
-import type { FakeHarvest } from '../fake-harvest';
+import type { FakeHarvest } from '../../src/sandbox';
 
 type Rec = Record<string, unknown>;
 

@@ -16,9 +16,9 @@ import {
   type Rec,
   type ReportName,
   type ResourceKind,
-} from './index';
-import { projectAssignmentsFor, refId, teammatesFor } from './store';
-import { DAY_MS, startOfUtcDay } from './util';
+} from '../src/sandbox';
+import { projectAssignmentsFor, refId, teammatesFor } from '../src/sandbox/store';
+import { DAY_MS, startOfUtcDay } from '../src/sandbox/util';
 
 const FIXTURES = process.env.HARVEST_FIXTURES ?? '/work/shared/fixtures/harvest-recorded.jsonl';
 const UA = 'harvest-sync-tests (tests@example.com)';

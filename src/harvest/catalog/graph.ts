@@ -1,0 +1,53 @@
+// Lookups over the catalog: names, the dependency closure of a selection, and the
+// physical tables of each resource. Pure functions (workflows import them).
+
+import { CATALOG } from './entries';
+import type { NestedSpec, ResourceSpec, TableDef } from './types';
+
+const BY_NAME = new Map(CATALOG.map((r) => [r.name, r]));
+
+export function resourceNames(): string[] {
+  return CATALOG.map((r) => r.name);
+}
+
+export function getResource(name: string): ResourceSpec {
+  const spec = BY_NAME.get(name);
+  if (!spec) throw new Error(`unknown resource "${name}"; known: ${resourceNames().join(', ')}`);
+  return spec;
+}
+
+/**
+ * The resources to sync for a selection: the selection plus everything it depends on
+ * (a child cannot be fanned out without its parents' rows), in catalog order.
+ * Throws on unknown names, listing the valid ones.
+ */
+export function resolveSelection(selected?: readonly string[]): string[] {
+  if (!selected || selected.length === 0) return resourceNames();
+  const unknown = selected.filter((n) => !BY_NAME.has(n));
+  if (unknown.length > 0) {
+    throw new Error(`unknown resource(s): ${unknown.join(', ')}; known: ${resourceNames().join(', ')}`);
+  }
+  const wanted = new Set<string>();
+  const visit = (name: string): void => {
+    if (wanted.has(name)) return;
+    wanted.add(name);
+    getResource(name).dependsOn.forEach(visit);
+  };
+  selected.forEach(visit);
+  return resourceNames().filter((n) => wanted.has(n));
+}
+
+
+export function resourceTable(spec: ResourceSpec): TableDef {
+  return { name: spec.name, key: spec.key, parentColumns: spec.parent ? [spec.parent.column] : [], columns: spec.columns };
+}
+
+export function nestedTable(n: NestedSpec): TableDef {
+  return { name: n.name, key: n.key, parentColumns: Object.keys(n.parentKey), columns: n.columns };
+}
+
+/** Every table of a resource: its own first, then its nested arrays'. */
+export function tablesOf(spec: ResourceSpec): TableDef[] {
+  return [resourceTable(spec), ...(spec.nested ?? []).map(nestedTable)];
+}
+

@@ -1,0 +1,60 @@
+// The catalog's consistency check. Pure function.
+
+import { CATALOG } from './entries';
+import { tablesOf } from './graph';
+import type { ResourceSpec } from './types';
+
+/** Checks the catalog's own consistency; the tests run it so a bad entry fails CI. */
+export function validateCatalog(catalog: readonly ResourceSpec[] = CATALOG): string[] {
+  const problems: string[] = [];
+  const names = new Set(catalog.map((r) => r.name));
+  const tableNames = new Set<string>();
+  for (const t of catalog.flatMap(tablesOf)) {
+    if (tableNames.has(t.name)) problems.push(`table ${t.name} is defined twice`);
+    tableNames.add(t.name);
+    const columns = new Set([...t.parentColumns, ...t.columns.map((c) => c.name)]);
+    for (const k of t.key) if (!columns.has(k)) problems.push(`${t.name}: key column ${k} is not a column`);
+  }
+  for (const r of catalog) {
+    if (r.paging === 'none' && (r.parent || r.key.length > 0)) problems.push(`${r.name}: a single-object resource has no key or parent`);
+    if (r.report?.windowed && (r.paging !== 'page' || r.parent)) problems.push(`${r.name}: a windowed report is a page-numbered top-level list`);
+    for (const n of r.nested ?? []) {
+      const parentCols = new Set([...(r.parent ? [r.parent.column] : []), ...r.columns.map((c) => c.name)]);
+      for (const [child, parentCol] of Object.entries(n.parentKey)) {
+        if (!parentCols.has(parentCol)) problems.push(`${n.name}: parent key ${child} <- ${parentCol} is not a column of ${r.name}`);
+      }
+      if (!(n.parentColumn in n.parentKey)) problems.push(`${n.name}: parentColumn ${n.parentColumn} is not in parentKey`);
+    }
+    for (const sig of r.changeSignals ?? []) {
+      for (const dep of [sig.resource, sig.via?.resource].filter((x): x is string => Boolean(x))) {
+        if (!r.dependsOn.includes(dep)) problems.push(`${r.name}: change signal ${dep} must be a dependency`);
+      }
+    }
+    for (const d of r.dependsOn) if (!names.has(d)) problems.push(`${r.name}: depends on unknown ${d}`);
+    if (r.parent) {
+      if (!r.dependsOn.includes(r.parent.resource)) problems.push(`${r.name}: parent ${r.parent.resource} must be a dependency`);
+      if (!r.path.includes(`{${r.parent.param}}`)) problems.push(`${r.name}: path lacks {${r.parent.param}}`);
+    }
+    const seen = new Set<string>();
+    for (const c of r.columns) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(c.name)) problems.push(`${r.name}: bad column name ${c.name}`);
+      if (seen.has(c.name)) problems.push(`${r.name}: duplicate column ${c.name}`);
+      seen.add(c.name);
+    }
+  }
+  // Dependency cycles would deadlock the run.
+  const state = new Map<string, 'visiting' | 'done'>();
+  const byName = new Map(catalog.map((r) => [r.name, r]));
+  const visit = (n: string, path: string[]): void => {
+    if (state.get(n) === 'done') return;
+    if (state.get(n) === 'visiting') {
+      problems.push(`dependency cycle: ${[...path, n].join(' -> ')}`);
+      return;
+    }
+    state.set(n, 'visiting');
+    for (const d of byName.get(n)?.dependsOn ?? []) visit(d, [...path, n]);
+    state.set(n, 'done');
+  };
+  for (const r of catalog) visit(r.name, []);
+  return problems;
+}
