@@ -30,12 +30,17 @@ export function pacerWorkflowId(credential: string, baseUrl: string): string {
 export class WorkflowPacer implements Pacer {
   private waiting: Array<{ budget: BudgetName; resolve: (waitMs: number) => void; reject: (err: unknown) => void }> = [];
   private asking = false;
+  private reasked = 0;
+  /** Longest round trip whose grants are used as they are: the smallest margin of the budgets. */
+  private readonly maxLagMs: number;
 
   constructor(
     private readonly client: Client,
     private readonly workflowId: string,
     private readonly budgets: Record<BudgetName, Budget> = HARVEST_BUDGETS,
-  ) {}
+  ) {
+    this.maxLagMs = Math.min(...Object.values(budgets).map((b) => b.marginMs));
+  }
 
   async acquire(budget: BudgetName, signal?: AbortSignal): Promise<void> {
     const waitMs = await new Promise<number>((resolve, reject) => {
@@ -61,8 +66,19 @@ export class WorkflowPacer implements Pacer {
     this.asking = true;
     const slots: SlotRequest['slots'] = {};
     for (const w of batch) slots[w.budget] = (slots[w.budget] ?? 0) + 1;
+    const sent = Date.now();
     this.ask({ slots })
       .then((grant) => {
+        // The pacer granted these slots at its own "now", somewhere within this round trip;
+        // a request sent later than that by more than the margin could overlap the next
+        // window's slots. A slow answer's slots are given up (counted, unused: only
+        // conservative) and asked for again.
+        if (Date.now() - sent > this.maxLagMs && this.reasked < 5) {
+          this.reasked++;
+          this.waiting.unshift(...batch);
+          return;
+        }
+        this.reasked = 0;
         const next: Partial<Record<BudgetName, number>> = {};
         for (const w of batch) {
           const i = (next[w.budget] = (next[w.budget] ?? -1) + 1);
