@@ -4,6 +4,7 @@ import { teardown } from './support/harness';
 import './unit.test';
 import './pacing.test';
 import './fast/config.test';
+import './fast/lint.test';
 import './sandbox.test';
 import './sync.test';
 import './coverage.test';
@@ -14,5 +15,8 @@ import './operations.test';
 import './views.test';
 import './deploy.test';
 import './operate.test';
+import './releases.test';
+import './durability.test';
+import './listing.test';
 
 after(teardown);

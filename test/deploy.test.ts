@@ -221,13 +221,46 @@ describe('Grafana provisioning', () => {
 });
 
 describe('image, .env.example and docs', () => {
-  it('the Dockerfile installs with npm install and runs the worker', () => {
+  it('the Dockerfile builds dist/ in one stage and runs it with production dependencies only', () => {
     const dockerfile = read('Dockerfile');
-    assert.match(dockerfile, /^RUN npm install\b/m);
     assert.doesNotMatch(dockerfile, /^RUN .*npm ci\b/m);
-    assert.match(dockerfile, /^ENTRYPOINT \["node", "bin\/harvest-sync\.js"\]$/m);
-    assert.match(dockerfile, /^CMD \["worker"\]$/m);
-    for (const dir of ['bin', 'src']) assert.match(dockerfile, new RegExp(`^COPY ${dir} `, 'm'));
+    // Stages: FROM … AS name; every --from names an earlier stage.
+    const stages = [...dockerfile.matchAll(/^FROM (\S+)(?: AS (\S+))?$/gm)].map((m) => ({ image: m[1], name: m[2] }));
+    const names = stages.map((st) => st.name);
+    assert.ok(stages.length >= 3, 'multi-stage');
+    for (const m of dockerfile.matchAll(/--from=(\S+)/g)) assert.ok(names.includes(m[1]), `COPY --from=${m[1]}: no such stage`);
+    const stageText = (name: string): string => {
+      const start = dockerfile.search(new RegExp(`^FROM \\S+ AS ${name}$`, 'm'));
+      assert.ok(start >= 0, `no stage ${name}`);
+      const rest = dockerfile.slice(start + 1);
+      const next = rest.search(/^FROM /m);
+      return next < 0 ? rest : rest.slice(0, next);
+    };
+    // The build stage installs everything and runs the build; deps installs production packages only.
+    assert.match(stageText('build'), /^RUN npm install --no-audit --no-fund$/m);
+    assert.match(stageText('build'), /^RUN npm run build$/m);
+    assert.match(stageText('deps'), /^RUN npm install --omit=dev\b/m);
+    // The image runs the compiled client with node: no tsx, no TypeScript sources.
+    const worker = stageText('worker');
+    assert.match(worker, /^COPY --from=deps \/app\/node_modules \.\/node_modules$/m);
+    assert.match(worker, /^COPY --from=build \/app\/dist \.\/dist$/m);
+    assert.doesNotMatch(worker, /^COPY src\b|tsx/m);
+    assert.match(worker, /^ENTRYPOINT \["node", "dist\/client\.js"\]$/m);
+    assert.match(worker, /^CMD \["worker"\]$/m);
+    assert.match(worker, /^USER node$/m);
+    // What the build emits is what the entry point names; what is copied exists.
+    const build = JSON.parse(read('tsconfig.build.json').replace(/^\s*\/\/.*$/gm, '')) as { compilerOptions: { rootDir: string; outDir: string } };
+    assert.deepEqual([build.compilerOptions.rootDir, build.compilerOptions.outDir], ['src', 'dist']);
+    assert.ok(fs.existsSync(path.join(PROJECT_ROOT, 'src', 'client.ts')));
+    for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+      for (const source of m[1].split(/\s+/)) assert.ok(fs.existsSync(path.join(PROJECT_ROOT, source)), `COPY ${source}: no such file`);
+    }
+    const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>; dependencies: Record<string, string> };
+    assert.ok(pkg.scripts.build, 'npm run build');
+    assert.equal(pkg.dependencies.tsx, undefined, 'tsx is a dev dependency: the image runs without it');
+    // The last stage (the default target) has the Temporal CLI, so `demo` runs in the image.
+    assert.equal(stages.at(-1)?.image, 'worker');
+    assert.match(dockerfile.slice(dockerfile.lastIndexOf('FROM ')), /\/usr\/local\/bin\/temporal$/m);
   });
 
   it('.env.example names only settings the application or the compose file reads, and the required ones', () => {
