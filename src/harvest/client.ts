@@ -144,7 +144,7 @@ export class HarvestClient {
       signal?.throwIfAborted();
       const token = await this.tokens.token();
       // Harvest's id service (the account list) has no API budget of its own to pace.
-      if (accountId !== undefined) await this.pacer.acquire(budget);
+      if (accountId !== undefined) await this.pacer.acquire(budget, signal);
       let res;
       try {
         res = await request(url, {
