@@ -1,11 +1,23 @@
-// Benchmark: syncs a generated account from the fake Harvest into embedded ClickHouse
-// through a real Temporal dev server and a worker in its own process, then prints
-// throughput, requests, 429s, the worker's peak RSS and the largest workflow history.
+// Benchmark: syncs generated accounts from the fake Harvest into embedded ClickHouse
+// through a real Temporal dev server and workers in their own processes, and prints, in
+// one run, what tells whether Harvest's budget or our pipeline is the bound:
 //
-//   npm run bench -- [--time-entries 200000] [--users 25] [--rate-limit] [--rps 6.5]
+//   limited      Harvest's limits (100 requests / 15 s; reports 100 / 15 min) and its
+//                latency (300 ms + 0.2 ms per row): a full sync of every resource, then an
+//                incremental one. Wall ÷ the window-aware bound of each budget, 429s, most
+//                requests in flight, peak RSS of the worker, largest history.
+//   unthrottled  No limit, no latency, the six seed resources (users, time_entries,
+//                projects, tasks, user_projects, project_tasks): rows/s of the page path,
+//                and the dlt anchor (/work/shared/bench/dlt_anchor.py) on the same account.
+//   shared       Three worker processes (three deployments, each its own account and
+//                ClickHouse) sharing one token, limits and latency on: 429s after warm-up.
 //
-// --rate-limit turns on the fake's real limit (100 requests / 15 s) and reports wall
-// time against the budget bound (requests ÷ 6.67 per second).
+//   npm run bench -- [--time-entries 100000] [--scenarios limited,unthrottled,shared]
+//                    [--users 25] [--latency-ms 300] [--latency-per-row-ms 0.2]
+//                    [--concurrency N] [--dlt-python /work/venv-dlt/bin/python]
+//
+// The window-aware bound of N requests against a budget of L per W: a fresh window may be
+// spent at once, so N requests need floor((N-1)/L)·W plus one answer's latency.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -13,34 +25,177 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { findTemporalCli } from '../src/temporal';
-import type { SyncSummary } from '../src/sync/types';
-import { generateAccount, startFakeHarvest } from '../src/sandbox';
+import type { SyncInput, SyncSummary } from '../src/sync/types';
+import { generateAccount, startFakeHarvest, type FakeAccountData, type FakeHarvest, type FakeHarvestOptions } from '../src/sandbox';
 
 const ROOT = path.resolve(__dirname, '..');
+const SEED_RESOURCES = ['users', 'time_entries', 'projects', 'tasks', 'user_projects', 'project_tasks'];
+const GENERAL = { limit: 100, windowS: 15 };
+const REPORTS = { limit: 100, windowS: 900 };
+const TOKEN = 'bench-pat';
+
+interface Options {
+  timeEntries: number;
+  users: number;
+  latency: { baseMs: number; perRowMs: number };
+  concurrency?: number;
+  dltPython: string | undefined;
+  dltAnchor: string;
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      'time-entries': { type: 'string', default: '200000' },
+      'time-entries': { type: 'string', default: '100000' },
       users: { type: 'string', default: '25' },
-      'rate-limit': { type: 'boolean', default: false },
-      rps: { type: 'string' },
-      runs: { type: 'string', default: '2' },
+      scenarios: { type: 'string', default: 'limited,unthrottled' },
+      'latency-ms': { type: 'string', default: '300' },
+      'latency-per-row-ms': { type: 'string', default: '0.2' },
+      concurrency: { type: 'string' },
+      'dlt-python': { type: 'string', default: '/work/venv-dlt/bin/python' },
+      'dlt-anchor': { type: 'string', default: '/work/shared/bench/dlt_anchor.py' },
     },
   });
-  const timeEntries = Number(values['time-entries']);
-  const rateLimited = Boolean(values['rate-limit']);
-  const rps = values.rps ?? (rateLimited ? '6.5' : '100');
-
+  const opts: Options = {
+    timeEntries: Number(values['time-entries']),
+    users: Number(values.users),
+    latency: { baseMs: Number(values['latency-ms']), perRowMs: Number(values['latency-per-row-ms']) },
+    ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
+    dltPython: values['dlt-python'] && fs.existsSync(values['dlt-python']) ? values['dlt-python'] : undefined,
+    dltAnchor: values['dlt-anchor'],
+  };
+  const scenarios = values.scenarios.split(',').map((s) => s.trim());
   const cli = findTemporalCli({ namespace: 'default', taskQueue: 'bench', cliPath: process.env.TEMPORAL_CLI_PATH });
   if (!cli) throw new Error('no temporal CLI: run scripts/ensure-deps.sh first');
-  const t0 = Date.now();
-  const data = generateAccount({ seed: 99, timeEntries, users: Number(values.users) });
-  console.log(`generated ${timeEntries.toLocaleString('en-US')} time entries, ${data.users.length} users, ${data.projects.length} projects in ${Date.now() - t0} ms`);
-  const fake = await startFakeHarvest({ data, rateLimit: rateLimited ? { limit: 100, windowMs: 15_000 } : false });
   const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli }, ui: false, log: { format: 'pretty', level: 'error' } } });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'harvest-sync-bench-'));
-  const taskQueue = `bench-${Date.now()}`;
+  console.log(`harvest-sync bench: ${opts.timeEntries.toLocaleString('en-US')} time entries, ${os.cpus().length} cores, scenarios ${scenarios.join(', ')}`);
+  try {
+    for (const s of scenarios) {
+      if (s === 'limited') await limited(env, opts);
+      else if (s === 'unthrottled') await unthrottled(env, opts);
+      else if (s === 'shared') await shared(env, opts);
+      else throw new Error(`unknown scenario ${s}`);
+    }
+  } finally {
+    await env.teardown();
+  }
+}
+
+function account(opts: Options, seed = 99): FakeAccountData {
+  const t0 = Date.now();
+  const data = generateAccount({ seed, timeEntries: opts.timeEntries, users: opts.users });
+  console.log(`  generated account ${data.accountId}: ${data.timeEntries.length.toLocaleString('en-US')} time entries, ${data.users.length} users, ${data.projects.length} projects in ${Date.now() - t0} ms`);
+  return data;
+}
+
+async function limited(env: TestWorkflowEnvironment, opts: Options): Promise<void> {
+  console.log(`\n== limited: Harvest's windows and latency (${opts.latency.baseMs} ms + ${opts.latency.perRowMs} ms/row), every resource, 1 worker`);
+  const data = account(opts);
+  const fake = await startFakeHarvest({ data, tokens: [TOKEN], ...limits(opts) });
+  const deployment = await startDeployment(env, fake, data, 'limited');
+  try {
+    for (const mode of ['full', 'incremental'] as const) {
+      const r = await syncOnce(env, deployment, fake, { mode, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
+      printRun(`${mode} sync`, r, opts);
+    }
+    await printTotals(env, [deployment]);
+  } finally {
+    await deployment.stop();
+    await fake.close();
+  }
+}
+
+async function unthrottled(env: TestWorkflowEnvironment, opts: Options): Promise<void> {
+  console.log('\n== unthrottled: no limit, no latency, the six seed resources, 1 worker');
+  const data = account(opts);
+  const fake = await startFakeHarvest({ data, tokens: [TOKEN], rateLimit: false, reportsRateLimit: false });
+  // Nothing to pace against: the pacing steps aside.
+  const deployment = await startDeployment(env, fake, data, 'unthrottled', { HARVEST_REQUESTS_PER_SECOND: '1000', HARVEST_REPORTS_REQUESTS_PER_SECOND: '1000' });
+  let ours = 0;
+  try {
+    const r = await syncOnce(env, deployment, fake, { mode: 'full', resources: SEED_RESOURCES, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
+    ours = r.rows / r.wallS;
+    printRun('full sync', r, opts);
+    await printTotals(env, [deployment]);
+  } finally {
+    await deployment.stop();
+  }
+  try {
+    if (!opts.dltPython) {
+      console.log('  dlt anchor               skipped (no python with dlt: pip install "dlt[duckdb]" into /work/venv-dlt, or --dlt-python)');
+      return;
+    }
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'harvest-sync-dlt-'));
+    const started = Date.now();
+    // Not spawnSync: the fake it reads lives in this process's event loop.
+    const res = await runProcess(opts.dltPython, [opts.dltAnchor, fake.baseUrl, String(data.accountId), TOKEN, work], { ...process.env, RUNTIME__LOG_LEVEL: 'WARNING' });
+    fs.rmSync(work, { recursive: true, force: true });
+    const line = res.stdout.split('\n').find((l) => l.startsWith('dlt anchor:'));
+    if (!line) {
+      console.log(`  dlt anchor               failed (${res.status}): ${(res.stderr || res.stdout).slice(-400)}`);
+      return;
+    }
+    const m = /: (\d+) rows in ([\d.]+) s/.exec(line)!;
+    const dltRate = Number(m[1]) / Number(m[2]);
+    console.log(`  dlt anchor               ${Number(m[1]).toLocaleString('en-US')} rows in ${m[2]} s = ${Math.round(dltRate).toLocaleString('en-US')} rows/s (process ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(`  harvest-sync ÷ dlt       ${(ours / dltRate).toFixed(1)}× rows/s`);
+  } finally {
+    await fake.close();
+  }
+}
+
+async function shared(env: TestWorkflowEnvironment, opts: Options): Promise<void> {
+  console.log(`\n== shared: 3 worker processes, 3 accounts, one token, Harvest's windows and latency, every resource`);
+  const accounts = [99, 100, 101].map((seed) => account({ ...opts, timeEntries: Math.round(opts.timeEntries / 3) }, seed));
+  const fake = await startFakeHarvest({ data: accounts[0], accounts: accounts.slice(1), tokens: [TOKEN], ...limits(opts) });
+  const deployments: Deployment[] = [];
+  try {
+    for (const [i, data] of accounts.entries()) deployments.push(await startDeployment(env, fake, data, `shared${i + 1}`));
+    fake.resetLog();
+    const started = Date.now();
+    const results = await Promise.all(
+      deployments.map(async (d) => {
+        const handle = await env.client.workflow.start('harvestSync', { taskQueue: d.taskQueue, workflowId: `bench-${d.taskQueue}-full`, args: [{ mode: 'full', accountId: d.accountId }] });
+        const summary = (await handle.result()) as SyncSummary;
+        return { summary, wallS: (Date.now() - started) / 1000 };
+      }),
+    );
+    const wallS = Math.max(...results.map((r) => r.wallS));
+    const rows = results.reduce((n, r) => n + r.summary.resources.reduce((m, x) => m + x.rows, 0), 0);
+    const c = countRequests(fake);
+    // Warm-up: the first window, while the workers' pacing learns what the token already spent.
+    const after = fake.requests.filter((r) => r.status === 429 && r.at - started > GENERAL.windowS * 1000).length;
+    console.log(`  rows synced              ${rows.toLocaleString('en-US')} in ${wallS.toFixed(1)} s (${results.map((r) => r.wallS.toFixed(1)).join(' / ')} s per deployment)`);
+    printBounds(wallS, c, opts);
+    console.log(`  429 answers              ${c.limited} (${after} after the first window)`);
+    console.log(`  most requests in flight  ${fake.maxInFlight}`);
+    await printTotals(env, deployments);
+  } finally {
+    for (const d of deployments) await d.stop();
+    await fake.close();
+  }
+}
+
+function limits(opts: Options): Partial<FakeHarvestOptions> {
+  return {
+    rateLimit: { limit: GENERAL.limit, windowMs: GENERAL.windowS * 1000 },
+    reportsRateLimit: { limit: REPORTS.limit, windowMs: REPORTS.windowS * 1000 },
+    latency: opts.latency,
+  };
+}
+
+interface Deployment {
+  taskQueue: string;
+  accountId: string;
+  worker: ChildProcess;
+  peakRssKiB: () => number;
+  stop(): Promise<void>;
+}
+
+/** A worker process with its own task queue and embedded ClickHouse, on the fake's token. */
+async function startDeployment(env: TestWorkflowEnvironment, fake: FakeHarvest, data: FakeAccountData, name: string, extraEnv: Record<string, string> = {}): Promise<Deployment> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `harvest-sync-bench-${name}-`));
+  const taskQueue = `bench-${name}-${Date.now()}`;
   const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'worker.ts')], {
     cwd: ROOT,
     env: {
@@ -50,50 +205,122 @@ async function main(): Promise<void> {
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'WARN',
       TEMPORAL_TASK_QUEUE: taskQueue,
       HARVEST_ACCOUNT_ID: String(data.accountId),
-      HARVEST_ACCESS_TOKEN: 'test-pat',
+      HARVEST_ACCESS_TOKEN: TOKEN,
       HARVEST_BASE_URL: fake.baseUrl,
-      HARVEST_REQUESTS_PER_SECOND: rps,
-      HARVEST_REPORTS_REQUESTS_PER_SECOND: rateLimited ? String(100 / 900) : '100',
       CLICKHOUSE_PATH: path.join(dir, 'clickhouse'),
       HARVEST_SYNC_STATE_DIR: path.join(dir, 'state'),
+      ...(process.env.HARVEST_PACING ? { HARVEST_PACING: process.env.HARVEST_PACING } : {}),
+      ...extraEnv,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
-  const peak = watchPeakRss(worker);
-  try {
-    for (let run = 1; run <= Number(values.runs); run++) {
-      const mode = run === 1 ? 'full' : 'incremental';
-      fake.resetLog();
-      const started = Date.now();
-      const handle = await env.client.workflow.start('harvestSync', { taskQueue, workflowId: `bench-${run}-${Date.now()}`, args: [{ mode }] });
-      const summary = (await handle.result()) as SyncSummary;
-      const wallS = (Date.now() - started) / 1000;
-      const rows = summary.resources.reduce((n, r) => n + r.rows, 0);
-      const requests = fake.requests.filter((r) => r.path.startsWith('/v2/')).length;
-      const limited = fake.requests.filter((r) => r.status === 429).length;
-      console.log(`\nrun ${run} (${mode})`);
-      console.log(`  rows synced            ${rows.toLocaleString('en-US')}`);
-      console.log(`  wall time              ${wallS.toFixed(1)} s`);
-      console.log(`  rows/s                 ${Math.round(rows / wallS).toLocaleString('en-US')}`);
-      console.log(`  requests               ${requests} (${summary.resources.map((r) => `${r.resource} ${r.pages}`).join(', ')})`);
-      console.log(`  429 answers            ${limited}`);
-      if (rateLimited) {
-        const bound = requests / (100 / 15);
-        console.log(`  wall ÷ budget bound    ${(wallS / bound).toFixed(2)} (bound ${bound.toFixed(1)} s for ${requests} requests at 6.67/s)`);
+  const peakRssKiB = watchPeakRss(worker);
+  await waitForPoller(env, taskQueue, worker);
+  return {
+    taskQueue,
+    accountId: String(data.accountId),
+    worker,
+    peakRssKiB,
+    stop: async () => {
+      if (worker.exitCode === null) {
+        worker.kill('SIGTERM');
+        await new Promise((r) => worker.once('exit', r));
       }
-    }
-    let largest = { id: '', events: 0 };
-    for await (const wf of env.client.workflow.list()) {
-      if (wf.historyLength > largest.events) largest = { id: wf.workflowId, events: wf.historyLength };
-    }
-    console.log(`\nworker peak RSS          ${(peak() / 1024).toFixed(0)} MiB`);
-    console.log(`largest history          ${largest.events} events (${largest.id})`);
-  } finally {
-    worker.kill('SIGTERM');
-    await new Promise((r) => worker.once('exit', r));
-    await env.teardown();
-    await fake.close();
-    fs.rmSync(dir, { recursive: true, force: true });
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface RunResult {
+  rows: number;
+  wallS: number;
+  summary: SyncSummary;
+  counts: RequestCounts;
+  maxInFlight: number;
+}
+
+async function syncOnce(env: TestWorkflowEnvironment, d: Deployment, fake: FakeHarvest, input: SyncInput): Promise<RunResult> {
+  fake.resetLog();
+  const started = Date.now();
+  const handle = await env.client.workflow.start('harvestSync', { taskQueue: d.taskQueue, workflowId: `bench-${d.taskQueue}-${input.mode}-${Date.now()}`, args: [input] });
+  const summary = (await handle.result()) as SyncSummary;
+  const wallS = (Date.now() - started) / 1000;
+  return { rows: summary.resources.reduce((n, r) => n + r.rows, 0), wallS, summary, counts: countRequests(fake), maxInFlight: fake.maxInFlight };
+}
+
+interface RequestCounts {
+  general: number;
+  reports: number;
+  limited: number;
+}
+
+/** Answered requests per budget (429s apart: they are what pacing must avoid, not work). */
+function countRequests(fake: FakeHarvest): RequestCounts {
+  const api = fake.requests.filter((r) => r.path.startsWith('/v2/'));
+  const ok = api.filter((r) => r.status !== 429);
+  return {
+    general: ok.filter((r) => !r.path.startsWith('/v2/reports/')).length,
+    reports: ok.filter((r) => r.path.startsWith('/v2/reports/')).length,
+    limited: api.length - ok.length,
+  };
+}
+
+/** floor((N-1)/L)·W + one full page's answer time. */
+function windowBound(n: number, budget: { limit: number; windowS: number }, opts: Options): number {
+  if (n === 0) return 0;
+  return Math.floor((n - 1) / budget.limit) * budget.windowS + (opts.latency.baseMs + opts.latency.perRowMs * 2000) / 1000;
+}
+
+function printBounds(wallS: number, c: RequestCounts, opts: Options): void {
+  const g = windowBound(c.general, GENERAL, opts);
+  const r = windowBound(c.reports, REPORTS, opts);
+  const bound = Math.max(g, r);
+  console.log(`  general requests         ${c.general} → window-aware bound ${g.toFixed(1)} s (wall ÷ bound ${(wallS / g).toFixed(2)})`);
+  console.log(`  report requests          ${c.reports} → window-aware bound ${r.toFixed(1)} s${c.reports ? ` (wall ÷ bound ${(wallS / r).toFixed(2)})` : ''}`);
+  console.log(`  WALL ÷ BOUND             ${(wallS / bound).toFixed(2)} (bound ${bound.toFixed(1)} s, the larger of the two)`);
+}
+
+function printRun(label: string, r: RunResult, opts: Options): void {
+  console.log(`  -- ${label}`);
+  console.log(`  rows synced              ${r.rows.toLocaleString('en-US')}`);
+  console.log(`  wall time                ${r.wallS.toFixed(1)} s`);
+  console.log(`  rows/s                   ${Math.round(r.rows / r.wallS).toLocaleString('en-US')}`);
+  const pages = r.summary.resources.filter((x) => x.pages > 1).map((x) => `${x.resource} ${x.pages}`).join(', ');
+  console.log(`  pages (> 1)              ${pages}`);
+  printBounds(r.wallS, r.counts, opts);
+  console.log(`  429 answers              ${r.counts.limited}`);
+  console.log(`  most requests in flight  ${r.maxInFlight}`);
+}
+
+async function printTotals(env: TestWorkflowEnvironment, deployments: Deployment[]): Promise<void> {
+  let largest = { id: '', events: 0 };
+  for await (const wf of env.client.workflow.list()) {
+    if (!deployments.some((d) => wf.taskQueue === d.taskQueue)) continue;
+    if (wf.historyLength > largest.events) largest = { id: wf.workflowId, events: wf.historyLength };
+  }
+  console.log(`  worker peak RSS          ${deployments.map((d) => `${(d.peakRssKiB() / 1024).toFixed(0)} MiB`).join(' / ')}`);
+  console.log(`  largest history          ${largest.events} events (${largest.id})`);
+}
+
+function runProcess(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.once('error', reject);
+    child.once('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+/** Until a worker polls the task queue (bundling the workflows takes seconds; they are not the sync's time). */
+async function waitForPoller(env: TestWorkflowEnvironment, taskQueue: string, worker: ChildProcess): Promise<void> {
+  for (;;) {
+    if (worker.exitCode !== null) throw new Error(`the worker for ${taskQueue} exited (${worker.exitCode})`);
+    const res = await env.client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 });
+    if ((res.pollers ?? []).length > 0) return;
+    await new Promise((r) => setTimeout(r, 250));
   }
 }
 

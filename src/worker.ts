@@ -1,7 +1,8 @@
 // The harvest-sync worker: polls the task queue, runs the workflows and the activities.
-// Pacing is task-queue wide (the Temporal server enforces it across all workers), so
-// several workers together stay under Harvest's 100 requests / 15 s.
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+// Pacing: every Harvest request first takes a slot from the token's pacer workflow,
+// which models Harvest's windows for every worker of every process (docs/pacing.md).
+import { Client } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { Config } from './config';
 import { openClickHouse } from './clickhouse/connect';
@@ -14,6 +15,8 @@ import { reportsTaskQueue } from './sync/windows';
 import { connectNative } from './temporal';
 import { dataConverterFor } from './codec';
 import { ensureSearchAttributes } from './namespace';
+import { NO_PACING, PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from './pacing/pacer';
+import type { HarvestConfig } from './config';
 import { prebuiltWorkflowBundle } from './workflow-bundle';
 
 /**
@@ -74,7 +77,14 @@ export interface SyncWorkerOptions {
 export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Promise<SyncWorker> {
   if (!cfg.harvest) throw new Error('the worker needs the Harvest configuration');
   const clickhouse = openClickHouse(cfg.clickhouse);
-  const harvest = new HarvestClient(cfg.harvest);
+  const windowPacing = cfg.worker.pacing === 'window';
+  const pacer = windowPacing
+    ? new WorkflowPacer(
+        new Client({ connection: opts.connection, namespace: cfg.temporal.namespace, dataConverter: dataConverterFor(cfg.temporal) }),
+        pacerWorkflowId(credentialOf(cfg.harvest), cfg.harvest.baseUrl),
+      )
+    : NO_PACING;
+  const harvest = new HarvestClient(cfg.harvest, undefined, pacer);
   const clickhouseTarget: ClickHouseTarget = cfg.clickhouse.url
     ? { where: cfg.clickhouse.url, user: cfg.clickhouse.user, password: cfg.clickhouse.password }
     : { where: `the embedded engine at ${cfg.clickhouse.path}` };
@@ -97,23 +107,36 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
       // Heartbeats carry cancellations back: a cancelled sync aborts its page requests within seconds.
       maxHeartbeatThrottleInterval: '3 seconds',
     };
+    // One bundle for both workflow workers (the deployment's queue and the pacing queue).
+    // Given, else dist's prebuilt one; from source it is bundled once here when two workers need it.
+    const workflowBundle =
+      opts.workflowBundle ??
+      prebuiltWorkflowBundle() ??
+      (windowPacing ? { code: (await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') })).code } : undefined);
     const main = await Worker.create({
       ...common,
       taskQueue: cfg.temporal.taskQueue,
-      ...workflowCode(opts.workflowBundle),
+      ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
       activities,
-      maxTaskQueueActivitiesPerSecond: cfg.worker.activitiesPerSecond,
+      // Window pacing grants every request its slot; a task-queue rate would only add a steady trickle.
+      ...(windowPacing ? {} : { maxTaskQueueActivitiesPerSecond: cfg.worker.activitiesPerSecond }),
       maxConcurrentActivityTaskExecutions: cfg.worker.maxConcurrentActivities,
     });
     const reports = await Worker.create({
       ...common,
       taskQueue: reportsTaskQueue(cfg.temporal.taskQueue),
       activities: { fetchPage: activities.fetchPage },
-      maxTaskQueueActivitiesPerSecond: cfg.worker.reportsPerSecond,
-      maxConcurrentActivityTaskExecutions: 2,
+      ...(windowPacing ? {} : { maxTaskQueueActivitiesPerSecond: cfg.worker.reportsPerSecond }),
+      maxConcurrentActivityTaskExecutions: windowPacing ? 8 : 2,
     });
+    const workers = [main, reports];
+    if (windowPacing && workflowBundle) {
+      // Every deployment's workers serve the pacers, so a token shared across deployments
+      // keeps its pacer whichever of them is up.
+      workers.push(await Worker.create({ ...common, taskQueue: PACING_TASK_QUEUE, workflowBundle, maxConcurrentWorkflowTaskExecutions: 4 }));
+    }
     return {
-      worker: new WorkerGroup([main, reports]),
+      worker: new WorkerGroup(workers),
       release: async () => {
         await harvest.close();
         await clickhouse.close();
@@ -126,9 +149,9 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
   }
 }
 
-function workflowCode(given?: WorkflowBundleOption): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
-  const bundle = given ?? prebuiltWorkflowBundle();
-  return bundle ? { workflowBundle: bundle } : { workflowsPath: require.resolve('./workflows') };
+/** What identifies the token's budget (hashed into the pacer's id; never sent anywhere). */
+function credentialOf(h: HarvestConfig): string {
+  return h.auth.kind === 'pat' ? `pat:${h.auth.accessToken}` : `oauth:${h.auth.clientId}:${h.auth.refreshToken}`;
 }
 
 /** `harvest-sync worker`: runs until SIGINT/SIGTERM, finishing in-flight activities. */

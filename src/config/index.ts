@@ -77,6 +77,11 @@ export interface ClickHouseConfig {
 }
 
 export interface WorkerTuning {
+  /**
+   * `window` (default): Harvest's windows per token, granted by the token's pacer workflow
+   * (docs/pacing.md). `queue`: Temporal's task-queue rate limits alone (a steady rate).
+   */
+  pacing: 'window' | 'queue';
   /** Task-queue-wide activity rate: Harvest allows 100 requests per 15 s per token. */
   activitiesPerSecond: number;
   /** The reports API's own budget: 100 requests per 15 minutes. */
@@ -182,6 +187,7 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
   };
 
   const worker: WorkerTuning = {
+    pacing: v.get('HARVEST_PACING'),
     activitiesPerSecond: v.get('HARVEST_REQUESTS_PER_SECOND'),
     reportsPerSecond: v.get('HARVEST_REPORTS_REQUESTS_PER_SECOND'),
     maxConcurrentActivities: v.get('HARVEST_CONCURRENCY'),

@@ -29,6 +29,7 @@ interface TypeValues {
   origins: string[];
   'log-format': LogFormat;
   'log-level': LogLevel;
+  pacing: 'window' | 'queue';
 }
 
 type Entry<N extends VariableName> = Extract<(typeof ENV_VARIABLES)[number], { name: N }>;
@@ -157,6 +158,10 @@ const PARSERS: { [T in VariableType]: Parser<TypeValues[T]> } = {
   'log-format': (raw, v) => {
     const format = raw.toLowerCase();
     return format === 'json' || format === 'pretty' ? ok(format) : bad(`${v.name} must be json or pretty (got "${raw}")`);
+  },
+  pacing: (raw, v) => {
+    const mode = raw.toLowerCase();
+    return mode === 'window' || mode === 'queue' ? ok(mode) : bad(`${v.name} must be window or queue (got "${raw}")`);
   },
   'log-level': (raw, v) => {
     const level = raw.toUpperCase() === 'WARNING' ? 'WARN' : raw.toUpperCase();

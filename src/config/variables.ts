@@ -21,7 +21,8 @@ export type VariableType =
   | 'key-ring'
   | 'origins'
   | 'log-format'
-  | 'log-level';
+  | 'log-level'
+  | 'pacing';
 
 /**
  * Sections group the table in .env.example; `harvest` settings are read only by commands
@@ -85,14 +86,18 @@ export const ENV_VARIABLES = [
   },
   // --- Pacing -------------------------------------------------------------------------
   {
+    name: 'HARVEST_PACING', section: 'tuning', type: 'pacing', default: 'window',
+    doc: '`window`: Harvest\'s windows per token (100 / 15 s, reports 100 / 15 min), shared by every worker through a pacer workflow (docs/pacing.md); `queue`: the two task-queue rates below alone',
+  },
+  {
     name: 'HARVEST_REQUESTS_PER_SECOND', section: 'tuning', type: 'positive', default: '6.5',
-    doc: 'task-queue-wide page rate (Harvest: 100 / 15 s per token)',
+    doc: 'with `HARVEST_PACING=queue`: task-queue-wide page rate (Harvest: 100 / 15 s per token)',
   },
   {
     name: 'HARVEST_REPORTS_REQUESTS_PER_SECOND', section: 'tuning', type: 'positive', default: String(100 / 900), defaultDoc: '`0.111` (100 / 15 min)',
-    doc: 'pace of report requests (their own task queue)', example: { value: '0.111' },
+    doc: 'with `HARVEST_PACING=queue`: pace of report requests (their own task queue)', example: { value: '0.111' },
   },
-  { name: 'HARVEST_CONCURRENCY', section: 'tuning', type: 'count', default: '4', doc: 'concurrent activities per worker' },
+  { name: 'HARVEST_CONCURRENCY', section: 'tuning', type: 'count', default: '16', doc: 'concurrent activities per worker (a fresh window is spent at once)' },
   // --- Temporal -----------------------------------------------------------------------
   {
     name: 'TEMPORAL_ADDRESS', section: 'temporal', type: 'text', defaultDoc: 'embedded dev server',

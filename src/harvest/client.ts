@@ -5,6 +5,8 @@ import type { HarvestConfig } from '../config';
 import type { ResourceSpec } from './catalog';
 import { createTokenProvider, type TokenProvider } from './auth';
 import { errorForStatus, HarvestError } from './errors';
+import { NO_PACING, type Pacer } from '../pacing/pacer';
+import type { BudgetName } from '../pacing/window';
 
 export const PER_PAGE = 2000;
 
@@ -71,9 +73,13 @@ export class HarvestClient {
   private readonly agent: Agent;
   private readonly apiPrefix: string;
 
-  constructor(private readonly cfg: HarvestConfig, tokens?: TokenProvider) {
+  private readonly pacer: Pacer;
+
+  constructor(private readonly cfg: HarvestConfig, tokens?: TokenProvider, pacer?: Pacer) {
     this.tokens = tokens ?? createTokenProvider(cfg);
-    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 8 });
+    this.pacer = pacer ?? NO_PACING;
+    // Enough sockets for a whole window's burst of pages in flight.
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 32 });
     this.apiPrefix = new URL(cfg.baseUrl).toString().replace(/\/+$/, '');
   }
 
@@ -133,9 +139,12 @@ export class HarvestClient {
    * `signal` rejects with its reason (a cancellation, not a network error to retry).
    */
   async getJson(url: string, where: string, accountId: string | undefined, signal?: AbortSignal): Promise<unknown> {
+    const budget: BudgetName = url.startsWith(this.apiPrefix + '/reports/') ? 'reports' : 'general';
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
       const token = await this.tokens.token();
+      // Harvest's id service (the account list) has no API budget of its own to pace.
+      if (accountId !== undefined) await this.pacer.acquire(budget, signal);
       let res;
       try {
         res = await request(url, {
@@ -163,7 +172,14 @@ export class HarvestClient {
         throw new HarvestError(`network error reading ${where}: ${networkMessage(err)}`, 'network', res.statusCode, true);
       }
       if (res.statusCode === 401 && attempt === 0 && (await this.tokens.invalidate(token))) continue;
-      if (res.statusCode !== 200) throw errorForStatus(res.statusCode, text, where, res.headers['retry-after']);
+      if (res.statusCode !== 200) {
+        const err = errorForStatus(res.statusCode, text, where, res.headers['retry-after']);
+        if (res.statusCode === 429 && accountId !== undefined) {
+          // Every worker of the token waits it out, not only this page's retry.
+          await this.pacer.rateLimited(budget, err.retryAfterMs ?? 1000).catch(() => undefined);
+        }
+        throw err;
+      }
       try {
         return JSON.parse(text) as unknown;
       } catch {

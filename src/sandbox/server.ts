@@ -60,6 +60,12 @@ export interface FakeHarvestOptions {
   oauth?: OAuthOptions;
   /** Default 0: a free port. */
   port?: number;
+  /**
+   * Answer time of `/v2/` requests, like Harvest's: `baseMs` plus `perRowMs` for every
+   * record of a list or report page (default none). The rate limit counts a request when
+   * it arrives, as Harvest does.
+   */
+  latency?: { baseMs: number; perRowMs?: number };
 }
 
 export interface RequestLogEntry {
@@ -113,6 +119,8 @@ export interface FakeHarvest extends AccountHandle {
   /** The helpers of the account with this Harvest-Account-Id; throws if it is not served. */
   account(accountId: number): AccountHandle;
   readonly requests: RequestLogEntry[];
+  /** Most `/v2/` requests being served at once since start (or the last resetLog()). */
+  readonly maxInFlight: number;
   resetLog(): void;
   /** Runs before each request is served; returns an unsubscribe function. */
   onRequest(hook: RequestHook): () => void;
@@ -138,6 +146,8 @@ interface Reply {
   body: string | Buffer;
   contentType: string;
   headers?: Record<string, string>;
+  /** Records on a list or report page (for the latency model). */
+  rows?: number;
 }
 /** Destroy the socket without answering. */
 const RESET = Symbol('reset');
@@ -178,6 +188,8 @@ class FakeHarvestServer {
   private readonly role: TokenRole;
   private readonly timers = new Set<NodeJS.Timeout>();
   private count = 0;
+  private inFlight = 0;
+  maxInFlight = 0;
   readonly http: http.Server;
 
   /** @param accounts Harvest-Account-Id → store, the first one first. */
@@ -203,6 +215,7 @@ class FakeHarvestServer {
   resetLog(): void {
     this.requests.length = 0;
     this.count = 0;
+    this.maxInFlight = this.inFlight;
   }
 
   expireAccessTokens(): void {
@@ -224,13 +237,19 @@ class FakeHarvestServer {
       if (!res.writableFinished && entry.status === 0) entry.aborted = true;
     });
     const n = ++this.count;
+    const api = url.pathname.startsWith('/v2/');
+    if (api) this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
     let outcome: Outcome;
     try {
       for (const hook of [...this.hooks]) await hook({ method: entry.method, path: entry.path, query: { ...query }, n });
       outcome = await this.serve(req, url);
+      const latency = this.opts.latency;
+      if (api && latency && outcome !== RESET) await this.sleep(latency.baseMs + (latency.perRowMs ?? 0) * (outcome.rows ?? 0));
     } catch (err) {
       // A failing hook is a test bug: make it loud rather than a silent empty answer.
       outcome = apiError(500, `fake-harvest internal error: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      if (api) this.inFlight--;
     }
     if (outcome === RESET) {
       req.socket.destroy();
@@ -384,7 +403,7 @@ class FakeHarvestServer {
     const base = linkBase(this.origin(req), url.pathname, url.searchParams);
     const page = buildPage(route.key, records, route.paging, route.order, paging, base);
     if (route.present) page[route.key] = (page[route.key] as Rec[]).map(route.present);
-    return json(200, page);
+    return { ...json(200, page), rows: (page[route.key] as Rec[]).length };
   }
 
   /** Reports: page paging over rows computed now; `cursor` means nothing here and is ignored. */
@@ -406,7 +425,8 @@ class FakeHarvestServer {
       flags[name] = raw === 'true';
     }
     const rows = reportRows(data, route.report, { window, includeFixedFee: flags.include_fixed_fee, isActive: flags.is_active });
-    return json(200, buildPage('results', rows, 'page', 'created', paging, linkBase(this.origin(req), url.pathname, query)));
+    const page = buildPage('results', rows, 'page', 'created', paging, linkBase(this.origin(req), url.pathname, query));
+    return { ...json(200, page), rows: (page.results as Rec[]).length };
   }
 
   private async tokenEndpoint(req: http.IncomingMessage): Promise<Reply> {
@@ -501,6 +521,9 @@ export async function startFakeHarvest(opts: FakeHarvestOptions = {}): Promise<F
       return handle;
     },
     requests: server.requests,
+    get maxInFlight() {
+      return server.maxInFlight;
+    },
     resetLog: () => server.resetLog(),
     create: main.create,
     update: main.update,

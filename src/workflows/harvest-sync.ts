@@ -299,7 +299,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         runStartedAt: startedAt.toISOString(),
         ...(reach && reach.role !== 'administrator' ? { reach } : {}),
         historyLimit: Math.max(20, input.historyLimit ?? 5000),
-        concurrency: Math.min(16, input.concurrency ?? 4),
+        // Pages in flight per resource: with window pacing a fresh window is spent at once.
+        concurrency: Math.min(16, input.concurrency ?? (patched('pages-in-flight-8') ? 8 : 4)),
       };
       try {
         const child = await startChild(syncResource, {

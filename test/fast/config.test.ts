@@ -40,6 +40,7 @@ const SAMPLES: Record<VariableType, { valid: string; invalid: string | null }> =
   origins: { valid: 'https://cloud.temporal.io', invalid: 'not an origin' },
   'log-format': { valid: 'json', invalid: 'xml' },
   'log-level': { valid: 'warning', invalid: 'loud' },
+  pacing: { valid: 'queue', invalid: 'fast' },
 };
 
 describe('config: the table of variables', () => {

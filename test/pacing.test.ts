@@ -1,0 +1,67 @@
+// Pacing: Harvest's windows per token, granted by one pacer workflow to every worker.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from '@temporalio/worker';
+import { generateAccount, startFakeHarvest } from '../src/sandbox';
+import { getResource } from '../src/harvest/catalog';
+import { firstPageUrl, HarvestClient } from '../src/harvest/client';
+import { PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from '../src/pacing/pacer';
+import { emptyLedger, grantSlot, holdUntil, type Budget, type BudgetName } from '../src/pacing/window';
+import { temporalEnv, testConfig, unique, workflowBundle } from './support/harness';
+
+const small = (limit: number, windowMs: number, marginMs = 0): Record<BudgetName, Budget> => ({
+  general: { limit, windowMs, marginMs },
+  reports: { limit, windowMs: windowMs * 10, marginMs },
+});
+
+describe('pacing: the window ledger', () => {
+  it('spends a fresh window at once, then holds the window pace; Retry-After holds the budget', () => {
+    const budgets = small(3, 1000, 50);
+    const ledger = emptyLedger();
+    const slots = Array.from({ length: 7 }, () => grantSlot(ledger, budgets, 'general', 10_000));
+    assert.deepEqual(slots, [10_000, 10_000, 10_000, 11_050, 11_050, 11_050, 12_100]);
+    // Any window of 1000 ms holds at most 3 slots.
+    for (const t of slots) assert.ok(slots.filter((s) => s >= t && s < t + 1000).length <= 3);
+    // The reports budget is its own.
+    assert.equal(grantSlot(ledger, budgets, 'reports', 10_000), 10_000);
+    holdUntil(ledger, 'reports', 20_000);
+    assert.equal(grantSlot(ledger, budgets, 'reports', 10_500), 20_000);
+  });
+});
+
+describe('pacing: one pacer workflow for every worker of a token', () => {
+  it('three clients (three processes in production) sharing a token burst a fresh window, then pace it, with no 429', async () => {
+    const env = await temporalEnv();
+    const limit = 10;
+    const windowMs = 4000;
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 31, timeEntries: 50, users: 3 }), rateLimit: { limit, windowMs } });
+    const { cfg } = testConfig(fake, unique('pacing'));
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: PACING_TASK_QUEUE, workflowBundle: await workflowBundle() });
+    const id = pacerWorkflowId('pat:test-pat', fake.baseUrl);
+    assert.doesNotMatch(id, /test-pat/);
+    const clients = [1, 2, 3].map(() => new HarvestClient(cfg.harvest!, undefined, new WorkflowPacer(env.client, id, small(limit, windowMs, 1000))));
+    try {
+      await worker.runUntil(async () => {
+        const spec = getResource('tasks');
+        const url = firstPageUrl(cfg.harvest!.baseUrl, spec);
+        // Warm-up: the pacer starts (its first grants come slowly and are asked again), then its window passes.
+        await clients[0].listPage(spec, url, String(fake.data.accountId));
+        await new Promise((r) => setTimeout(r, windowMs + 1000));
+        fake.resetLog();
+        const started = Date.now();
+        await Promise.all(Array.from({ length: 30 }, (_, i) => clients[i % 3].listPage(spec, url, String(fake.data.accountId))));
+        const api = fake.requests.filter((r) => r.path.startsWith('/v2/'));
+        assert.equal(api.length, 30);
+        assert.equal(api.filter((r) => r.status === 429).length, 0, 'no 429');
+        const at = api.map((r) => r.at - started).sort((a, b) => a - b);
+        // A fresh window spent at once: the first `limit` requests did not wait for each other.
+        assert.ok(at[limit - 1] - at[0] < windowMs / 2, `first window spread over ${at[limit - 1] - at[0]} ms`);
+        // Then the window's pace: 30 requests need two more windows.
+        assert.ok(at[29] - at[0] >= 2 * windowMs, `30 requests took only ${at[29] - at[0]} ms`);
+      });
+    } finally {
+      for (const c of clients) await c.close();
+      await fake.close();
+    }
+  });
+});
