@@ -75,6 +75,9 @@ export function testConfig(fake: FakeHarvest, ids: { database: string; taskQueue
     HARVEST_BASE_URL: fake.baseUrl,
     HARVEST_TOKEN_URL: fake.tokenUrl,
     HARVEST_USER_AGENT: 'harvest-sync tests (tests@example.com)',
+    // Steady task-queue rates keep the suite quick; window pacing (the default) has its own
+    // tests (test/pacing.test.ts) and the recorded `full` history runs under it.
+    HARVEST_PACING: 'queue',
     HARVEST_REQUESTS_PER_SECOND: '200',
     HARVEST_REPORTS_REQUESTS_PER_SECOND: '200',
     HARVEST_CONCURRENCY: '4',

@@ -7,6 +7,7 @@
 // and is rolled out with Worker Versioning (docs/releasing.md).
 import { generateAccount, startFakeHarvest, type FakeHarvest } from '../../src/sandbox';
 import { createSyncWorker } from '../../src/worker';
+import { PACING_TASK_QUEUE } from '../../src/pacing/pacer';
 import type { SyncInput } from '../../src/sync/types';
 import { runSync, teardown, temporalEnv, testConfig, unique, workflowBundle, type TestSetup } from './harness';
 import { collectHistories, writeScenario } from './histories';
@@ -38,10 +39,10 @@ async function sync(setup: TestSetup, input: SyncInput): Promise<void> {
 const SCENARIOS: Scenario[] = [
   {
     name: 'full',
-    description: 'a first full sync of every resource: reports, nested lines, per-parent fan-outs, deletion marking',
+    description: 'a first full sync of every resource under window pacing: reports, nested lines, per-parent fan-outs, deletion confirmation and marking, and the token\'s pacer',
     run: () => withFake(account(101), async (fake) => {
       const ids = unique('rec_full');
-      await sync(testConfig(fake, ids), { mode: 'full' });
+      await sync(testConfig(fake, ids, { HARVEST_PACING: 'window' }), { mode: 'full' });
       return ids.taskQueue;
     }),
   },
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
     const taskQueue = await s.run();
     await new Promise((r) => setTimeout(r, 2000)); // visibility catches up with the last executions
     const histories = await collectHistories(env.client, taskQueue);
+    if (s.name === 'full') histories.push(...(await collectHistories(env.client, PACING_TASK_QUEUE, { running: true })));
     const file = writeScenario({ scenario: s.name, description: s.description, version, recordedAt: new Date().toISOString(), histories });
     const events = histories.map((h) => h.events);
     process.stdout.write(`${s.name}: ${histories.length} executions, ${events.reduce((a, b) => a + b, 0)} events (largest ${Math.max(...events)}) → ${file} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
