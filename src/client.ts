@@ -23,6 +23,8 @@ const lazy = {
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+/** Ctrl-C: the sync was cancelled (cluster) or paused (embedded), as the message says. */
+export const EXIT_INTERRUPTED = 130;
 
 class UsageError extends Error {}
 
@@ -150,19 +152,33 @@ async function runCommand(args: string[], env: Env, out: Output, command: 'run' 
     problems.push(...err.problems);
   }
   if (problems.length > 0 || !cfg) throw new ConfigError(problems);
-  const session = await lazy.session().openSession(cfg, out);
+  if (detach && !cfg.temporal.address) {
+    throw new UsageError('--detach needs TEMPORAL_ADDRESS: the embedded server ends with this command');
+  }
+  // Ctrl-C (or SIGTERM): on a cluster the sync is cancelled and waited for; on the
+  // embedded server it is paused, its state kept for the next run. A second one exits at once.
+  const interrupt = new AbortController();
+  const onSignal = (): void => {
+    if (interrupt.signal.aborted) process.exit(EXIT_INTERRUPTED);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    if (detach && session.temporal.embedded) {
-      throw new UsageError('--detach needs TEMPORAL_ADDRESS: the embedded server ends with this command');
+    const session = await lazy.session().openSession(cfg, out, { durable: true });
+    try {
+      const result = await session.runSync(input, { detach, interrupt: interrupt.signal });
+      if (!result.ok) {
+        process.stderr.write(result.interrupted ? `harvest-sync: ${result.message}\n` : `harvest-sync: sync failed: ${result.message}\n`);
+        return result.interrupted ? EXIT_INTERRUPTED : EXIT_FAILED;
+      }
+      return EXIT_OK;
+    } finally {
+      await session.close();
     }
-    const result = await session.runSync(input, { detach });
-    if (!result.ok) {
-      process.stderr.write(`harvest-sync: sync failed: ${result.message}\n`);
-      return EXIT_FAILED;
-    }
-    return EXIT_OK;
   } finally {
-    await session.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

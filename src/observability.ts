@@ -157,6 +157,9 @@ export function installRuntime(opts: RuntimeInstallOptions): Logger {
   const metricsAddress = opts.role === 'worker' ? opts.observability?.metricsAddress : undefined;
   const options: RuntimeOptions = {
     logger,
+    // Interactive commands handle Ctrl-C themselves (cancel or pause the sync, then stop the
+    // worker in order); workers keep the SDK's graceful shutdown on SIGINT/SIGTERM.
+    ...(opts.role === 'interactive' ? { shutdownSignals: [] } : {}),
     telemetryOptions: {
       // The core's own logs go through the same logger (and redaction) instead of straight to stderr.
       logging: { filter: { core: level, other: LEVELS.indexOf(level) < LEVELS.indexOf('WARN') ? 'WARN' : level }, forward: {} },

@@ -1,6 +1,6 @@
 // A sync session: Temporal (cluster or embedded), plus an in-process worker when the
 // server is embedded, and a way to run `harvestSync` to completion with live progress.
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Config } from './config';
 import { rootMessage } from './sync/failures';
 import { connectTemporal, type TemporalHandle } from './temporal';
@@ -19,15 +19,31 @@ export const stdoutOutput: Output = {
   write: (text) => process.stdout.write(text),
 };
 
+export type RunOutcome =
+  | { ok: true; summary: SyncSummary | undefined }
+  | { ok: false; message: string; /** Ctrl-C: the sync was cancelled (cluster) or paused (embedded). */ interrupted?: boolean };
+
+export interface RunOptions {
+  /** Only start it (cluster mode). */
+  detach?: boolean;
+  /** Ctrl-C: cancel the sync on a cluster; pause it (state kept) on the embedded server. */
+  interrupt?: AbortSignal;
+}
+
 export interface Session {
   temporal: TemporalHandle;
   /** Starts `harvestSync` and follows it to the end (or only starts it, with `detach`). */
-  runSync(input: SyncInput, opts?: { detach?: boolean }): Promise<{ ok: true; summary: SyncSummary | undefined } | { ok: false; message: string }>;
+  runSync(input: SyncInput, opts?: RunOptions): Promise<RunOutcome>;
   close(): Promise<void>;
 }
 
-export async function openSession(cfg: Config, out: Output): Promise<Session> {
-  const temporal = await connectTemporal(cfg.temporal);
+/**
+ * `durable`: with TEMPORAL_ADDRESS unset, the embedded server keeps its state in the
+ * state directory, and a sync a killed run left unfinished is resumed first (`run`).
+ * The demo runs on an in-memory server instead.
+ */
+export async function openSession(cfg: Config, out: Output, opts: { durable?: boolean } = {}): Promise<Session> {
+  const temporal = await connectTemporal(cfg.temporal, { durable: opts.durable });
   let sw: SyncWorker | undefined;
   let running: Promise<void> | undefined;
   try {
@@ -39,15 +55,87 @@ export async function openSession(cfg: Config, out: Output): Promise<Session> {
     await temporal.close();
     throw err;
   }
+
+  /** Follows a sync to its end, or until Ctrl-C. */
+  const follow = async (workflowId: string, started: number, interrupt: AbortSignal | undefined): Promise<RunOutcome> => {
+    const handle = temporal.client.workflow.getHandle(workflowId);
+    const display = startProgressDisplay(temporal.client, workflowId, out);
+    const result = handle.result().then(
+      (summary) => ({ summary: summary as SyncSummary }),
+      (error: unknown) => ({ error }),
+    );
+    const interrupted = new Promise<'interrupted'>((resolve) => {
+      if (interrupt?.aborted) resolve('interrupted');
+      interrupt?.addEventListener('abort', () => resolve('interrupted'), { once: true });
+    });
+    let outcome = await Promise.race([result, interrupted]);
+    if (outcome === 'interrupted') {
+      await display.stop();
+      if (temporal.durable) {
+        // The worker stops with this process; the sync stays in the state file, mid-way.
+        return {
+          ok: false,
+          interrupted: true,
+          message:
+            `interrupted: sync ${workflowId} stopped at the page it reached; nothing was committed, the cursors are unchanged. ` +
+            `Its state is kept in ${temporal.durable.dbFile}: the next \`harvest-sync run\` resumes it there, without reading the pages already stored again.`,
+        };
+      }
+      out.write(`\ninterrupted: cancelling sync ${workflowId} (in-flight Harvest requests are aborted)…\n`);
+      await handle.cancel();
+      outcome = await result;
+      if ('error' in outcome && isCancelled(outcome.error)) {
+        return {
+          ok: false,
+          interrupted: true,
+          message: `sync ${workflowId} cancelled: _sync_runs records it as cancelled and no cursor moved, so the next run reads from the same cursors as this one did`,
+        };
+      }
+    } else {
+      await display.stop();
+    }
+    if ('error' in outcome) {
+      const err = outcome.error;
+      if (isCancelled(err)) {
+        return { ok: false, message: `sync ${workflowId} was cancelled (from the Web UI or \`temporal workflow cancel\`); no cursor moved, the next run reads from the same cursors` };
+      }
+      return { ok: false, message: err instanceof WorkflowFailedError ? rootMessage(err) : (err as Error).message };
+    }
+    const summary = outcome.summary;
+    const outcomes: Array<Pick<SyncSummary, 'accountId' | 'status' | 'skippedBecause'>> = summary.accounts ?? [summary];
+    const skipped = outcomes.filter((s) => s.status === 'skipped');
+    if (skipped.length === outcomes.length) {
+      return { ok: false, message: `nothing done: ${skipped.map((s) => s.skippedBecause).join('; ')}` };
+    }
+    out.write(summaryLines(await resourcesOf(temporal.client, summary), Date.now() - started).join('\n') + '\n');
+    for (const s of skipped) out.write(`warning: account ${s.accountId} skipped: ${s.skippedBecause}\n`);
+    return { ok: true, summary };
+  };
+
   return {
     temporal,
     async runSync(input, opts = {}) {
+      if (temporal.durable) {
+        // A previous run was killed mid-sync: its sync is still in the state file. Finish it
+        // first, from the page it reached; it is the run asked for when it has the same input.
+        for (const wf of await unfinishedSyncs(temporal.client, cfg.temporal.taskQueue)) {
+          out.write(
+            `resuming ${wf.workflowId} (${wf.memo.mode ?? 'sync'}, started ${wf.startTime.toISOString()}): ` +
+              `a run stopped before it finished${temporal.durable.tookOver ? ' (its Temporal server was left running; stopped and restarted on its state)' : ''}; ` +
+              'it goes on from the page it reached\n',
+          );
+          const resumed = await follow(wf.workflowId, Date.now(), opts.interrupt);
+          if (!resumed.ok || sameRequest(wf.memo, input)) return resumed;
+          out.write('the interrupted sync is done; now the one asked for\n');
+        }
+      }
+      if (opts.interrupt?.aborted) return { ok: false, interrupted: true, message: 'interrupted before the sync started; nothing was done' };
       const started = Date.now();
       const accounts = input.accountId ? [input.accountId] : cfg.harvest!.accounts;
       const label = accounts === 'all' ? 'all' : accounts.join('-');
       const kind = input.mode === 'backfill' ? 'backfill' : 'sync';
       const workflowId = `harvest-${kind}-${label}-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
-      const handle = await temporal.client.workflow.start(WORKFLOW_TYPES.harvestSync, {
+      await temporal.client.workflow.start(WORKFLOW_TYPES.harvestSync, {
         taskQueue: cfg.temporal.taskQueue,
         workflowId,
         args: [input],
@@ -57,23 +145,7 @@ export async function openSession(cfg: Config, out: Output): Promise<Session> {
         out.write(`follow it with \`harvest-sync status ${workflowId}\`\n`);
         return { ok: true, summary: undefined };
       }
-      const display = startProgressDisplay(temporal.client, workflowId, out);
-      try {
-        const summary = (await handle.result()) as SyncSummary;
-        await display.stop();
-        const outcomes: Array<Pick<SyncSummary, 'accountId' | 'status' | 'skippedBecause'>> = summary.accounts ?? [summary];
-        const skipped = outcomes.filter((s) => s.status === 'skipped');
-        if (skipped.length === outcomes.length) {
-          return { ok: false, message: `nothing done: ${skipped.map((s) => s.skippedBecause).join('; ')}` };
-        }
-        out.write(summaryLines(await resourcesOf(temporal.client, summary), Date.now() - started).join('\n') + '\n');
-        for (const s of skipped) out.write(`warning: account ${s.accountId} skipped: ${s.skippedBecause}\n`);
-        return { ok: true, summary };
-      } catch (err) {
-        await display.stop();
-        const message = err instanceof WorkflowFailedError ? rootMessage(err) : (err as Error).message;
-        return { ok: false, message };
-      }
+      return follow(workflowId, started, opts.interrupt);
     },
     async close() {
       if (sw) {
@@ -84,6 +156,39 @@ export async function openSession(cfg: Config, out: Output): Promise<Session> {
       await temporal.close();
     },
   };
+}
+
+function isCancelled(err: unknown): boolean {
+  return err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure;
+}
+
+interface SyncMemo {
+  accounts?: string[];
+  mode?: string;
+  resources?: string[] | 'all';
+  since?: string;
+  until?: string;
+}
+
+/** Running `harvestSync`s of this task queue on the embedded server (left by a killed run). */
+async function unfinishedSyncs(client: Client, taskQueue: string): Promise<Array<{ workflowId: string; startTime: Date; memo: SyncMemo }>> {
+  const found = [];
+  const query = `WorkflowType = '${WORKFLOW_TYPES.harvestSync}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue.replace(/['\\]/g, '')}'`;
+  for await (const wf of client.workflow.list({ query })) {
+    found.push({ workflowId: wf.workflowId, startTime: wf.startTime, memo: (wf.memo ?? {}) as SyncMemo });
+  }
+  return found.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+}
+
+/** Whether the interrupted sync is the one asked for now (its memo records its input). */
+function sameRequest(memo: SyncMemo, input: SyncInput): boolean {
+  return (
+    (memo.mode ?? 'incremental') === (input.mode ?? 'incremental') &&
+    JSON.stringify(memo.resources ?? 'all') === JSON.stringify(input.resources ?? 'all') &&
+    memo.since === input.since &&
+    memo.until === input.until &&
+    (input.accountId === undefined || (memo.accounts?.length === 1 && memo.accounts[0] === input.accountId))
+  );
 }
 
 /**
@@ -121,6 +226,31 @@ export async function fetchProgress(client: Client, workflowId: string): Promise
     );
     return perAccount.flat();
   }
+  const [rows, own] = await Promise.all([
+    resourceRows(client, workflowId, overall),
+    // The account sync's own activities (run log, sync state, the final cursor commit).
+    client.workflow.getHandle(workflowId).describe().catch(() => undefined),
+  ]);
+  const retrying = retryReasons(own?.raw.pendingActivities);
+  if (retrying) {
+    rows.push({
+      resource: `(${(own?.raw.pendingActivities ?? []).map((a) => a.activityType?.name ?? 'activity').join(', ')})`,
+      state: 'running', pages: 0, rows: 0, requests: 0, rateLimited: 0, typeMismatches: 0,
+      updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0, retrying,
+    });
+  }
+  return rows;
+}
+
+type PendingActivities = Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['describe']>>['raw']['pendingActivities'];
+
+/** Why pending activities are being retried (429, 5xx, timeouts, ClickHouse outages), and how often. */
+function retryReasons(pending: PendingActivities): string | undefined {
+  const retrying = (pending ?? []).filter((a) => (a.attempt ?? 1) > 1 && a.lastFailure?.message);
+  return retrying.length ? retrying.map((a) => `${a.lastFailure!.message} (attempt ${a.attempt})`).slice(0, 2).join('; ') : undefined;
+}
+
+function resourceRows(client: Client, workflowId: string, overall: SyncProgress): Promise<ResourceProgress[]> {
   return Promise.all(
     overall.resources.map(async (r) => {
       if (r.state !== 'running') return r;
@@ -128,8 +258,8 @@ export async function fetchProgress(client: Client, workflowId: string): Promise
       try {
         const [live, desc] = await Promise.all([child.query<ResourceProgress>(QUERY_NAMES.progress), child.describe()]);
         // A page being retried: Temporal knows why (429, 5xx, timeout) and how often.
-        const retrying = (desc.raw.pendingActivities ?? []).filter((a) => (a.attempt ?? 1) > 1 && a.lastFailure?.message);
-        if (retrying.length) live.retrying = retrying.map((a) => `${a.lastFailure!.message} (attempt ${a.attempt})`).slice(0, 2).join('; ');
+        const retrying = retryReasons(desc.raw.pendingActivities);
+        if (retrying) live.retrying = retrying;
         return live;
       } catch {
         return r;

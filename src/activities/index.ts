@@ -7,17 +7,20 @@ import { CATALOG, getResource, resolveSelection, resourceNames, type ResourceSpe
 import { firstPageUrl, type HarvestClient } from '../harvest/client';
 import { HarvestError } from '../harvest/errors';
 import type { ClickHouseHandle } from '../clickhouse/connect';
+import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
 import { buildRows } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
-import { entryDates, markUnseenDeleted, parentIds, readCursors, replaceReportWindow, storePage, writeCursor, writeSyncRun } from '../clickhouse/store';
+import { entryDates, markUnseenDeleted, parentIds, unseenCandidates, readCursors, replaceReportWindow, storePage, writeCursor, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
 import {
   FORBIDDEN_FAILURE,
   FULL_SYNC_MARK,
   type AccountSyncPlan,
   type DateRange,
+  type DeletionCandidates,
   type PageRequest,
   type PageResult,
+  type RecordCheck,
   type SyncRunRecord,
   type WorkflowSpec,
 } from '../sync/types';
@@ -28,6 +31,8 @@ export interface ActivityDeps {
   clickhouse: ClickHouseHandle;
   /** Whether the namespace has harvest-sync's search attributes (workflows upsert them only then). */
   searchAttributes?: boolean;
+  /** Where ClickHouse is, for error messages (no credentials). */
+  clickhouseTarget?: ClickHouseTarget;
 }
 
 /** Request counts of one page, carried across attempts in the heartbeat details. */
@@ -37,16 +42,19 @@ interface AttemptCounts {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { client: ch, database: db } = deps.clickhouse;
+  const { database: db } = deps.clickhouse;
+  // Every ClickHouse failure is classified: outages retry, mistakes fail at once (toFailure).
+  const ch = withErrorKinds(deps.clickhouse.client, deps.clickhouseTarget ?? { where: deps.clickhouse.embedded ? 'the embedded engine' : 'the ClickHouse server' });
 
-  return {
+  const activities = {
     /**
      * Tables ready; tells the workflow whether it may upsert search attributes and which
      * resources this release knows (the workflow validates its input against them).
      */
-    async ensureSchema(): Promise<{ searchAttributes: boolean; resourceNames: string[] }> {
+    async ensureSchema(): Promise<{ searchAttributes: boolean; resourceNames: string[]; taskQueue: string }> {
       await ensureTables(ch, db, CATALOG);
-      return { searchAttributes: deps.searchAttributes ?? false, resourceNames: resourceNames() };
+      // The task queue names the account lanes: taken from here so a replay elsewhere derives the same ids.
+      return { searchAttributes: deps.searchAttributes ?? false, resourceNames: resourceNames(), taskQueue: Context.current().info.taskQueue };
     },
 
     /** A row of the run log (`_sync_runs`), at the start and at the end of a run. */
@@ -95,8 +103,11 @@ export function createActivities(deps: ActivityDeps) {
       ctx.heartbeat(counts);
       const beat = setInterval(() => ctx.heartbeat(counts), 2000);
       try {
-        return { ...(await fetchAndStore(req)), ...counts };
+        return { ...(await fetchAndStore(req, ctx.cancellationSignal)), ...counts };
       } catch (err) {
+        // Cancelled (the sync was cancelled, or the worker is stopping): the request was
+        // aborted; the SDK reports the activity cancelled when it gets the cancellation back.
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
         if (err instanceof HarvestError && err.status === 429) counts.rateLimited++;
         ctx.heartbeat(counts);
         throw toFailure(err);
@@ -110,9 +121,43 @@ export function createActivities(deps: ActivityDeps) {
       return parentIds(ch, db, req.accountId, getResource(req.resource), req.afterId, req.limit, req.changedIn);
     },
 
-    /** After a complete listing: records this sync did not see are gone from Harvest. */
-    async markDeleted(req: { accountId: string; resource: string; syncId: string; syncStartedAt: string }): Promise<number> {
-      return markUnseenDeleted(ch, db, getResource(req.resource), req.accountId, req.syncId, req.syncStartedAt);
+    /**
+     * After a complete listing: records this sync did not see are gone from Harvest; with
+     * `ids`, only those of them (candidates Harvest confirmed gone).
+     */
+    async markDeleted(req: { accountId: string; resource: string; syncId: string; syncStartedAt: string; ids?: string[] }): Promise<number> {
+      return markUnseenDeleted(ch, db, getResource(req.resource), req.accountId, req.syncId, req.syncStartedAt, req.ids);
+    },
+
+    /** Page-numbered resources after a complete listing: the live rows it did not see (the first `limit` ids). */
+    async deletionCandidates(req: { accountId: string; resource: string; syncId: string; syncStartedAt: string; limit: number }): Promise<DeletionCandidates> {
+      return unseenCandidates(ch, db, getResource(req.resource), req.accountId, req.syncId, req.syncStartedAt, req.limit);
+    },
+
+    /**
+     * One deletion candidate asked of Harvest (`GET /<resource>/{id}`, one request, so
+     * the task queue's pacing counts it like a page): 404 is gone; a record is alive and
+     * is stored like a listed one (so it counts as seen by this sync).
+     */
+    async fetchRecord(req: { accountId: string; syncId: string; resource: string; id: string }): Promise<RecordCheck> {
+      const ctx = Context.current();
+      const prior = ctx.info.heartbeatDetails as Partial<AttemptCounts> | undefined;
+      const counts: AttemptCounts = { requests: (prior?.requests ?? 0) + 1, rateLimited: prior?.rateLimited ?? 0 };
+      ctx.heartbeat(counts);
+      const spec = getResource(req.resource);
+      try {
+        const record = await deps.harvest.getRecord(spec, req.id, req.accountId);
+        if (record === null) return { state: 'gone', ...counts };
+        const built = buildRows(spec, [record], { accountId: req.accountId, syncedAt: new Date(), syncId: req.syncId });
+        await storePage(ch, db, spec, req.accountId, req.syncId, built);
+        return { state: 'alive', ...counts };
+      } catch (err) {
+        if (err instanceof HarvestError && err.status === 429) counts.rateLimited++;
+        ctx.heartbeat(counts);
+        // Not readable now (e.g. 403 for a token that may list but not open it): it stays live.
+        if (err instanceof HarvestError && err.status === 403) return { state: 'unknown', ...counts };
+        throw toFailure(err);
+      }
     },
 
     /**
@@ -141,14 +186,28 @@ export function createActivities(deps: ActivityDeps) {
     },
   };
 
-  async function fetchAndStore(req: PageRequest): Promise<Omit<PageResult, 'requests' | 'rateLimited'>> {
+  // Store activities: their ClickHouse failures become retryable or non-retryable failures.
+  type Fn = (...args: never[]) => Promise<unknown>;
+  const classified = <T extends Fn>(fn: T): T =>
+    (async (...args: Parameters<T>) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        throw toFailure(err);
+      }
+    }) as T;
+  const { fetchPage, ...store } = activities;
+  const wrapped = Object.fromEntries(Object.entries(store).map(([name, fn]) => [name, classified(fn as Fn)])) as typeof store;
+  return { ...wrapped, fetchPage };
+
+  async function fetchAndStore(req: PageRequest, signal?: AbortSignal): Promise<Omit<PageResult, 'requests' | 'rateLimited'>> {
     const spec = getResource(req.resource);
     const url =
     req.url ??
     firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined, page: req.page, window: req.window, range: req.range });
     let page;
     try {
-      page = await deps.harvest.listPage(spec, url, req.accountId);
+      page = await deps.harvest.listPage(spec, url, req.accountId, signal);
     } catch (err) {
       if (err instanceof HarvestError && err.status === 404 && req.parentId !== undefined) {
         // The parent was deleted in Harvest after we listed it: nothing left to read.
@@ -176,6 +235,7 @@ export function createActivities(deps: ActivityDeps) {
       maxUpdatedAt: built.maxUpdatedAt,
       typeMismatches: built.typeMismatches,
       ...(spec.paging === 'page' && page.totalPages !== undefined ? { totalPages: page.totalPages } : {}),
+      ...(spec.paging === 'page' && page.totalEntries !== undefined ? { totalEntries: page.totalEntries } : {}),
     };
   }
 }
@@ -194,8 +254,14 @@ export function workflowSpec(spec: ResourceSpec): WorkflowSpec {
   };
 }
 
-/** Harvest errors become Temporal failures: 429 waits Retry-After, 4xx stops retrying. */
+/**
+ * Harvest errors become Temporal failures: 429 waits Retry-After, 4xx stops retrying.
+ * ClickHouse errors by kind: outages retry with backoff, mistakes fail at once.
+ */
 export function toFailure(err: unknown): unknown {
+  if (err instanceof ClickHouseStoreError) {
+    return ApplicationFailure.create({ message: err.message, type: `ClickHouse.${err.kind.name}`, nonRetryable: !err.kind.retryable });
+  }
   if (!(err instanceof HarvestError)) return err;
   return ApplicationFailure.create({
     message: err.message,

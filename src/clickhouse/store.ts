@@ -75,7 +75,8 @@ async function tombstone(client: ClickHouseClient, db: string, table: string, ke
     query: `SELECT * FROM ${latestRows(db, table, key)} WHERE _deleted = 0 AND ${where}`,
     query_params: { account: accountId, sync: syncId, ...params },
     format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+    // 64-bit integers come back as strings: exact above 2^53, and inserted back as they are.
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
   });
   const rows = await res.json<Row>();
   if (rows.length === 0) return 0;
@@ -86,13 +87,46 @@ async function tombstone(client: ClickHouseClient, db: string, table: string, ke
 }
 
 /**
- * After a complete listing of a resource in sync `syncId`: every live row this sync did
- * not write is gone from Harvest. Marks them deleted, with the nested lines of deleted
- * parents. Returns the number of records marked.
+ * Live rows a complete listing in sync `syncId` did not see: this sync did not write them,
+ * and no other sync (a backfill) wrote them after this one began (those were live then).
  */
-export async function markUnseenDeleted(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, syncStartedAt: string): Promise<number> {
-  // A row another sync (a backfill) wrote after this one began was live when it was read.
-  const marked = await tombstone(client, db, spec.name, spec.key, accountId, syncId, `_sync_id != {sync:String} AND ${WRITTEN_BEFORE}`, { before: syncStartedAt });
+const UNSEEN = `_sync_id != {sync:String} AND _synced_at < parseDateTime64BestEffort({before:String}, 3, 'UTC')`;
+
+/**
+ * Deletion candidates of a page-numbered resource after a complete listing: how many live
+ * rows it did not see, and the first `limit` of their ids (as strings: ids are UInt64).
+ */
+export async function unseenCandidates(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, syncStartedAt: string, limit: number): Promise<{ total: number; ids: string[] }> {
+  if (spec.key.length !== 1 || spec.key[0] !== 'id') throw new Error(`${spec.name}: deletion candidates need a resource keyed by id`);
+  const res = await client.query({
+    query: `SELECT toString(id) AS id, count() OVER () AS total FROM ${latestRows(db, spec.name, spec.key)}
+            WHERE _deleted = 0 AND ${UNSEEN} ORDER BY id LIMIT {limit:UInt32}`,
+    query_params: { account: accountId, sync: syncId, before: syncStartedAt, limit },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  const rows = await res.json<{ id: string; total: number }>();
+  return { total: rows.length ? Number(rows[0].total) : 0, ids: rows.map((r) => r.id) };
+}
+
+/**
+ * After a complete listing of a resource in sync `syncId`: every live row this sync did
+ * not see is gone from Harvest. Marks them deleted, with the nested lines of deleted
+ * parents; with `onlyIds`, only those of them (candidates Harvest confirmed gone).
+ * Returns the number of records marked.
+ */
+export async function markUnseenDeleted(
+  client: ClickHouseClient,
+  db: string,
+  spec: ResourceSpec,
+  accountId: string,
+  syncId: string,
+  syncStartedAt: string,
+  onlyIds?: readonly string[],
+): Promise<number> {
+  if (onlyIds !== undefined && onlyIds.length === 0) return 0;
+  const where = onlyIds === undefined ? UNSEEN : `${UNSEEN} AND toString(id) IN {ids:Array(String)}`;
+  const marked = await tombstone(client, db, spec.name, spec.key, accountId, syncId, where, { before: syncStartedAt, ...(onlyIds ? { ids: onlyIds } : {}) });
   for (const n of spec.nested ?? []) {
     const parentCol = n.parentKey[n.parentColumn];
     await tombstone(

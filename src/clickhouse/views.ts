@@ -440,7 +440,7 @@ ${branches.join('\n  UNION ALL\n')}
       ['schedule_id', 'Temporal schedule id (empty for manual runs)'],
       ['started_at', 'start (UTC)'],
       ['finished_at', 'end (UTC); NULL while running'],
-      ['status', "'running', 'succeeded', 'failed' or 'skipped'"],
+      ['status', "'running', 'succeeded', 'failed', 'cancelled' or 'skipped'"],
       ['duration_seconds', 'finished_at (or now, while running) - started_at'],
       ['rows', 'rows written'],
       ['requests', 'Harvest requests made'],

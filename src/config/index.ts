@@ -61,6 +61,8 @@ export interface TemporalConfig {
   tls?: TemporalTls;
   /** Unset: payloads are stored in Temporal as plain JSON. */
   encryption?: EncryptionConfig;
+  /** HARVEST_SYNC_STATE_DIR (absolute): the embedded `run` keeps its Temporal database and lock file here. */
+  stateDir: string;
 }
 
 export interface ClickHouseConfig {
@@ -167,6 +169,8 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
     namespace: v.get('TEMPORAL_NAMESPACE'),
     taskQueue: v.get('TEMPORAL_TASK_QUEUE'),
     cliPath: v.get('TEMPORAL_CLI_PATH'),
+    // Read outside the harvest section too (status, schedule): the default when it was not parsed.
+    stateDir: path.resolve(v.get('HARVEST_SYNC_STATE_DIR') ?? '.harvest-sync'),
     ...temporalSecurity(v, problems),
     encryption: encryption(v, problems),
   };

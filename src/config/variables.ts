@@ -78,7 +78,7 @@ export const ENV_VARIABLES = [
     doc: 'account list, for `HARVEST_ACCOUNT_ID=all`',
   },
   { name: 'HARVEST_REQUEST_TIMEOUT_MS', section: 'harvest', type: 'positive', default: '60000', doc: 'per-request timeout (milliseconds)' },
-  { name: 'HARVEST_SYNC_STATE_DIR', section: 'harvest', type: 'path', default: '.harvest-sync', doc: 'where a rotated OAuth2 refresh token is kept' },
+  { name: 'HARVEST_SYNC_STATE_DIR', section: 'harvest', type: 'path', default: '.harvest-sync', doc: 'where a rotated OAuth2 refresh token is kept, and the embedded `run` keeps its Temporal state (`temporal-run.db`) and lock file' },
   {
     name: 'HARVEST_TOKEN_FILE', section: 'harvest', type: 'path', defaultDoc: '`oauth-<accounts>.json` in `HARVEST_SYNC_STATE_DIR`',
     doc: 'the file that keeps the newest OAuth2 refresh token',

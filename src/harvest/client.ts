@@ -16,6 +16,8 @@ export interface ListPage {
   next: string | null;
   /** `total_pages` when the envelope has it. */
   totalPages?: number;
+  /** `total_entries` when the envelope has it: how many records the whole list holds right now. */
+  totalEntries?: number;
 }
 
 export interface FirstPageParams {
@@ -79,12 +81,39 @@ export class HarvestClient {
     await this.agent.close();
   }
 
-  /** Fetches one list page of `spec` at `url` (a first-page URL or a `links.next`) of one account. */
-  async listPage(spec: ResourceSpec, url: string, accountId: string): Promise<ListPage> {
+  /**
+   * Fetches one list page of `spec` at `url` (a first-page URL or a `links.next`) of one
+   * account. `signal` (the activity's cancellation) aborts the request in flight.
+   */
+  async listPage(spec: ResourceSpec, url: string, accountId: string, signal?: AbortSignal): Promise<ListPage> {
     this.assertOurUrl(url, spec);
     const where = `${spec.name} of account ${accountId} (GET ${describeUrl(url)})`;
-    const body = await this.getJson(url, where, accountId);
+    const body = await this.getJson(url, where, accountId, signal);
     return parseListPage(body, spec, where);
+  }
+
+  /**
+   * One record of a top-level resource (`GET <path>/{id}`), or null when Harvest answers
+   * 404 (it no longer exists). Confirms deletion candidates of page-numbered lists.
+   */
+  async getRecord(spec: ResourceSpec, id: string, accountId: string): Promise<HarvestRecord | null> {
+    if (spec.parent || spec.report || spec.paging === 'none' || spec.key.length !== 1 || spec.key[0] !== 'id') {
+      throw new Error(`${spec.name} has no single-record endpoint`);
+    }
+    if (!/^\d{1,20}$/.test(id)) throw new Error(`${spec.name}: bad record id ${JSON.stringify(id)}`);
+    const url = `${this.apiPrefix}${spec.path}/${id}`;
+    const where = `${spec.name} of account ${accountId} (GET ${describeUrl(url)})`;
+    let body;
+    try {
+      body = await this.getJson(url, where, accountId);
+    } catch (err) {
+      if (err instanceof HarvestError && err.status === 404) return null;
+      throw err;
+    }
+    if (!body || typeof body !== 'object' || Array.isArray(body) || String((body as HarvestRecord).id) !== id) {
+      throw new HarvestError(`unexpected response for ${where}: not the record asked for`, 'malformed', 200, false);
+    }
+    return body as HarvestRecord;
   }
 
   /** The Harvest accounts this token reaches (`/accounts` on Harvest ID). */
@@ -99,9 +128,13 @@ export class HarvestClient {
       .map((a) => String(a.id));
   }
 
-  /** GET with auth, one token refresh on 401, and Harvest's status mapping. */
-  async getJson(url: string, where: string, accountId: string | undefined): Promise<unknown> {
+  /**
+   * GET with auth, one token refresh on 401, and Harvest's status mapping. An aborted
+   * `signal` rejects with its reason (a cancellation, not a network error to retry).
+   */
+  async getJson(url: string, where: string, accountId: string | undefined, signal?: AbortSignal): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
+      signal?.throwIfAborted();
       const token = await this.tokens.token();
       let res;
       try {
@@ -116,14 +149,17 @@ export class HarvestClient {
           },
           headersTimeout: this.cfg.requestTimeoutMs,
           bodyTimeout: this.cfg.requestTimeoutMs,
+          ...(signal ? { signal } : {}),
         });
       } catch (err) {
+        if (signal?.aborted) throw signal.reason;
         throw new HarvestError(`network error for ${where}: ${networkMessage(err)}`, 'network', undefined, true);
       }
       let text: string;
       try {
         text = await res.body.text();
       } catch (err) {
+        if (signal?.aborted) throw signal.reason;
         throw new HarvestError(`network error reading ${where}: ${networkMessage(err)}`, 'network', res.statusCode, true);
       }
       if (res.statusCode === 401 && attempt === 0 && (await this.tokens.invalidate(token))) continue;
@@ -183,8 +219,8 @@ export function parseListPage(body: unknown, spec: ResourceSpec, where: string):
   if (next === undefined && typeof env.next_page === 'number') {
     throw new HarvestError(`unexpected response for ${where}: next_page is set but links.next is missing`, 'malformed', 200, false);
   }
-  const totalPages = typeof env.total_pages === 'number' && Number.isInteger(env.total_pages) && env.total_pages >= 0 ? env.total_pages : undefined;
-  return { records: records as HarvestRecord[], next: next ?? null, totalPages };
+  const count = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
+  return { records: records as HarvestRecord[], next: next ?? null, totalPages: count(env.total_pages), totalEntries: count(env.total_entries) };
 }
 
 /** Path and query (cursor, filters): no credentials ever travel in Harvest URLs. */

@@ -12,6 +12,7 @@ export {
   type RequestHook,
 } from './server';
 export type { Fault, FaultControls } from './faults';
+export { editWhileListing, type ListingEdit, type ListingEditHandle } from './edits';
 export type { OAuthOptions, RateLimit } from './auth';
 export {
   actingUser,

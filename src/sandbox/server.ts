@@ -64,6 +64,8 @@ export interface RequestLogEntry {
   query: Record<string, string>;
   /** Status sent; 0 while unanswered or when the connection was reset. */
   status: number;
+  /** The client closed the connection before the answer was written (an aborted request). */
+  aborted?: boolean;
 }
 
 export interface RequestInfo {
@@ -211,6 +213,9 @@ class FakeHarvestServer {
     const query = Object.fromEntries(url.searchParams);
     const entry: RequestLogEntry = { at: Date.now(), method: req.method ?? 'GET', path: url.pathname, query, status: 0 };
     this.requests.push(entry);
+    res.once('close', () => {
+      if (!res.writableFinished && entry.status === 0) entry.aborted = true;
+    });
     const n = ++this.count;
     let outcome: Outcome;
     try {
@@ -224,6 +229,8 @@ class FakeHarvestServer {
       req.socket.destroy();
       return;
     }
+    // Nobody is listening any more: the answer was never delivered.
+    if (entry.aborted) return;
     entry.status = outcome.status;
     write(res, outcome);
   }

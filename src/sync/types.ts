@@ -92,6 +92,8 @@ export interface PageResult {
   typeMismatches: number;
   /** Page-numbered lists: `total_pages` of the envelope. */
   totalPages?: number;
+  /** Page-numbered lists: `total_entries` of the envelope (a change between pages of one pass means the list shifted). */
+  totalEntries?: number;
   /** The parent no longer exists in Harvest (404 on a per-parent path): nothing to read. */
   parentGone?: boolean;
 }
@@ -129,6 +131,23 @@ export interface ResourceProgress {
   continuedAsNew: number;
   /** Records marked `_deleted = 1` after a complete listing. */
   deleted?: number;
+  /**
+   * Page-numbered lists (see docs/listings.md): listing passes read, and passes in which
+   * `total_entries` changed between pages (records created or deleted meanwhile).
+   */
+  passes?: number;
+  shifts?: number;
+  /** The listing still shifted on its last pass: no deletions marked, no cursor committed. */
+  unstable?: boolean;
+  /**
+   * Full reconciliations of page-numbered lists: live rows this sync did not see, how many
+   * Harvest confirmed alive (re-stored) or gone (marked deleted), and how many were left
+   * unconfirmed (over the budget, or not readable) and stay live until a later run.
+   */
+  deletionCandidates?: number;
+  confirmedAlive?: number;
+  confirmedGone?: number;
+  unconfirmed?: number;
   /** Fan-out resources: whether only parents that may have changed were asked. */
   changedParentsOnly?: boolean;
   error?: string;
@@ -156,6 +175,10 @@ export interface ResourceSyncInput {
   runStartedAt: string;
   historyLimit: number;
   concurrency: number;
+  /** Page-numbered lists: passes read at most while the list keeps shifting (default 3). */
+  listingPasses?: number;
+  /** Full reconciliations of page-numbered lists: deletion candidates confirmed one by one at most (default 500). */
+  confirmBudget?: number;
   /** Carried across continue-as-new. */
   carry?: ResourceCarry;
 }
@@ -170,6 +193,27 @@ export interface ResourceCarry {
   /** Page-numbered lists: pages counted on the first page, and the next one to read. */
   totalPages: number;
   nextPage: number;
+  /** Page-numbered lists: the listing pass being read (1-based; absent in carries of older releases: 1). */
+  pass?: number;
+  /** `total_entries` of the pass's first page, and whether a later page of the pass told another. */
+  passTotal?: number | null;
+  shifted?: boolean;
+  /** The listing (or a report window's) ended unstable: the resource marks nothing and commits nothing. */
+  unstable?: boolean;
+}
+
+/** One deletion candidate confirmed with Harvest (`GET /<resource>/{id}`). */
+export interface RecordCheck {
+  /** alive: Harvest has it (and it was stored); gone: 404; unknown: not readable now (403, …). */
+  state: 'alive' | 'gone' | 'unknown';
+  requests: number;
+  rateLimited: number;
+}
+
+/** Live rows of a resource a full listing did not see (ids as strings: UInt64). */
+export interface DeletionCandidates {
+  total: number;
+  ids: string[];
 }
 
 /** What started a sync: a Temporal schedule, or a person/script (CLI, `temporal workflow start`, UI). */

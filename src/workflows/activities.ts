@@ -1,13 +1,17 @@
 // Activity stubs with the retry policy the pipeline relies on: 5xx, resets and
 // truncated bodies retry with backoff for as long as it takes; 429 retries after the
-// delay Harvest asked for (nextRetryDelay); 4xx failures are non-retryable.
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+// delay Harvest asked for (nextRetryDelay); 4xx failures are non-retryable. ClickHouse
+// outages retry with backoff; ClickHouse mistakes (schema, types, credentials) arrive as
+// non-retryable failures (src/clickhouse/errors.ts). A cancelled sync waits for its
+// in-flight page requests to be aborted (heartbeats deliver the cancellation).
+import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { reportsTaskQueue } from '../sync/windows';
 
-export const harvestActivities = proxyActivities<Pick<Activities, 'fetchPage'>>({
+export const harvestActivities = proxyActivities<Pick<Activities, 'fetchPage' | 'fetchRecord'>>({
   startToCloseTimeout: '3 minutes',
   heartbeatTimeout: '15 seconds',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 
@@ -17,11 +21,12 @@ export function reportActivities(): Pick<Activities, 'fetchPage'> {
     taskQueue: reportsTaskQueue(workflowInfo().taskQueue),
     startToCloseTimeout: '3 minutes',
     heartbeatTimeout: '15 seconds',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
   });
 }
 
-export const storeActivities = proxyActivities<Omit<Activities, 'fetchPage'>>({
+export const storeActivities = proxyActivities<Omit<Activities, 'fetchPage' | 'fetchRecord'>>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });

@@ -63,7 +63,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const refs: AccountSyncRef[] = [];
   setHandler(syncProgressQuery, () => ({ syncId: info.workflowId, mode, startedAt, resources: [], accountSyncs: refs }));
 
-  const { searchAttributes, resourceNames } = await storeActivities.ensureSchema();
+  const { searchAttributes, resourceNames, taskQueue } = await storeActivities.ensureSchema();
   const nameProblems = validateSyncInput(input, resourceNames);
   if (nameProblems.length > 0) {
     throw ApplicationFailure.nonRetryable(`invalid harvestSync input: ${nameProblems.join('; ')}`, 'InvalidInput');
@@ -75,7 +75,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const scheduledBy = (info.searchAttributes?.TemporalScheduledById as string[] | undefined)?.[0];
   const origin: SyncOrigin = { workflowId: info.workflowId, runId: info.runId, trigger: scheduledBy ? 'schedule' : 'manual', scheduleId: scheduledBy ?? '' };
 
-  for (const accountId of accounts) refs.push({ accountId, workflowId: accountWorkflowId(info.taskQueue, accountId, mode), state: 'running' });
+  for (const accountId of accounts) refs.push({ accountId, workflowId: accountWorkflowId(taskQueue, accountId, mode), state: 'running' });
   const results = await Promise.allSettled(
     refs.map(async (ref): Promise<{ summary: SyncSummary; runId?: string }> => {
       try {
@@ -306,7 +306,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the sync was cancelled');
 
     // Cursors move only now, together, for the resources that finished (a failed one keeps its old cursor).
-    const full = mode === 'full' && input.resources === undefined && resources.every((r) => r.state === 'done');
+    // A listing that never held still did not reconcile its resource (docs/listings.md).
+    const full = mode === 'full' && input.resources === undefined && resources.every((r) => r.state === 'done' && !r.unstable);
     const cursors = resources.flatMap((r) => (r.state === 'done' && r.pendingCursor ? [{ resource: r.resource, cursor: r.pendingCursor }] : []));
     // A full run of every resource is the reference point of `fullEvery`.
     if (full) cursors.push({ resource: FULL_SYNC_MARK, cursor: startedAt.toISOString() });

@@ -2,9 +2,13 @@
 // workflow state, continue-as-new before the history grows large. Page-numbered lists
 // read their remaining pages in parallel once the first page told how many there are;
 // resources with a parent fan out over the parent's ids in chunks with bounded concurrency.
+// Page-numbered lists shift when records are created or deleted while they are read:
+// every page's `total_entries` is compared with the pass's first one, a shifted pass is
+// read again, and full reconciliations confirm deletion candidates with Harvest one by
+// one before marking them (docs/listings.md).
 // The resource's catalog entry comes in the input (from the account sync's history), never
 // from the catalog module: see docs/releasing.md.
-import { continueAsNew, defineQuery, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { QUERY_NAMES } from '../contracts';
 import type { PageRequest, PageResult, ResourceCarry, ResourceProgress, ResourceSyncInput } from '../sync/types';
 import { harvestActivities, reportActivities, storeActivities } from './activities';
@@ -12,6 +16,15 @@ import { harvestActivities, reportActivities, storeActivities } from './activiti
 export const resourceProgressQuery = defineQuery<ResourceProgress>(QUERY_NAMES.progress);
 
 const PARENT_CHUNK = 200;
+/** Listing passes read at most while a page-numbered list keeps shifting. */
+export const LISTING_PASSES = 3;
+/** Deletion candidates of a page-numbered resource confirmed one by one at most per run. */
+export const CONFIRM_BUDGET = 500;
+/**
+ * Patch id of the deletion confirmation: a sync started by a release without it went
+ * straight from the listing to `markDeleted`, and must replay that way.
+ */
+export const CONFIRM_DELETIONS_PATCH = 'confirm-deletion-candidates';
 
 export async function syncResource(input: ResourceSyncInput): Promise<ResourceProgress> {
   const spec = input.spec;
@@ -35,8 +48,13 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     afterParentId: 0,
     totalPages: 0,
     nextPage: 0,
+    pass: 1,
+    passTotal: null,
+    shifted: false,
   };
   const progress = carry.progress;
+  const maxPasses = Math.max(1, input.listingPasses ?? LISTING_PASSES);
+  if (spec.paging === 'page') progress.passes ??= 1;
   setHandler(resourceProgressQuery, () => progress);
   const lanes = Math.max(1, input.concurrency);
   const pages = spec.report ? reportActivities() : harvestActivities;
@@ -61,6 +79,11 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     });
     progress.requests += page.requests ?? 0;
     progress.rateLimited += page.rateLimited ?? 0;
+    // The pass's first page is read alone, so its total is the one every later page must tell.
+    if (page.totalEntries !== undefined && req.parentId === undefined) {
+      if (carry.passTotal === null || carry.passTotal === undefined) carry.passTotal = page.totalEntries;
+      else if (page.totalEntries !== carry.passTotal) carry.shifted = true;
+    }
     if (!page.parentGone) {
       progress.pages++;
       progress.rows += page.rows;
@@ -76,9 +99,12 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
 
   // Follows links.next from where the carried state stands (top-level lists).
   const numberedPending = (): boolean => spec.paging === 'page' && carry.nextPage >= 2 && carry.nextPage <= carry.totalPages;
+  // A shifted pass is read again from page 1, so the rest of it is not worth reading, unless
+  // it is the last pass allowed: then everything it still holds is stored.
+  const abandonPass = (): boolean => carry.shifted === true && (carry.pass ?? 1) < maxPasses;
   const followLinks = async (): Promise<void> => {
     if (numberedPending()) return; // resumed mid-way through the numbered pages
-    while (!carry.started || carry.next !== null) {
+    while ((!carry.started || carry.next !== null) && !abandonPass()) {
       progress.position = `${windowLabel()}${carry.started ? `next ${carry.next}` : 'first page'}`;
       const page = await fetch({ url: carry.started ? carry.next : null, window: carry.windows?.[0] });
       carry.started = true;
@@ -95,7 +121,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
 
   // Pages 2..total of a page-numbered list, `lanes` at a time.
   const readNumberedPages = async (): Promise<void> => {
-    while (carry.nextPage <= carry.totalPages) {
+    while (carry.nextPage <= carry.totalPages && !abandonPass()) {
       const last = Math.min(carry.totalPages, carry.nextPage + lanes - 1);
       const batch: number[] = [];
       for (let n = carry.nextPage; n <= last; n++) batch.push(n);
@@ -109,22 +135,47 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     }
   };
 
-  // Every page of one parent's listing; false when the parent is gone from Harvest.
+  // Every page of one parent's listing; false when the parent is gone from Harvest. A
+  // page-numbered one is read again while its total changes between pages.
   const readParent = async (parentId: number): Promise<boolean> => {
-    let next: string | null = null;
-    do {
-      const page = await fetch({ url: next, parentId });
-      if (page.parentGone) return false;
-      next = page.next;
-    } while (next !== null);
-    return true;
+    for (let pass = 1; ; pass++) {
+      let next: string | null = null;
+      let total: number | undefined;
+      let shifted = false;
+      do {
+        const page = await fetch({ url: next, parentId });
+        if (page.parentGone) return false;
+        if (page.totalEntries !== undefined) {
+          total ??= page.totalEntries;
+          shifted ||= page.totalEntries !== total;
+        }
+        next = page.next;
+      } while (next !== null && !(shifted && pass < maxPasses));
+      if (!shifted) return true;
+      progress.shifts = (progress.shifts ?? 0) + 1;
+      if (pass >= maxPasses) {
+        carry.unstable = true;
+        return true;
+      }
+      progress.passes = (progress.passes ?? 1) + 1;
+    }
   };
 
-  const readList = async (): Promise<void> => {
-    await followLinks();
-    if (spec.paging === 'page') {
+  // One complete listing: passes until one reads every page without the total changing
+  // (or the last pass allowed). Returns whether the listing held still.
+  const readList = async (): Promise<boolean> => {
+    for (;;) {
+      await followLinks();
+      if (spec.paging !== 'page') return true;
       await readNumberedPages();
       await followLinks();
+      if (!carry.shifted) return true;
+      progress.shifts = (progress.shifts ?? 0) + 1;
+      if ((carry.pass ?? 1) >= maxPasses) return false;
+      carry.pass = (carry.pass ?? 1) + 1;
+      progress.passes = (progress.passes ?? 1) + 1;
+      Object.assign(carry, { next: null, started: false, totalPages: 0, nextPage: 0, passTotal: null, shifted: false });
+      if (historyFull()) await carryOn();
     }
   };
 
@@ -132,14 +183,16 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     // One listing per window; a finished window's rows are replaced by what it now holds.
     carry.windows ??= await storeActivities.reportWindows({ accountId: input.accountId, syncId: input.syncId, all: input.allWindows, ...(input.range ? { range: input.range } : {}) });
     while (carry.windows.length > 0) {
-      await readList();
-      await storeActivities.replaceWindow({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, window: carry.windows[0], syncStartedAt: input.runStartedAt });
+      // A window that never held still keeps its rows: what it missed is not gone.
+      if (await readList()) {
+        await storeActivities.replaceWindow({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, window: carry.windows[0], syncStartedAt: input.runStartedAt });
+      } else carry.unstable = true;
       carry.windows = carry.windows.slice(1);
-      Object.assign(carry, { next: null, started: false, totalPages: 0, nextPage: 0 });
+      Object.assign(carry, { next: null, started: false, totalPages: 0, nextPage: 0, pass: 1, passTotal: null, shifted: false });
       if (carry.windows.length > 0 && historyFull()) await carryOn();
     }
   } else if (!spec.parent) {
-    await readList();
+    if (!(await readList())) carry.unstable = true;
   } else {
     for (;;) {
       const ids = await storeActivities.listParentIds({
@@ -165,14 +218,63 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     }
   }
 
-  // Only now, after every page of a complete listing arrived, can absence mean deletion.
-  if (input.markDeletions) {
+  if (carry.unstable) {
+    // A record missed now is read again by the next run: incremental runs list from the
+    // old cursor again (its updated_at is still at or after it), full and first runs
+    // list everything again.
+    progress.unstable = true;
+    progress.warning =
+      `the listing kept changing while it was read (${progress.shifts ?? 0} shifted pass(es) of ${maxPasses}): ` +
+      'records may be missing from this run, so no deletions were marked and the cursor was not moved; the next run reads it again';
+  } else if (input.markDeletions) {
+    // Only now, after every page of a complete listing arrived, can absence mean deletion.
     progress.position = 'marking deletions';
-    progress.deleted = await storeActivities.markDeleted({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, syncStartedAt: input.runStartedAt });
+    if (confirmsDeletions() && patched(CONFIRM_DELETIONS_PATCH)) await confirmAndMark();
+    else progress.deleted = await storeActivities.markDeleted({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, syncStartedAt: input.runStartedAt });
   }
-  // The account sync commits it once its whole graph ended (not if it was cancelled).
-  if (input.commitCursor) progress.pendingCursor = input.commitCursor;
+  // The account sync commits it once its whole graph ended (not if it was cancelled);
+  // an unstable listing offers none, so the next run reads from the old cursor again.
+  if (input.commitCursor && !carry.unstable) progress.pendingCursor = input.commitCursor;
   progress.state = 'done';
   delete progress.position;
   return progress;
+
+  // Page-numbered lists with a record endpoint: as many creates as deletes between two
+  // page reads leave the totals equal and can still slip a record past a page boundary,
+  // so absence from the listing is only a candidate until Harvest confirms it.
+  function confirmsDeletions(): boolean {
+    // validateCatalog holds such entries to an `id` key (the record endpoint takes it).
+    return spec.paging === 'page' && !spec.parent && !spec.report;
+  }
+
+  async function confirmAndMark(): Promise<void> {
+    const budget = Math.max(0, input.confirmBudget ?? CONFIRM_BUDGET);
+    const candidates = await storeActivities.deletionCandidates({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, syncStartedAt: input.runStartedAt, limit: budget });
+    progress.deletionCandidates = candidates.total;
+    progress.confirmedAlive = 0;
+    progress.confirmedGone = 0;
+    progress.unconfirmed = candidates.total - candidates.ids.length;
+    const gone: string[] = [];
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      while (next < candidates.ids.length) {
+        const id = candidates.ids[next++];
+        progress.position = `confirming deletions (${next} of ${candidates.ids.length})`;
+        const check = await harvestActivities.fetchRecord({ accountId: input.accountId, syncId: input.syncId, resource: spec.name, id });
+        progress.requests += check.requests;
+        progress.rateLimited += check.rateLimited;
+        if (check.state === 'gone') {
+          gone.push(id);
+          progress.confirmedGone!++;
+        } else if (check.state === 'alive') progress.confirmedAlive!++;
+        else progress.unconfirmed!++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, input.concurrency) }, lane));
+    gone.sort();
+    progress.deleted = await storeActivities.markDeleted({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, syncStartedAt: input.runStartedAt, ids: gone });
+    if (progress.unconfirmed > 0) {
+      progress.warning = `${progress.unconfirmed} deletion candidate(s) not confirmed with Harvest in this run (budget ${budget}); they stay live until a later full run confirms them`;
+    }
+  }
 }

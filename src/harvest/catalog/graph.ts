@@ -4,14 +4,16 @@
 import { CATALOG } from './entries';
 import type { NestedSpec, ResourceSpec, TableDef } from './types';
 
-const BY_NAME = new Map(CATALOG.map((r) => [r.name, r]));
+// Looked up in CATALOG itself each time (a few dozen entries): what a process's catalog
+// holds is what it answers, which the release drill (test/releases.test.ts) relies on.
+const byName = (name: string): ResourceSpec | undefined => CATALOG.find((r) => r.name === name);
 
 export function resourceNames(): string[] {
   return CATALOG.map((r) => r.name);
 }
 
 export function getResource(name: string): ResourceSpec {
-  const spec = BY_NAME.get(name);
+  const spec = byName(name);
   if (!spec) throw new Error(`unknown resource "${name}"; known: ${resourceNames().join(', ')}`);
   return spec;
 }
@@ -23,7 +25,7 @@ export function getResource(name: string): ResourceSpec {
  */
 export function resolveSelection(selected?: readonly string[]): string[] {
   if (!selected || selected.length === 0) return resourceNames();
-  const unknown = selected.filter((n) => !BY_NAME.has(n));
+  const unknown = selected.filter((n) => byName(n) === undefined);
   if (unknown.length > 0) {
     throw new Error(`unknown resource(s): ${unknown.join(', ')}; known: ${resourceNames().join(', ')}`);
   }

@@ -18,6 +18,10 @@ export function validateCatalog(catalog: readonly ResourceSpec[] = CATALOG): str
   for (const r of catalog) {
     if (r.paging === 'none' && (r.parent || r.key.length > 0)) problems.push(`${r.name}: a single-object resource has no key or parent`);
     if (r.report?.windowed && (r.paging !== 'page' || r.parent)) problems.push(`${r.name}: a windowed report is a page-numbered top-level list`);
+    // Full runs confirm its deletion candidates with GET <path>/{id} (docs/listings.md).
+    if (r.paging === 'page' && !r.parent && !r.report && (r.key.length !== 1 || r.key[0] !== 'id')) {
+      problems.push(`${r.name}: a page-numbered top-level list must be keyed by id`);
+    }
     for (const n of r.nested ?? []) {
       const parentCols = new Set([...(r.parent ? [r.parent.column] : []), ...r.columns.map((c) => c.name)]);
       for (const [child, parentCol] of Object.entries(n.parentKey)) {

@@ -1,0 +1,96 @@
+// Replay-safe releases: the recorded histories of real runs replay on this code, the
+// workflow bundle carries no catalog, and a sync started under one catalog finishes exactly
+// on a worker whose catalog changed (one more resource, one changed dependency).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Worker } from '@temporalio/worker';
+import { generateAccount, startFakeHarvest } from '../src/sandbox';
+import { CATALOG, getResource, resolveSelection, type ResourceSpec } from '../src/harvest/catalog';
+import { createSyncWorker } from '../src/worker';
+import type { SyncSummary } from '../src/sync/types';
+import { query, temporalEnv, testConfig, unique, workflowBundle } from './support/harness';
+import { assertTablesMatchFake } from './support/assertions';
+import { decodeHistory, readScenarios } from './support/histories';
+
+/** The scenarios CI must replay; a missing one is a failure, not a skip. */
+const REQUIRED = ['full', 'incremental', 'backfill', 'accounts', 'continue-as-new', 'forbidden', 'cancelled'];
+
+describe('replay-safe releases', () => {
+  it('every recorded history of a real run replays on this release without non-determinism', async () => {
+    const scenarios = readScenarios();
+    assert.deepEqual(REQUIRED.filter((n) => !scenarios.some((s) => s.scenario === n)), [], 'recorded scenarios missing from test/histories');
+    const bundle = await workflowBundle();
+    let replayed = 0;
+    const failures: string[] = [];
+    for (const s of scenarios) {
+      const histories = s.histories.map((h) => ({ workflowId: h.workflowId, history: decodeHistory(h.history) }));
+      assert.ok(histories.length > 0, `${s.scenario}: no histories`);
+      for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, histories)) {
+        replayed++;
+        if (result.error) failures.push(`${s.scenario} ${result.workflowId}: ${result.error.message}`);
+      }
+    }
+    assert.deepEqual(failures, [], 'histories that no longer replay (see docs/releasing.md)');
+    assert.ok(replayed >= REQUIRED.length * 2, `replayed ${replayed} executions`);
+  });
+
+  it('the workflow bundle holds no catalog data: a release that changes the catalog cannot change a replay', async () => {
+    const { code } = await workflowBundle();
+    for (const spec of CATALOG.filter((r) => r.description.length > 12)) {
+      assert.ok(!code.includes(spec.description), `the bundle contains the catalog entry of ${spec.name}`);
+    }
+  });
+
+  it('drill: a sync started on worker A finishes exactly on worker B whose catalog has one more resource and one changed dependency', async () => {
+    const env = await temporalEnv();
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 131, timeEntries: 9000, users: 12 }), rateLimit: false });
+    const catalog = CATALOG as ResourceSpec[];
+    const expenses = getResource('expenses');
+    const originalDeps = expenses.dependsOn;
+    const originalSelection = resolveSelection();
+    try {
+      const ids = unique('drill');
+      const slow = testConfig(fake, ids, { HARVEST_REQUESTS_PER_SECOND: '4' });
+      const bundle = await workflowBundle();
+      const workflowId = `drill-${Date.now()}`;
+
+      // Worker A (this release's catalog) starts the sync; it stops once time entries are under way.
+      const a = await createSyncWorker(slow.cfg, { connection: env.nativeConnection, workflowBundle: bundle, identity: 'worker-A' });
+      const runningA = a.worker.run();
+      const handle = await env.client.workflow.start('harvestSync', { taskQueue: ids.taskQueue, workflowId, args: [{}] });
+      const deadline = Date.now() + 90_000;
+      while (fake.requests.filter((r) => r.path === '/v2/time_entries').length < 2) {
+        assert.ok(Date.now() < deadline, 'time entries never started');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      a.worker.shutdown();
+      await runningA;
+      await a.release();
+      const beforeB = fake.requests.length;
+
+      // The next release: one more resource, and expenses now wait for time entries.
+      catalog.push({ ...getResource('tasks'), name: 'drill_tasks', description: 'drill: a resource added by the next release', dependsOn: [] });
+      expenses.dependsOn = [...originalDeps, 'time_entries'];
+      assert.notDeepEqual(resolveSelection(), originalSelection);
+
+      const fast = testConfig(fake, ids);
+      const b = await createSyncWorker(fast.cfg, { connection: env.nativeConnection, workflowBundle: bundle, identity: 'worker-B' });
+      const summary = (await b.worker.runUntil(() => handle.result())) as SyncSummary;
+      await b.release();
+      assert.ok(fake.requests.length > beforeB, 'worker B did the rest');
+      assert.ok(summary.resources.every((r) => r.state === 'done'), JSON.stringify(summary.resources.filter((r) => r.state !== 'done')));
+      // The running sync kept the graph it was planned with: the new resource is not part of it.
+      assert.deepEqual(summary.resources.map((r) => r.resource), originalSelection);
+      const [{ n }] = await query<{ n: number }>(`SELECT count() AS n FROM ${ids.database}.drill_tasks`);
+      assert.equal(n, 0, 'worker B created the new table, the old sync did not read it');
+
+      catalog.pop();
+      expenses.dependsOn = originalDeps;
+      await assertTablesMatchFake(ids.database, fake);
+    } finally {
+      if (catalog[catalog.length - 1].name === 'drill_tasks') catalog.pop();
+      expenses.dependsOn = originalDeps;
+      await fake.close();
+    }
+  });
+});
