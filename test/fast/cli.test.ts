@@ -1,3 +1,4 @@
+// WIP: hangs under the test runner here (not yet found why); not imported by test/all.test.ts or test:fast.
 // `harvest-sync <command> --help` / `-h` for every command and `schedule` sub-command, and
 // `--version`: in-process through main(), and once through the real binary.
 import { describe, it } from 'node:test';
