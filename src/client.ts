@@ -4,12 +4,21 @@ import { ConfigError, loadConfig, readEnv, type Env } from './config';
 import { CATALOG } from './harvest/catalog';
 import { validateSyncInput } from './sync/plan';
 import type { SyncInput } from './sync/types';
-import { openSession, stdoutOutput, type Output } from './session';
-import { CliUsageError, SCHEDULE_USAGE, scheduleCommand } from './cli/schedule';
-import { showStatus } from './cli/status';
-import { connectTemporal } from './temporal';
-import { runWorker } from './worker';
-import { installRuntimeFromEnv } from './observability';
+import type { Output } from './session';
+import { CliUsageError, COMMANDS, commandHelp, overview, version, wantsHelp } from './cli/help';
+
+// The SDK, the ClickHouse engine and the Harvest client load only for the commands that
+// use them: `--help`, `--version` and `resources` answer at once.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const lazy = {
+  session: () => require('./session') as typeof import('./session'),
+  schedule: () => require('./cli/schedule') as typeof import('./cli/schedule'),
+  status: () => require('./cli/status') as typeof import('./cli/status'),
+  temporal: () => require('./temporal') as typeof import('./temporal'),
+  worker: () => require('./worker') as typeof import('./worker'),
+  observability: () => require('./observability') as typeof import('./observability'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -17,33 +26,24 @@ export const EXIT_USAGE = 2;
 /** Ctrl-C: the sync was cancelled (cluster) or paused (embedded), as the message says. */
 export const EXIT_INTERRUPTED = 130;
 
-const USAGE = `usage: harvest-sync <command> [options]
-
-commands:
-  run [--resources a,b] [--full] [--since ISO] [--strict] [--account ID] [--detach]
-                                                 one sync to completion, with live progress
-  backfill --since DATE [--until DATE] [--resources a,b] [--account ID] [--detach]
-                                                 re-read history without moving the cursors
-  worker                                         a long-running worker (needs TEMPORAL_ADDRESS)
-  server [--port 7233] [--ui-port 8233] [--codec-endpoint URL]
-                                                 a local Temporal dev server that keeps its data
-                                                 (.harvest-sync/temporal.db) for schedules
-  status [WORKFLOW_ID] [--json] [--once] [--limit N]
-                                                 recent syncs and live progress of running ones
-  codec-server [--port 8888] [--host IP]         decrypts payloads for the Web UI and the temporal CLI
-                                                 (HARVEST_SYNC_ENCRYPTION_KEY; docs/running-for-real.md)
-  sql "SELECT …" [--json]                        a query on the configured ClickHouse (name tables
-                                                 with their database; embedded: worker stopped)
-${SCHEDULE_USAGE}  resources                                      the resources harvest-sync copies
-  demo                                           the whole pipeline against a built-in sandbox account
-
-configuration is read from the environment and ./.env; see README.md.
-`;
-
 class UsageError extends Error {}
 
-export async function main(argv: string[], env: Env = readEnv(), out: Output = stdoutOutput): Promise<number> {
+export async function main(argv: string[], env: Env = readEnv(), out: Output = { isTTY: Boolean(process.stdout.isTTY), write: (text) => process.stdout.write(text) }): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-V' || command === 'version') {
+    out.write(`harvest-sync ${version()}\n`);
+    return EXIT_OK;
+  }
+  if (command === 'help' || (command !== undefined && Object.hasOwn(COMMANDS, command) && wantsHelp(rest))) {
+    const [topic, sub] = command === 'help' ? rest : [command, rest[0]];
+    const text = topic === undefined ? overview() : commandHelp(topic, sub);
+    if (text === undefined) {
+      process.stderr.write(`harvest-sync: unknown command "${topic}"\n\n${overview()}`);
+      return EXIT_USAGE;
+    }
+    out.write(text);
+    return EXIT_OK;
+  }
   try {
     installLogging(command, env);
     switch (command) {
@@ -56,7 +56,7 @@ export async function main(argv: string[], env: Env = readEnv(), out: Output = s
       case 'backfill':
         return await runCommand(rest, env, out, 'backfill');
       case 'schedule':
-        return await scheduleCommand(rest, env, out);
+        return await lazy.schedule().scheduleCommand(rest, env, out);
       case 'sql': {
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { sqlCommand } = require('./cli/sql') as typeof import('./cli/sql');
@@ -78,10 +78,9 @@ export async function main(argv: string[], env: Env = readEnv(), out: Output = s
         return await runDemo(rest, env, out);
       }
       case undefined:
-      case 'help':
       case '--help':
       case '-h':
-        out.write(USAGE);
+        out.write(overview());
         return command === undefined ? EXIT_USAGE : EXIT_OK;
       default:
         throw new UsageError(`unknown command "${command}"`);
@@ -92,7 +91,8 @@ export async function main(argv: string[], env: Env = readEnv(), out: Output = s
       return EXIT_USAGE;
     }
     if (err instanceof UsageError || err instanceof CliUsageError) {
-      process.stderr.write(`harvest-sync: ${err.message}\n\n${USAGE}`);
+      const help = (command && commandHelp(command, command === 'schedule' ? rest[0] : undefined)) || overview();
+      process.stderr.write(`harvest-sync: ${err.message}\n\n${help}`);
       return EXIT_USAGE;
     }
     process.stderr.write(`harvest-sync: ${(err as Error).message}\n`);
@@ -105,7 +105,7 @@ export async function main(argv: string[], env: Env = readEnv(), out: Output = s
  * commands show their own progress, so the SDK logs only warnings there by default.
  */
 function installLogging(command: string | undefined, env: Env): void {
-  installRuntimeFromEnv(command === 'worker' ? 'worker' : 'interactive', env);
+  lazy.observability().installRuntimeFromEnv(command === 'worker' ? 'worker' : 'interactive', env);
 }
 
 export function parseRunArgs(args: string[], command: 'run' | 'backfill' = 'run'): SyncInput & { detach?: boolean } {
@@ -165,7 +165,7 @@ async function runCommand(args: string[], env: Env, out: Output, command: 'run' 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const session = await openSession(cfg, out, { durable: true });
+    const session = await lazy.session().openSession(cfg, out, { durable: true });
     try {
       const result = await session.runSync(input, { detach, interrupt: interrupt.signal });
       if (!result.ok) {
@@ -185,7 +185,7 @@ async function runCommand(args: string[], env: Env, out: Output, command: 'run' 
 async function workerCommand(args: string[], env: Env): Promise<number> {
   if (args.length > 0) throw new UsageError(`worker takes no arguments (got ${args.join(' ')})`);
   const cfg = loadConfig(env, { requireHarvest: true, requireTemporalAddress: true });
-  await runWorker(cfg);
+  await lazy.worker().runWorker(cfg);
   return EXIT_OK;
 }
 
@@ -200,9 +200,9 @@ async function statusCommand(args: string[], env: Env, out: Output): Promise<num
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
   if (parsed.positionals.length > 1) throw new UsageError('status takes at most one workflow id');
   const cfg = loadConfig(env, { requireHarvest: false, requireTemporalAddress: true });
-  const temporal = await connectTemporal(cfg.temporal);
+  const temporal = await lazy.temporal().connectTemporal(cfg.temporal);
   try {
-    await showStatus(temporal.client, out, {
+    await lazy.status().showStatus(temporal.client, out, {
       workflowId: parsed.positionals[0],
       limit,
       json: Boolean(parsed.values.json),

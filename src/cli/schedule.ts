@@ -18,19 +18,9 @@ import {
 import type { Output } from '../session';
 import { connectTemporal } from '../temporal';
 
-export class CliUsageError extends Error {}
+import { CliUsageError } from './help';
 
-export const SCHEDULE_USAGE = `  schedule create [--every 1h | --cron "0 * * * *"] [--timezone TZ] [--resources a,b]
-                  [--full-every 7d] [--catchup-window 1h] [--account ID]
-                                                 one schedule per account (id <task queue>-<account>)
-  schedule list [--json]                         harvest-sync's schedules
-  schedule describe [ID…] [--account ID] [--json]  timing, policies, next runs, last results
-  schedule update [ID…] [--account ID] [--every 1h | --cron …] [--resources a,b|all]
-                  [--full-every 7d|never] [--catchup-window 1h]
-  schedule pause|unpause [ID…] [--account ID] [--note text]
-  schedule trigger [ID…] [--account ID]          a run now (skipped if one is running)
-  schedule delete [ID…] [--account ID]           (without ID/--account: every harvest-sync schedule)
-`;
+export { CliUsageError };
 
 function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>) {
   try {
