@@ -224,8 +224,11 @@ describe('operating harvest-sync', () => {
           return hits.includes(bfId) ? hits : undefined;
         }, 20_000);
         assert.ok(found.every((id) => !id.startsWith('manual-')));
-        const memo = (await client.workflow.getHandle(bfId).describe()).memo as { accounts: string[]; mode: string; since: string; until: string };
-        assert.deepEqual(memo, { accounts: [account], mode: 'backfill', resources: ['time_entries'], since: '2024-01-01', until: '2024-06-30' });
+        const memo = (await client.workflow.getHandle(bfId).describe()).memo as { accounts: string[]; mode: string; since: string; until: string; tokens?: Record<string, { role: string }> };
+        const { tokens, ...described } = memo;
+        assert.deepEqual(described, { accounts: [account], mode: 'backfill', resources: ['time_entries'], since: '2024-01-01', until: '2024-06-30' });
+        // Whose token read the account, once its sync ended (the token's reach).
+        assert.equal(tokens?.[account]?.role, 'administrator');
 
         release();
         const summaryA = (await a.result()) as SyncSummary;

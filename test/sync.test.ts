@@ -57,7 +57,7 @@ describe('sync end to end', () => {
     assert.ok(lastParents <= firstProjectTasks, 'project_tasks started before projects and tasks finished');
 
     // Every list request asked for the maximum page size and sent no updated_since on a first run.
-    for (const r of fake.requests.filter((x) => x.path.startsWith('/v2/') && x.path !== '/v2/company' && !x.query.cursor && !x.query.page)) {
+    for (const r of fake.requests.filter((x) => x.path.startsWith('/v2/') && x.path !== '/v2/company' && x.path !== '/v2/users/me' && !x.query.cursor && !x.query.page)) {
       assert.equal(r.query.per_page, '2000', `${r.path} without per_page=2000`);
       assert.equal(r.query.updated_since, undefined);
     }
@@ -108,7 +108,7 @@ describe('sync end to end', () => {
     // Every first-page request of an endpoint with updated_since asked from the committed cursor.
     const expectedSince = firstCursor.replace(/\.\d{3}Z$/, 'Z');
     const firstPages = fake.requests.filter(
-      (r) => r.path.startsWith('/v2/') && !/^\/v2\/(company|roles|reports\/.*|users\/\d+\/(billable|cost)_rates)$/.test(r.path) && !r.query.cursor && !r.query.page,
+      (r) => r.path.startsWith('/v2/') && !/^\/v2\/(company|roles|reports\/.*|users\/me|users\/\d+\/(billable|cost)_rates|users\/\d+\/teammates)$/.test(r.path) && !r.query.cursor && !r.query.page,
     );
     assert.ok(firstPages.length > 0);
     for (const r of firstPages) assert.equal(r.query.updated_since, expectedSince, `${r.path} asked from ${r.query.updated_since}`);
