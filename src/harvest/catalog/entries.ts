@@ -76,6 +76,12 @@ export const CATALOG: readonly ResourceSpec[] = [
     ...perParent('users', 'teammates', 'teammates', "Each Manager's teammates (the people they manage; per user)", [id, ...cols({ first_name: 'String', last_name: 'String', email: 'String' })], null),
     // Harvest answers 422 for a user who is not a Manager: that user has no teammates list.
     emptyOnStatus: 422,
+    // A teammate's row copies that user's name: a changed user also re-reads the lists of
+    // the Managers who have them as a teammate (found in this table's previous rows).
+    changeSignals: [
+      { resource: 'users', select: 'id' },
+      { resource: 'users', select: 'id', via: { resource: 'teammates', match: 'id', select: 'user_id' } },
+    ],
   },
   {
     name: 'projects',

@@ -32,7 +32,8 @@ export function validateCatalog(catalog: readonly ResourceSpec[] = CATALOG): str
     }
     for (const sig of r.changeSignals ?? []) {
       for (const dep of [sig.resource, sig.via?.resource].filter((x): x is string => Boolean(x))) {
-        if (!r.dependsOn.includes(dep)) problems.push(`${r.name}: change signal ${dep} must be a dependency`);
+        // A signal may go through the resource's own previous rows (they are read before it runs).
+        if (!r.dependsOn.includes(dep) && dep !== r.name) problems.push(`${r.name}: change signal ${dep} must be a dependency`);
       }
     }
     for (const d of r.dependsOn) if (!names.has(d)) problems.push(`${r.name}: depends on unknown ${d}`);
