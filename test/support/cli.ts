@@ -12,7 +12,7 @@ export async function cli(args: string[], env: Record<string, string>, cwd?: str
   // A clean environment: nothing from the developer's shell or a .env leaks in.
   const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: dir, env: { ...base, ...env }, timeout: 120_000 });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [BIN, ...args], { cwd: dir, env: { ...base, ...env }, timeout: 300_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
