@@ -335,7 +335,7 @@ describe('durable embedded run', () => {
 });
 
 describe('durable embedded run: Ctrl-C', () => {
-  it('Ctrl-C on an embedded run pauses it and says the next run resumes it; nothing is left running', async () => {
+  it('Ctrl-C on an embedded run pauses it and says the next run resumes it; nothing is left running', { timeout: 300_000 }, async () => {
     const fake = await startFakeHarvest({ data: generateAccount({ seed: 86, timeEntries: 4200, users: 4 }), rateLimit: false });
     const dir = fs.mkdtempSync(path.join(TMP, 'durable-int-'));
     const stateDir = path.join(dir, 'state');
