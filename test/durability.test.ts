@@ -262,7 +262,8 @@ describe('ClickHouse errors by kind', () => {
 
 describe('durable embedded run', () => {
   it('SIGKILL mid-way through time entries: the next run resumes at its page, re-reads only unfinished pages, lands everything exactly', async () => {
-    // 7 pages of time entries, read page 1, then 2-5, then 6-7: the kill comes while 6-7 are in flight.
+    // 7 pages of time entries: page 1, then the others in parallel; pages 6-7 are held by the
+    // fake, so the kill comes once pages 1-5 are stored and recorded, while 6-7 are in flight.
     const fake = await startFakeHarvest({ data: generateAccount({ seed: 85, timeEntries: 13_000, users: 8 }), rateLimit: false });
     const dir = fs.mkdtempSync(path.join(TMP, 'durable-'));
     const chPath = path.join(dir, 'clickhouse');
@@ -281,13 +282,20 @@ describe('durable embedded run', () => {
     };
     let slow = true;
     fake.onRequest(async (r) => {
-      if (slow && r.path === '/v2/time_entries' && Number(r.query.page ?? '1') >= 6) await new Promise((res) => setTimeout(res, 20_000));
+      if (slow && r.path === '/v2/time_entries' && Number(r.query.page ?? '1') >= 6) await new Promise((res) => setTimeout(res, 45_000));
     });
     let first: ChildProcess | undefined;
     try {
       const started = startCli(['run'], env, dir);
       first = started.child;
-      await waitFor('pages 6-7 of time entries in flight', () => timeEntryPages(fake).some((r) => Number(r.query.page ?? '1') >= 6), 180_000);
+      const answered = (): Set<number> => new Set(timeEntryPages(fake).filter((r) => r.status === 200).map((r) => Number(r.query.page ?? '1')));
+      await waitFor(
+        'pages 1-5 of time entries answered and pages 6-7 in flight',
+        () => [1, 2, 3, 4, 5].every((p) => answered().has(p)) && timeEntryPages(fake).some((r) => Number(r.query.page ?? '1') >= 6),
+        180_000,
+      );
+      // Answered is not yet stored: give the worker time to insert pages 1-5 and report them done.
+      await new Promise((res) => setTimeout(res, 5_000));
       // Meanwhile a second run on the same state directory is told who holds it.
       const second = await cli(['run'], env, dir);
       assert.equal(second.code, 1, second.stderr);
@@ -295,6 +303,7 @@ describe('durable embedded run', () => {
 
       const lock = JSON.parse(fs.readFileSync(path.join(stateDir, EMBEDDED_LOCK_FILE), 'utf8')) as { pid: number; serverPid: number };
       assert.equal(lock.pid, first.pid);
+      assert.ok(![...answered()].some((p) => p >= 6), 'pages 6-7 were still held when the run was killed');
       first.kill('SIGKILL');
       await exited(first);
       assert.ok(isAlive(lock.serverPid), 'a SIGKILLed run leaves its dev server behind');
@@ -355,7 +364,9 @@ describe('durable embedded run: Ctrl-C', () => {
       await waitFor('time entries being read', () => timeEntryPages(fake).length >= 1, 180_000);
       const lock = JSON.parse(fs.readFileSync(path.join(stateDir, EMBEDDED_LOCK_FILE), 'utf8')) as { serverPid: number };
       child.kill('SIGINT');
-      await exited(child);
+      const stopped = await Promise.race([exited(child).then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 120_000))]);
+      if (!stopped) child.kill('SIGKILL');
+      assert.ok(stopped, `a Ctrl-C'd run did not stop within 120 s; its output:\n${output()}`);
       assert.equal(child.exitCode, 130, output());
       assert.match(output(), /interrupted: sync harvest-sync-\S+ stopped at the page it reached; nothing was committed, the cursors are unchanged/);
       assert.match(output(), /the next `harvest-sync run` resumes it there/);

@@ -29,6 +29,27 @@ describe('pacing: the window ledger', () => {
   });
 });
 
+describe('pacing: a cancelled request stops waiting', () => {
+  it('acquire rejects at once on abort while its grant is unanswered (the pacer may be on a worker that is stopping)', async () => {
+    let asked = 0;
+    // A client whose pacer never answers, as when the only worker that runs it is shutting down.
+    const silent = { workflow: { executeUpdateWithStart: () => (asked++, new Promise<never>(() => undefined)) } };
+    const pacer = new WorkflowPacer(silent as unknown as ConstructorParameters<typeof WorkflowPacer>[0], 'harvest-pacer-test', small(3, 1000));
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = pacer.acquire('general', first.signal);
+    const b = pacer.acquire('general', second.signal); // queued behind the unanswered ask
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(asked, 1);
+    first.abort(new Error('cancelled a'));
+    second.abort(new Error('cancelled b'));
+    await assert.rejects(a, /cancelled a/);
+    await assert.rejects(b, /cancelled b/);
+    await assert.rejects(pacer.acquire('general', first.signal), /cancelled a/, 'an already aborted request does not ask');
+    assert.equal(asked, 1);
+  });
+});
+
 describe('pacing: one pacer workflow for every worker of a token', () => {
   it('three clients (three processes in production) sharing a token burst a fresh window, then pace it, with no 429', async () => {
     const env = await temporalEnv();

@@ -176,7 +176,8 @@ export class HarvestClient {
         const err = errorForStatus(res.statusCode, text, where, res.headers['retry-after']);
         if (res.statusCode === 429 && accountId !== undefined) {
           // Every worker of the token waits it out, not only this page's retry.
-          await this.pacer.rateLimited(budget, err.retryAfterMs ?? 1000).catch(() => undefined);
+          // Not waited for past a cancellation: the pacer may be served by this very worker, stopping.
+          await untilAborted(this.pacer.rateLimited(budget, err.retryAfterMs ?? 1000).catch(() => undefined), signal);
         }
         throw err;
       }
@@ -252,4 +253,20 @@ function describeUrl(u: string): string {
 function networkMessage(err: unknown): string {
   const e = err as { code?: string; message?: string };
   return [e.code, e.message].filter(Boolean).join(' ') || String(err);
+}
+
+/** `work`, or undefined as soon as `signal` aborts (the work goes on, unwaited for). */
+async function untilAborted(work: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return work;
+  if (signal.aborted) return;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
 }

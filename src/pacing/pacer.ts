@@ -43,9 +43,22 @@ export class WorkflowPacer implements Pacer {
   }
 
   async acquire(budget: BudgetName, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    let onAbort: (() => void) | undefined;
     const waitMs = await new Promise<number>((resolve, reject) => {
-      this.waiting.push({ budget, resolve, reject });
+      const entry = { budget, resolve, reject };
+      this.waiting.push(entry);
+      // A cancelled activity (or a worker shutting down, which may also be the one that
+      // runs the pacer) stops waiting for its grant at once; a slot granted to it later
+      // goes unused, which is only conservative.
+      onAbort = () => {
+        this.waiting = this.waiting.filter((w) => w !== entry);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.pump();
+    }).finally(() => {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
     });
     if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : undefined);
   }
