@@ -7,7 +7,7 @@ import { getResource } from '../src/harvest/catalog';
 import { firstPageUrl, HarvestClient } from '../src/harvest/client';
 import { PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from '../src/pacing/pacer';
 import { emptyLedger, grantSlot, holdUntil, type Budget, type BudgetName } from '../src/pacing/window';
-import { temporalEnv, testConfig, unique, workflowBundle } from './support/harness';
+import { query, runSync, temporalEnv, testConfig, unique, workflowBundle } from './support/harness';
 
 const small = (limit: number, windowMs: number, marginMs = 0): Record<BudgetName, Budget> => ({
   general: { limit, windowMs, marginMs },
@@ -82,6 +82,35 @@ describe('pacing: one pacer workflow for every worker of a token', () => {
       });
     } finally {
       for (const c of clients) await c.close();
+      await fake.close();
+    }
+  });
+});
+
+describe('pacing: requests in flight follow latency', () => {
+  it('a slow Harvest gets more pages in flight (budget rate × lane time), a given concurrency stays fixed, and every record lands', async () => {
+    // 1.5 s a page: the general budget (100 / 15 s) needs about 6.7 × 1.5 × 1.25 ≈ 13 pages in flight, not a fixed 8.
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 37, timeEntries: 36_000, users: 6 }), rateLimit: false, latency: { baseMs: 1500 } });
+    try {
+      const ids = unique('inflight');
+      const { cfg } = testConfig(fake, ids, { HARVEST_CONCURRENCY: '24' });
+      const { summary, error } = await runSync(cfg, { resources: ['time_entries', 'users'], mode: 'full' });
+      assert.ifError(error);
+      const entries = summary!.resources.find((r) => r.resource === 'time_entries')!;
+      assert.equal(entries.pages, 18);
+      assert.ok((entries.mostInFlight ?? 0) >= 11 && (entries.mostInFlight ?? 0) <= 24, `time entries had at most ${entries.mostInFlight} pages in flight`);
+      assert.ok(fake.maxInFlight >= 11, `Harvest saw at most ${fake.maxInFlight} requests at once`);
+      process.stdout.write(`# 1.5 s pages: at most ${entries.mostInFlight} time entry pages in flight, ${fake.maxInFlight} requests at Harvest at once\n`);
+      const [{ n }] = await query<{ n: string }>(`SELECT count() AS n FROM \`${ids.database}\`.time_entries FINAL WHERE _deleted = 0`);
+      assert.equal(Number(n), fake.data.timeEntries.length);
+
+      // A sync given a concurrency keeps to it whatever the latency.
+      fake.resetLog();
+      const fixed = await runSync(testConfig(fake, unique('inflight_fixed'), { HARVEST_CONCURRENCY: '24' }).cfg, { resources: ['time_entries'], mode: 'full', concurrency: 3 });
+      assert.ifError(fixed.error);
+      const fixedEntries = fixed.summary!.resources.find((r) => r.resource === 'time_entries')!;
+      assert.ok((fixedEntries.mostInFlight ?? 0) <= 3, `fixed concurrency 3, yet ${fixedEntries.mostInFlight} in flight`);
+    } finally {
       await fake.close();
     }
   });

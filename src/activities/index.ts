@@ -4,7 +4,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { HarvestConfig } from '../config';
 import { CATALOG, getResource, resolveSelection, resourceNames, type ResourceSpec } from '../harvest/catalog';
-import { firstPageUrl, type HarvestClient } from '../harvest/client';
+import { firstPageUrl, type HarvestClient, type RequestTiming } from '../harvest/client';
 import { HarvestError } from '../harvest/errors';
 import type { ClickHouseHandle } from '../clickhouse/connect';
 import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
@@ -107,8 +107,11 @@ export function createActivities(deps: ActivityDeps) {
       const counts: AttemptCounts = { requests: (prior?.requests ?? 0) + 1, rateLimited: prior?.rateLimited ?? 0 };
       ctx.heartbeat(counts);
       const beat = setInterval(() => ctx.heartbeat(counts), 2000);
+      const began = Date.now();
+      const timing: RequestTiming = { pacedMs: 0 };
       try {
-        return { ...(await fetchAndStore(req, ctx.cancellationSignal)), ...counts };
+        const page = await fetchAndStore(req, ctx.cancellationSignal, timing);
+        return { ...page, ...counts, busyMs: Math.max(0, Date.now() - began - timing.pacedMs) };
       } catch (err) {
         // Cancelled (the sync was cancelled, or the worker is stopping): the request was
         // aborted; the SDK reports the activity cancelled when it gets the cancellation back.
@@ -233,14 +236,14 @@ export function createActivities(deps: ActivityDeps) {
   const wrapped = Object.fromEntries(Object.entries(store).map(([name, fn]) => [name, classified(fn as Fn)])) as typeof store;
   return { ...wrapped, fetchPage };
 
-  async function fetchAndStore(req: PageRequest, signal?: AbortSignal): Promise<Omit<PageResult, 'requests' | 'rateLimited'>> {
+  async function fetchAndStore(req: PageRequest, signal?: AbortSignal, timing?: RequestTiming): Promise<Omit<PageResult, 'requests' | 'rateLimited'>> {
     const spec = getResource(req.resource);
     const url =
     req.url ??
     firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined, page: req.page, window: req.window, range: req.range });
     let page;
     try {
-      page = await deps.harvest.listPage(spec, url, req.accountId, signal);
+      page = await deps.harvest.listPage(spec, url, req.accountId, signal, timing);
     } catch (err) {
       if (err instanceof HarvestError && err.status === 404 && req.parentId !== undefined) {
         // The parent was deleted in Harvest after we listed it: nothing left to read.

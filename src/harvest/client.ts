@@ -22,6 +22,11 @@ export interface ListPage {
   totalEntries?: number;
 }
 
+/** Filled by a request: the time it spent waiting for pacing slots (retries included). */
+export interface RequestTiming {
+  pacedMs: number;
+}
+
 export interface FirstPageParams {
   parentId?: number | string;
   updatedSince?: string;
@@ -91,10 +96,10 @@ export class HarvestClient {
    * Fetches one list page of `spec` at `url` (a first-page URL or a `links.next`) of one
    * account. `signal` (the activity's cancellation) aborts the request in flight.
    */
-  async listPage(spec: ResourceSpec, url: string, accountId: string, signal?: AbortSignal): Promise<ListPage> {
+  async listPage(spec: ResourceSpec, url: string, accountId: string, signal?: AbortSignal, timing?: RequestTiming): Promise<ListPage> {
     this.assertOurUrl(url, spec);
     const where = `${spec.name} of account ${accountId} (GET ${describeUrl(url)})`;
-    const body = await this.getJson(url, where, accountId, signal);
+    const body = await this.getJson(url, where, accountId, signal, timing);
     return parseListPage(body, spec, where);
   }
 
@@ -138,13 +143,17 @@ export class HarvestClient {
    * GET with auth, one token refresh on 401, and Harvest's status mapping. An aborted
    * `signal` rejects with its reason (a cancellation, not a network error to retry).
    */
-  async getJson(url: string, where: string, accountId: string | undefined, signal?: AbortSignal): Promise<unknown> {
+  async getJson(url: string, where: string, accountId: string | undefined, signal?: AbortSignal, timing?: RequestTiming): Promise<unknown> {
     const budget: BudgetName = url.startsWith(this.apiPrefix + '/reports/') ? 'reports' : 'general';
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
       const token = await this.tokens.token();
       // Harvest's id service (the account list) has no API budget of its own to pace.
-      if (accountId !== undefined) await this.pacer.acquire(budget, signal);
+      if (accountId !== undefined) {
+        const asked = Date.now();
+        await this.pacer.acquire(budget, signal);
+        if (timing) timing.pacedMs += Date.now() - asked;
+      }
       let res;
       try {
         res = await request(url, {

@@ -126,6 +126,11 @@ export interface PageResult {
   totalEntries?: number;
   /** The parent no longer exists in Harvest (404 on a per-parent path): nothing to read. */
   parentGone?: boolean;
+  /**
+   * How long the page held its lane: the activity's time less its waits for a pacing slot
+   * (Harvest's latency plus storing the page). Sizes the pages in flight.
+   */
+  busyMs?: number;
 }
 
 export type ResourceState = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled';
@@ -143,6 +148,8 @@ export interface ResourceProgress {
   position?: string;
   /** Page-numbered lists: pages counted on the first page (for progress bars). */
   expectedPages?: number;
+  /** Most requests this resource had in flight at once. */
+  mostInFlight?: number;
   /** Filled by the CLI from Temporal: the last failure of a page being retried. */
   retrying?: string;
   /** Fan-out resources: parents whose pages are all read, and parents that were gone. */
@@ -208,7 +215,13 @@ export interface ResourceSyncInput {
   /** Set when the token is below Administrator: deletion marking is narrowed to what it sees, or skipped. */
   reach?: TokenReach;
   historyLimit: number;
+  /** Requests in flight of this resource (the fixed number, or the least when `inFlight` is set). */
   concurrency: number;
+  /**
+   * Set when the sync was not given a fixed concurrency: the requests in flight follow the
+   * budget's rate × how long a page holds its lane, between `concurrency` and `max`.
+   */
+  inFlight?: { max: number; requestsPerSecond: number };
   /** Page-numbered lists: passes read at most while the list keeps shifting (default 3). */
   listingPasses?: number;
   /** Full reconciliations of page-numbered lists: deletion candidates confirmed one by one at most (default 500). */
@@ -234,6 +247,8 @@ export interface ResourceCarry {
   shifted?: boolean;
   /** The listing (or a report window's) ended unstable: the resource marks nothing and commits nothing. */
   unstable?: boolean;
+  /** Moving average of the pages' `busyMs` (sizes the requests in flight). */
+  busyMs?: number;
 }
 
 /** One deletion candidate confirmed with Harvest (`GET /<resource>/{id}`). */

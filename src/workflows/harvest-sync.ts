@@ -55,6 +55,13 @@ export const syncProgressQuery = defineQuery<SyncProgress>(QUERY_NAMES.progress)
 /** Account syncs read the token's reach (`/users/me`) first; older histories did not. */
 export const TOKEN_REACH_PATCH = 'token-reach';
 
+/** Patch id of requests in flight sized by latency (older syncs read a fixed number). */
+export const IN_FLIGHT_PATCH = 'in-flight-by-latency';
+/** Most requests in flight of one resource when sized by latency. */
+export const IN_FLIGHT_MAX = 24;
+/** Harvest's general budget as a rate: 100 requests per 15 s. */
+const GENERAL_REQUESTS_PER_SECOND = 100 / 15;
+
 export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   // The shape first (no activity needed); resource names once the worker told which exist.
   const shapeProblems = validateSyncInput(rawInput);
@@ -301,6 +308,9 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         historyLimit: Math.max(20, input.historyLimit ?? 5000),
         // Pages in flight per resource: with window pacing a fresh window is spent at once.
         concurrency: Math.min(16, input.concurrency ?? (patched('pages-in-flight-8') ? 8 : 4)),
+        // Unless the sync was given a concurrency: as many as the budget's rate needs while
+        // a page holds its lane, up to IN_FLIGHT_MAX (docs/pacing.md).
+        ...(input.concurrency === undefined && patched(IN_FLIGHT_PATCH) ? { inFlight: { max: IN_FLIGHT_MAX, requestsPerSecond: GENERAL_REQUESTS_PER_SECOND } } : {}),
       };
       try {
         const child = await startChild(syncResource, {

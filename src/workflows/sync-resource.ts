@@ -25,6 +25,13 @@ export const CONFIRM_BUDGET = 500;
  * straight from the listing to `markDeleted`, and must replay that way.
  */
 export const CONFIRM_DELETIONS_PATCH = 'confirm-deletion-candidates';
+/**
+ * Patch id of the sliding window over numbered pages: a page that ends starts the next one
+ * (syncs of older releases read them in batches that waited for their slowest page).
+ */
+export const SLIDING_PAGES_PATCH = 'numbered-pages-sliding';
+/** Headroom over budget rate × lane time, so a slower page does not idle the budget. */
+const IN_FLIGHT_HEADROOM = 1.25;
 
 export async function syncResource(input: ResourceSyncInput): Promise<ResourceProgress> {
   const spec = input.spec;
@@ -56,7 +63,15 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   const maxPasses = Math.max(1, input.listingPasses ?? LISTING_PASSES);
   if (spec.paging === 'page') progress.passes ??= 1;
   setHandler(resourceProgressQuery, () => progress);
-  const lanes = Math.max(1, input.concurrency);
+  // Requests in flight: fixed, or (inFlight set) enough to spend the budget's rate while a
+  // page holds its lane (Harvest's latency plus storing it), as the pages so far tell.
+  const lanes = (): number => {
+    const least = Math.max(1, input.concurrency);
+    if (!input.inFlight || spec.report || !carry.busyMs) return least;
+    const wanted = Math.ceil(input.inFlight.requestsPerSecond * (carry.busyMs / 1000) * IN_FLIGHT_HEADROOM);
+    return Math.max(least, Math.min(input.inFlight.max, wanted));
+  };
+  let inFlight = 0;
   const pages = spec.report ? reportActivities() : harvestActivities;
 
   const historyFull = (): boolean => {
@@ -69,14 +84,22 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   };
 
   const fetch = async (req: Omit<PageRequest, 'accountId' | 'syncId' | 'resource' | 'updatedSince'>): Promise<PageResult> => {
-    const page = await pages.fetchPage({
-      accountId: input.accountId,
-      syncId: input.syncId,
-      resource: spec.name,
-      updatedSince: input.updatedSince,
-      ...(input.range && spec.dateRange ? { range: input.range } : {}),
-      ...req,
-    });
+    inFlight++;
+    progress.mostInFlight = Math.max(progress.mostInFlight ?? 0, inFlight);
+    let page: PageResult;
+    try {
+      page = await pages.fetchPage({
+        accountId: input.accountId,
+        syncId: input.syncId,
+        resource: spec.name,
+        updatedSince: input.updatedSince,
+        ...(input.range && spec.dateRange ? { range: input.range } : {}),
+        ...req,
+      });
+    } finally {
+      inFlight--;
+    }
+    if (page.busyMs !== undefined) carry.busyMs = carry.busyMs ? Math.round(carry.busyMs * 0.7 + page.busyMs * 0.3) : page.busyMs;
     progress.requests += page.requests ?? 0;
     progress.rateLimited += page.rateLimited ?? 0;
     // The pass's first page is read alone, so its total is the one every later page must tell.
@@ -119,10 +142,42 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     }
   };
 
-  // Pages 2..total of a page-numbered list, `lanes` at a time.
+  // Pages 2..total of a page-numbered list, `lanes()` in flight: each page that ends starts
+  // the next. Before continue-as-new (or abandoning a shifted pass) the pages in flight end,
+  // so every page before `carry.nextPage` is stored.
   const readNumberedPages = async (): Promise<void> => {
+    if (!patched(SLIDING_PAGES_PATCH)) return readNumberedBatches();
+    for (;;) {
+      const running = new Map<number, Promise<void>>();
+      let failure: { err: unknown } | undefined;
+      const start = (n: number): void => {
+        running.set(n, fetch({ url: null, page: n, window: carry.windows?.[0] }).then(
+          (result) => {
+            // Records created meanwhile can push the list past the pages counted at the
+            // start: the last page's links.next then says where it goes on.
+            if (n === carry.totalPages) carry.next = result.next;
+          },
+          (err: unknown) => {
+            failure ??= { err };
+          },
+        ).finally(() => running.delete(n)));
+      };
+      const stopping = (): boolean => failure !== undefined || abandonPass() || historyFull();
+      while ((carry.nextPage <= carry.totalPages && !stopping()) || running.size > 0) {
+        while (carry.nextPage <= carry.totalPages && running.size < lanes() && !stopping()) start(carry.nextPage++);
+        progress.position = `${windowLabel()}pages up to ${carry.nextPage - 1} of ${carry.totalPages} (${running.size} in flight)`;
+        if (running.size > 0) await Promise.race(running.values());
+      }
+      if (failure) throw failure.err;
+      if (carry.nextPage > carry.totalPages || abandonPass()) return;
+      await carryOn();
+    }
+  };
+
+  // Older releases' reading of pages 2..total: `lanes` at a time, each batch waiting for its last page.
+  const readNumberedBatches = async (): Promise<void> => {
     while (carry.nextPage <= carry.totalPages && !abandonPass()) {
-      const last = Math.min(carry.totalPages, carry.nextPage + lanes - 1);
+      const last = Math.min(carry.totalPages, carry.nextPage + lanes() - 1);
       const batch: number[] = [];
       for (let n = carry.nextPage; n <= last; n++) batch.push(n);
       progress.position = `${windowLabel()}pages ${carry.nextPage}-${last} of ${carry.totalPages}`;
@@ -215,7 +270,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
           else progress.parentsGone!++;
         }
       };
-      await Promise.all(Array.from({ length: lanes }, lane));
+      await Promise.all(Array.from({ length: lanes() }, lane));
       carry.afterParentId = ids[ids.length - 1];
       if (historyFull()) await carryOn();
     }
@@ -285,7 +340,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
         else progress.unconfirmed!++;
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, input.concurrency) }, lane));
+    await Promise.all(Array.from({ length: lanes() }, lane));
     gone.sort();
     countDeleted(await storeActivities.markDeleted({
       accountId: input.accountId, resource: spec.name, syncId: input.syncId, syncStartedAt: input.runStartedAt, ids: gone,

@@ -47,6 +47,15 @@ const SCENARIOS: Scenario[] = [
     }),
   },
   {
+    name: 'in-flight',
+    description: 'a full sync whose time entries span several numbered pages, read as a sliding window of requests in flight sized by latency',
+    run: () => withFake(account(108, 7000, 8), async (fake) => {
+      const ids = unique('rec_inflight');
+      await sync(testConfig(fake, ids), { mode: 'full', resources: ['time_entries', 'users', 'user_projects'] });
+      return ids.taskQueue;
+    }),
+  },
+  {
     name: 'incremental',
     description: 'an incremental run after edits: change-driven fan-out, changed report windows, committed cursors',
     run: () => withFake(account(102), async (fake) => {
