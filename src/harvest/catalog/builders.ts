@@ -71,6 +71,13 @@ export const list = (name: string, description: string, columns: ColumnSpec[], m
 });
 
 /**
+ * A page-numbered top-level list of dated records (time entries, expenses, invoices,
+ * estimates): `updated_since` for increments, the date column for backfill ranges.
+ */
+export const dated = (name: string, description: string, dateRange: string, columns: ColumnSpec[], more: Partial<ResourceSpec> = {}): ResourceSpec =>
+  list(name, description, columns, { paging: 'page', dateRange, ...more });
+
+/**
  * A list per parent record (`/invoices/{invoice_id}/messages`): keyed by parent and id,
  * asked again on incremental runs only for parents written in the same run.
  */
