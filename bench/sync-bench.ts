@@ -100,7 +100,7 @@ async function limited(env: TestWorkflowEnvironment, opts: Options): Promise<voi
     }
     await printTotals(env, [deployment]);
   } finally {
-    await deployment.stop();
+    await deployment.stop(exactness(data));
     await fake.close();
   }
 }
@@ -118,7 +118,7 @@ async function unthrottled(env: TestWorkflowEnvironment, opts: Options): Promise
     printRun('full sync', r, opts);
     await printTotals(env, [deployment]);
   } finally {
-    await deployment.stop();
+    await deployment.stop(exactness(data, SEED_RESOURCES));
   }
   try {
     if (!opts.dltPython) {
@@ -171,7 +171,7 @@ async function shared(env: TestWorkflowEnvironment, opts: Options): Promise<void
     console.log(`  most requests in flight  ${fake.maxInFlight}`);
     await printTotals(env, deployments);
   } finally {
-    for (const d of deployments) await d.stop();
+    for (const [i, d] of deployments.entries()) await d.stop(exactness(accounts[i]));
     await fake.close();
   }
 }
@@ -189,7 +189,43 @@ interface Deployment {
   accountId: string;
   worker: ChildProcess;
   peakRssKiB: () => number;
-  stop(): Promise<void>;
+  /** Stops the worker; `check` (given) reads its ClickHouse before the directory goes. */
+  stop(check?: (chPath: string) => Promise<void>): Promise<void>;
+}
+
+/** Top-level tables whose records the fake holds as they are served, by id. */
+const EXACT_TABLES: Array<[string, keyof FakeAccountData]> = [
+  ['time_entries', 'timeEntries'], ['users', 'users'], ['projects', 'projects'], ['tasks', 'tasks'],
+  ['clients', 'clients'], ['expenses', 'expenses'], ['invoices', 'invoices'], ['estimates', 'estimates'],
+];
+
+/**
+ * Every record exact: the live keys of the worker's tables against the fake's records
+ * (missing, extra, more than one row per record), read in a separate process (the engine
+ * allows one data directory per process).
+ */
+function exactness(data: FakeAccountData, only?: string[]): (chPath: string) => Promise<void> {
+  return async (chPath) => {
+    const res = await runProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'support', 'ch-dump.ts'), chPath, 'harvest'], process.env);
+    if (res.status !== 0) {
+      console.log(`  exactness                not checked: ${res.stderr.slice(-300)}`);
+      return;
+    }
+    const dump = JSON.parse(res.stdout) as Record<string, { keys: string[] }>;
+    const parts: string[] = [];
+    let wrong = 0;
+    for (const [table, field] of EXACT_TABLES.filter(([t]) => !only || only.includes(t))) {
+      const want = new Set((data[field] as Array<{ id: unknown }>).map((r) => String(r.id)));
+      const keys = dump[table]?.keys ?? [];
+      const have = new Set(keys);
+      const missing = [...want].filter((k) => !have.has(k)).length;
+      const extra = [...have].filter((k) => !want.has(k)).length;
+      const dupes = keys.length - have.size;
+      wrong += missing + extra + dupes;
+      parts.push(`${table} ${have.size.toLocaleString('en-US')}/${want.size.toLocaleString('en-US')}${missing + extra + dupes ? ` (missing ${missing}, extra ${extra}, duplicated ${dupes})` : ''}`);
+    }
+    console.log(`  exactness                ${wrong === 0 ? 'EXACT' : 'NOT EXACT'}: ${parts.join(', ')}`);
+  };
 }
 
 /** A worker process with its own task queue and embedded ClickHouse, on the fake's token. */
@@ -221,12 +257,16 @@ async function startDeployment(env: TestWorkflowEnvironment, fake: FakeHarvest, 
     accountId: String(data.accountId),
     worker,
     peakRssKiB,
-    stop: async () => {
+    stop: async (check) => {
       if (worker.exitCode === null) {
         worker.kill('SIGTERM');
         await new Promise((r) => worker.once('exit', r));
       }
-      fs.rmSync(dir, { recursive: true, force: true });
+      try {
+        if (check) await check(path.join(dir, 'clickhouse'));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
