@@ -2,7 +2,8 @@
 // Pacing: every Harvest request first takes a slot from the token's pacer workflow,
 // which models Harvest's windows for every worker of every process (docs/pacing.md).
 import { Client } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import * as path from 'node:path';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities } from './activities';
 import type { Config } from './config';
 import { openClickHouse } from './clickhouse/connect';
@@ -17,7 +18,7 @@ import { dataConverterFor } from './codec';
 import { ensureSearchAttributes } from './namespace';
 import { NO_PACING, PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from './pacing/pacer';
 import type { HarvestConfig } from './config';
-import { prebuiltWorkflowBundle } from './workflow-bundle';
+import { prebuiltWorkflowBundle, sourceWorkflowBundle } from './workflow-bundle';
 
 /**
  * The workers of one process: the main task queue (workflows and Harvest pages) and its
@@ -108,15 +109,12 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
       maxHeartbeatThrottleInterval: '3 seconds',
     };
     // One bundle for both workflow workers (the deployment's queue and the pacing queue).
-    // Given, else dist's prebuilt one; from source it is bundled once here when two workers need it.
-    const workflowBundle =
-      opts.workflowBundle ??
-      prebuiltWorkflowBundle() ??
-      (windowPacing ? { code: (await bundleWorkflowCode({ workflowsPath: require.resolve('./workflows'), logger: new DefaultLogger('WARN') })).code } : undefined);
+    // Given, else dist's prebuilt one, else this source version's in the state directory.
+    const workflowBundle = opts.workflowBundle ?? prebuiltWorkflowBundle() ?? (await sourceWorkflowBundle(path.join(cfg.temporal.stateDir, 'workflow-bundles')));
     const main = await Worker.create({
       ...common,
       taskQueue: cfg.temporal.taskQueue,
-      ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('./workflows') }),
+      workflowBundle,
       activities,
       // Window pacing grants every request its slot; a task-queue rate would only add a steady trickle.
       ...(windowPacing ? {} : { maxTaskQueueActivitiesPerSecond: cfg.worker.activitiesPerSecond }),
@@ -130,7 +128,7 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
       maxConcurrentActivityTaskExecutions: windowPacing ? 8 : 2,
     });
     const workers = [main, reports];
-    if (windowPacing && workflowBundle) {
+    if (windowPacing) {
       // Every deployment's workers serve the pacers, so a token shared across deployments
       // keeps its pacer whichever of them is up.
       workers.push(await Worker.create({ ...common, taskQueue: PACING_TASK_QUEUE, workflowBundle, maxConcurrentWorkflowTaskExecutions: 4 }));

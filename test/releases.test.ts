@@ -3,12 +3,16 @@
 // on a worker whose catalog changed (one more resource, one changed dependency).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { generateAccount, startFakeHarvest } from '../src/sandbox';
 import { CATALOG, getResource, resolveSelection, type ResourceSpec } from '../src/harvest/catalog';
 import { createSyncWorker } from '../src/worker';
 import type { SyncSummary } from '../src/sync/types';
-import { query, temporalEnv, testConfig, unique, workflowBundle } from './support/harness';
+import { PROJECT_ROOT, query, temporalEnv, testConfig, unique, workflowBundle } from './support/harness';
+import { sourceWorkflowBundle } from '../src/workflow-bundle';
 import { assertTablesMatchFake } from './support/assertions';
 import { decodeHistory, readScenarios } from './support/histories';
 
@@ -92,5 +96,22 @@ describe('replay-safe releases', () => {
       expenses.dependsOn = originalDeps;
       await fake.close();
     }
+  });
+});
+
+describe('workflow bundle from source', () => {
+  it('is made once per source version by a child process, cached, and holds the workflows', async () => {
+    const fallback = fs.mkdtempSync(path.join(os.tmpdir(), 'bundle-fallback-'));
+    const first = await sourceWorkflowBundle(fallback, path.join(PROJECT_ROOT, 'src'));
+    assert.ok('codePath' in first && first.codePath, 'a bundle file');
+    const file = (first as { codePath: string }).codePath;
+    assert.match(path.basename(file), /^workflows-[0-9a-f]{16}\.js$/);
+    const code = fs.readFileSync(file, 'utf8');
+    for (const wf of ['harvestSync', 'syncAccount', 'syncResource', 'harvestPacer']) assert.ok(code.includes(wf), `the bundle holds ${wf}`);
+    const before = fs.statSync(file).mtimeMs;
+    const again = await sourceWorkflowBundle(fallback, path.join(PROJECT_ROOT, 'src'));
+    assert.deepEqual(again, first, 'the same sources give the same file');
+    assert.equal(fs.statSync(file).mtimeMs, before, 'read, not made again');
+    assert.equal(fs.readdirSync(fallback).length, 0, 'node_modules/.cache was writable: nothing in the fallback');
   });
 });
