@@ -46,63 +46,76 @@ export async function main(argv: string[], env: Env = readEnv(), out: Output = {
   }
   try {
     installLogging(command, env);
-    switch (command) {
-      case 'run':
-        return await runCommand(rest, env, out);
-      case 'worker':
-        return await workerCommand(rest, env);
-      case 'status':
-        return await statusCommand(rest, env, out);
-      case 'backfill':
-        return await runCommand(rest, env, out, 'backfill');
-      case 'schedule':
-        return await lazy.schedule().scheduleCommand(rest, env, out);
-      case 'sql': {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { sqlCommand } = require('./cli/sql') as typeof import('./cli/sql');
-        return await sqlCommand(rest, env, out);
-      }
-      case 'codec-server':
-        return await codecServerCommand(rest, env, out);
-      case 'server': {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { runLocalServer } = require('./cli/server') as typeof import('./cli/server');
-        return await runLocalServer(rest, env, out);
-      }
-      case 'resources':
-        out.write(resourcesText());
-        return EXIT_OK;
-      case 'demo': {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { runDemo } = require('./demo') as typeof import('./demo');
-        return await runDemo(rest, env, out);
-      }
-      case undefined:
-      case '--help':
-      case '-h':
-        out.write(overview());
-        return command === undefined ? EXIT_USAGE : EXIT_OK;
-      default:
-        throw new UsageError(`unknown command "${command}"`);
-    }
+    return await dispatch(command, rest, env, out);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`harvest-sync: ${err.message}\n`);
-      return EXIT_USAGE;
+    return reportError(err, command, rest);
+  } finally {
+    const logged = lazy.observability().loggedToFile();
+    if (logged && logged.warnings > 0) {
+      process.stderr.write(`harvest-sync: ${logged.warnings} warning(s) with their details (retries, stack traces) in ${logged.file}\n`);
     }
-    if (err instanceof UsageError || err instanceof CliUsageError) {
-      const help = (command && commandHelp(command, command === 'schedule' ? rest[0] : undefined)) || overview();
-      process.stderr.write(`harvest-sync: ${err.message}\n\n${help}`);
-      return EXIT_USAGE;
-    }
-    process.stderr.write(`harvest-sync: ${(err as Error).message}\n`);
-    return EXIT_FAILED;
   }
+}
+
+async function dispatch(command: string | undefined, rest: string[], env: Env, out: Output): Promise<number> {
+  switch (command) {
+    case 'run':
+      return await runCommand(rest, env, out);
+    case 'worker':
+      return await workerCommand(rest, env);
+    case 'status':
+      return await statusCommand(rest, env, out);
+    case 'backfill':
+      return await runCommand(rest, env, out, 'backfill');
+    case 'schedule':
+      return await lazy.schedule().scheduleCommand(rest, env, out);
+    case 'sql': {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { sqlCommand } = require('./cli/sql') as typeof import('./cli/sql');
+      return await sqlCommand(rest, env, out);
+    }
+    case 'codec-server':
+      return await codecServerCommand(rest, env, out);
+    case 'server': {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runLocalServer } = require('./cli/server') as typeof import('./cli/server');
+      return await runLocalServer(rest, env, out);
+    }
+    case 'resources':
+      out.write(resourcesText());
+      return EXIT_OK;
+    case 'demo': {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { runDemo } = require('./demo') as typeof import('./demo');
+      return await runDemo(rest, env, out);
+    }
+    case undefined:
+    case '--help':
+    case '-h':
+      out.write(overview());
+      return command === undefined ? EXIT_USAGE : EXIT_OK;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+function reportError(err: unknown, command: string | undefined, rest: string[]): number {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`harvest-sync: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof UsageError || err instanceof CliUsageError) {
+    const help = (command && commandHelp(command, command === 'schedule' ? rest[0] : undefined)) || overview();
+    process.stderr.write(`harvest-sync: ${err.message}\n\n${help}`);
+    return EXIT_USAGE;
+  }
+  process.stderr.write(`harvest-sync: ${(err as Error).message}\n`);
+  return EXIT_FAILED;
 }
 
 /**
  * LOG_FORMAT / LOG_LEVEL / HARVEST_SYNC_METRICS_ADDRESS, secrets redacted. Interactive
- * commands show their own progress, so the SDK logs only warnings there by default.
+ * commands show their own progress, so unless told otherwise the SDK logs to a file.
  */
 function installLogging(command: string | undefined, env: Env): void {
   lazy.observability().installRuntimeFromEnv(command === 'worker' ? 'worker' : 'interactive', env);

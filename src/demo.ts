@@ -68,6 +68,8 @@ export async function runDemo(args: string[], env: Env, out: Output): Promise<nu
 async function showData(cfg: Parameters<typeof openClickHouse>[0], accountId: string, out: Output): Promise<void> {
   const ch = openClickHouse(cfg);
   try {
+    // Live rows per table, three tables a line.
+    const cells: string[] = [];
     for (const spec of CATALOG) {
       const res = await ch.client.query({
         query: `SELECT count() AS n FROM ${tableRef(ch.database, spec.name)} FINAL WHERE account_id = {a:UInt64} AND _deleted = 0`,
@@ -75,8 +77,10 @@ async function showData(cfg: Parameters<typeof openClickHouse>[0], accountId: st
         format: 'JSONEachRow',
       });
       const [{ n }] = await res.json<{ n: string }>();
-      out.write(`  ${ch.database}.${spec.name.padEnd(26)} ${Number(n).toLocaleString('en-US').padStart(9)} rows\n`);
+      cells.push(`${spec.name} ${Number(n).toLocaleString('en-US')}`);
     }
+    out.write(`  live rows per table of ${ch.database}:\n`);
+    for (let i = 0; i < cells.length; i += 3) out.write(`    ${cells.slice(i, i + 3).map((c) => c.padEnd(34)).join('').trimEnd()}\n`);
     const rows = async <T>(query: string): Promise<T[]> =>
       (await ch.client.query({ query, query_params: { a: accountId }, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>();
     out.write('\n  top projects by hours (view v_project_budget):\n');

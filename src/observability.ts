@@ -4,6 +4,8 @@
 // readable text, with every configured secret value redacted; and the worker's
 // Prometheus endpoint.
 import { formatWithOptions } from 'node:util';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { DefaultLogger, Runtime, type LogEntry, type Logger, type LogLevel, type RuntimeOptions } from '@temporalio/worker';
 import { parseObservability, secretValues, type Env, type LogFormat, type ObservabilityConfig } from './config';
 
@@ -179,7 +181,45 @@ export function installRuntime(opts: RuntimeInstallOptions): Logger {
   return logger;
 }
 
-/** installRuntime from LOG_FORMAT, LOG_LEVEL, HARVEST_SYNC_METRICS_ADDRESS and the configured secrets. */
+/**
+ * installRuntime from LOG_FORMAT, LOG_LEVEL, HARVEST_SYNC_METRICS_ADDRESS and the configured
+ * secrets. An interactive command given neither LOG_FORMAT nor LOG_LEVEL keeps the terminal
+ * for its own progress and short retry lines: the SDK's log lines (retries with their stack
+ * traces included) go as JSON, INFO and up, to `<state dir>/logs/harvest-sync.log`.
+ */
 export function installRuntimeFromEnv(role: ProcessRole, env: Env): Logger {
-  return installRuntime({ role, observability: parseObservability(env).config, secrets: secretValues(env) });
+  const observability = parseObservability(env).config;
+  if (role === 'interactive' && !observability.logFormat && !observability.logLevel) {
+    const file = path.resolve(env.HARVEST_SYNC_STATE_DIR || '.harvest-sync', 'logs', LOG_FILE);
+    return installRuntime({ role, observability: { ...observability, logFormat: 'json', logLevel: 'INFO' }, secrets: secretValues(env), write: fileLog(file) });
+  }
+  return installRuntime({ role, observability, secrets: secretValues(env) });
+}
+
+export const LOG_FILE = 'harvest-sync.log';
+/** Where this process's log lines went, and how many were warnings or errors (undefined: stderr). */
+let fileLogged: { file: string; warnings: number } | undefined;
+export function loggedToFile(): { file: string; warnings: number } | undefined {
+  return fileLogged;
+}
+
+/** Appends lines to `file`, opened at the first one; a file past 10 MiB starts again (the old one kept as .1). */
+function fileLog(file: string): (line: string) => void {
+  fileLogged = { file, warnings: 0 };
+  const state = fileLogged;
+  let fd: number | undefined;
+  return (line) => {
+    try {
+      if (fd === undefined) {
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        if (fs.existsSync(file) && fs.statSync(file).size > 10 * 1024 * 1024) fs.renameSync(file, `${file}.1`);
+        fd = fs.openSync(file, 'a');
+      }
+      fs.writeSync(fd, line);
+      // The SDK's notes that a worker serves only workflows or only activities are by design.
+      if (/"level":"(WARN|ERROR)"/.test(line) && !/No (workflows|activities) registered/.test(line)) state.warnings++;
+    } catch {
+      // A log that cannot be written must not stop a sync.
+    }
+  };
 }

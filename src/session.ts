@@ -5,7 +5,7 @@ import type { Config } from './config';
 import { rootMessage } from './sync/failures';
 import { connectTemporal, type TemporalHandle } from './temporal';
 import { createSyncWorker, type SyncWorker } from './worker';
-import { progressLines, summaryLines } from './cli/progress';
+import { changeLine, progressLines, retryLine, summaryLines } from './cli/progress';
 import type { ResourceProgress, SyncInput, SyncSummary } from './sync/types';
 import { QUERY_NAMES, WORKFLOW_TYPES, resourceWorkflowId, type SyncProgress } from './contracts';
 
@@ -111,7 +111,9 @@ export async function openSession(cfg: Config, out: Output, opts: { durable?: bo
     if (skipped.length === outcomes.length) {
       return { ok: false, message: `nothing done: ${skipped.map((s) => s.skippedBecause).join('; ')}` };
     }
-    out.write(summaryLines(await resourcesOf(temporal.client, summary), Date.now() - started).join('\n') + '\n');
+    const resources = await resourcesOf(temporal.client, summary);
+    display.finish(resources);
+    out.write(summaryLines(resources, Date.now() - started, { table: out.isTTY }).join('\n') + '\n');
     for (const s of skipped) out.write(`warning: account ${s.accountId} skipped: ${s.skippedBecause}\n`);
     for (const s of summary.accounts ?? [summary]) {
       if (s.token && s.token.role !== 'administrator') {
@@ -217,19 +219,22 @@ export async function resourcesOf(client: Client, summary: SyncSummary): Promise
 }
 
 /** Live counts per resource: parent query for states, child queries for running ones. */
-export async function fetchProgress(client: Client, workflowId: string): Promise<ResourceProgress[] | undefined> {
+export async function fetchProgress(client: Client, workflowId: string, notBefore?: string): Promise<ResourceProgress[] | undefined> {
   let overall: SyncProgress;
   try {
     overall = await client.workflow.getHandle(workflowId).query<SyncProgress>(QUERY_NAMES.progress);
   } catch {
     return undefined;
   }
+  // An account's sync id is reused run after run: until this sync's child starts, the id
+  // still answers for the previous one, whose resources are all done.
+  if (notBefore && overall.startedAt < notBefore) return undefined;
   if (overall.accountSyncs) {
     // Each account's sync holds its progress; with several, names become account/resource.
     const several = overall.accountSyncs.length > 1;
     const perAccount = await Promise.all(
       overall.accountSyncs.map(async (ref) => {
-        const rows = ref.state === 'running' ? ((await fetchProgress(client, ref.workflowId)) ?? []) : [];
+        const rows = ref.state === 'running' ? ((await fetchProgress(client, ref.workflowId, overall.startedAt)) ?? []) : [];
         return rows.map((r) => (several ? { ...r, resource: `${ref.accountId}/${r.resource}` } : r));
       }),
     );
@@ -277,28 +282,45 @@ function resourceRows(client: Client, workflowId: string, overall: SyncProgress)
   );
 }
 
-export function startProgressDisplay(client: Client, workflowId: string, out: Output): { stop(): Promise<void> } {
+/**
+ * Progress while a sync runs. On a terminal: the live table, redrawn each second (a page
+ * being retried shows why in its row). Elsewhere (logs, CI, cron): one line per resource
+ * state change and per new retry reason; `finish` prints what changed since the last look.
+ */
+export function startProgressDisplay(client: Client, workflowId: string, out: Output): { stop(): Promise<void>; finish(resources: readonly ResourceProgress[]): void } {
   let drawn = 0;
-  let lastPlain = '';
-  let lastPlainAt = 0;
   let stopped = false;
+  // Per resource: the state last announced, how many looks found it running, its last retry reason.
+  const said = new Map<string, { state: string; looksRunning: number; retrying?: string }>();
+  const sayChanges = (resources: readonly ResourceProgress[]): void => {
+    for (const r of resources) {
+      const s = said.get(r.resource) ?? { state: 'pending', looksRunning: 0 };
+      if (r.state === 'running') {
+        // Announced at the second look: most resources are done before it, and say so then.
+        if (++s.looksRunning === 2 && s.state !== 'running') {
+          out.write(changeLine(r) + '\n');
+          s.state = 'running';
+        }
+      } else if (r.state !== 'pending' && r.state !== s.state) {
+        out.write(changeLine(r) + '\n');
+        s.state = r.state;
+      }
+      if (r.retrying && r.retrying !== s.retrying) {
+        out.write(retryLine(r) + '\n');
+        s.retrying = r.retrying;
+      }
+      said.set(r.resource, s);
+    }
+  };
   const tick = async (): Promise<void> => {
     const resources = await fetchProgress(client, workflowId);
     if (!resources || stopped) return;
-    const lines = progressLines(resources, { bars: out.isTTY });
     if (out.isTTY) {
+      const lines = progressLines(resources, { bars: true });
       const up = drawn > 0 ? `\x1b[${drawn}A` : '';
       out.write(up + lines.map((l) => `\x1b[2K${l}`).join('\n') + '\n');
       drawn = lines.length;
-    } else {
-      // Plain lines for logs: only when something changed, at most every 5 s.
-      const text = lines.join('\n');
-      if (text !== lastPlain && Date.now() - lastPlainAt > 5000) {
-        out.write(text + '\n');
-        lastPlain = text;
-        lastPlainAt = Date.now();
-      }
-    }
+    } else sayChanges(resources);
   };
   let pending = Promise.resolve();
   const timer = setInterval(() => {
@@ -310,6 +332,9 @@ export function startProgressDisplay(client: Client, workflowId: string, out: Ou
       await pending;
       stopped = true;
       if (out.isTTY && drawn > 0) out.write(`\x1b[${drawn}A\x1b[J`);
+    },
+    finish(resources) {
+      if (!out.isTTY) sayChanges(resources);
     },
   };
 }

@@ -8,7 +8,7 @@ import { parseListPage, firstPageUrl } from '../src/harvest/client';
 import { errorForStatus, parseRetryAfter, HarvestError } from '../src/harvest/errors';
 import { ConfigError, loadConfig, parseDotEnv } from '../src/config';
 import { createTableSQL } from '../src/clickhouse/schema';
-import { progressBar, progressLines } from '../src/cli/progress';
+import { changeLine, progressBar, progressLines, retryLine, summaryLines } from '../src/cli/progress';
 import { cronOf, formatMs, scheduleIdFor, scheduleSpec, validateScheduleSettings } from '../src/schedules';
 import { parseRunArgs } from '../src/client';
 import { WINDOW_DAYS, windowOf, windowsBetween, windowsHolding } from '../src/sync/windows';
@@ -243,6 +243,22 @@ describe('progress display', () => {
     assert.equal(progressBar({ ...running, expectedPages: undefined }), `[${'░'.repeat(12)}]`);
     assert.equal(progressBar({ ...running, state: 'done' }), `[${'█'.repeat(12)}]`);
     assert.doesNotMatch(progressLines([running])[0], /\[/);
+  });
+  it('off a terminal: one short line per change, a retry line, and a summary that groups the cursors', () => {
+    const done = { ...base, resource: 'time_entries', state: 'done' as const, pages: 10, rows: 20_000, requests: 11, rateLimited: 1, deleted: 2 };
+    assert.equal(changeLine(done), '✔ time_entries done: 20,000 rows, 10 pages, 11 requests, 1×429, 2 deleted');
+    assert.equal(changeLine({ ...done, state: 'running', updatedSince: '2026-01-01T00:00:00.000Z' }), '▶ time_entries running: updated since 2026-01-01T00:00:00.000Z');
+    assert.equal(changeLine({ ...done, state: 'skipped', rows: 0, pages: 0, requests: 1, rateLimited: 0, deleted: 0, warning: 'skipped: 403' }), '– time_entries skipped: 0 rows, 0 pages, 1 requests (skipped: 403)');
+    assert.equal(retryLine({ ...done, retrying: 'Harvest answered 503 (attempt 2)' }), '↻ time_entries retrying: Harvest answered 503 (attempt 2)');
+    const cursor = '2026-02-01T00:00:00.000Z';
+    const all = ['a', 'b', 'c', 'd', 'e'].map((resource) => ({ ...done, resource, committedCursor: cursor }));
+    const lines = summaryLines([...all, { ...done, resource: 'f', updatedSince: cursor, committedCursor: null }], 12_300, { table: false });
+    assert.deepEqual(lines, [
+      '120,000 rows in 60 pages, 12.3 s (6 resources: 6 done)',
+      `  5 resources (a, b, c, …): read everything; next run reads from ${cursor}`,
+      `  f: read updated since ${cursor}; cursor unchanged`,
+    ]);
+    assert.equal(summaryLines(all, 1000).length, 5 + 2, 'on a terminal the table comes first');
   });
 });
 

@@ -39,17 +39,53 @@ export function progressLines(resources: readonly ResourceProgress[], opts: { ba
   });
 }
 
-export function summaryLines(resources: readonly ResourceProgress[], elapsedMs: number): string[] {
+/**
+ * One short line for a resource that changed state (output that is not a terminal: logs,
+ * CI, cron), e.g. `✔ time_entries done: 20,000 rows, 10 pages, 10 requests`.
+ */
+export function changeLine(r: ResourceProgress): string {
+  const facts: string[] = [];
+  if (r.state === 'running') facts.push(r.updatedSince ? `updated since ${r.updatedSince}` : 'everything');
+  else if (r.state !== 'pending') {
+    facts.push(`${formatCount(r.rows)} rows`, `${formatCount(r.pages)} pages`);
+    if (r.requests) facts.push(`${formatCount(r.requests)} requests`);
+    if (r.rateLimited) facts.push(`${formatCount(r.rateLimited)}×429`);
+    if (r.deleted) facts.push(`${formatCount(r.deleted)} deleted`);
+    if (r.typeMismatches > 0) facts.push(`${r.typeMismatches} type mismatches (kept in _raw)`);
+  }
+  const notes = [r.warning, r.error && `error: ${r.error}`].filter(Boolean);
+  return `${STATE_MARK[r.state]} ${r.resource} ${r.state}: ${facts.join(', ')}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+}
+
+/** The retry line of a resource (why a page is being tried again), for output that is not a terminal. */
+export function retryLine(r: ResourceProgress): string {
+  return `↻ ${r.resource} retrying: ${r.retrying}`;
+}
+
+/**
+ * What a finished sync prints: on a terminal the table of every resource; elsewhere the
+ * resources already had their lines, so the totals, warnings and cursors alone.
+ */
+export function summaryLines(resources: readonly ResourceProgress[], elapsedMs: number, opts: { table?: boolean } = {}): string[] {
   const rows = resources.reduce((n, r) => n + r.rows, 0);
   const pages = resources.reduce((n, r) => n + r.pages, 0);
-  const lines = progressLines(resources);
+  const lines = opts.table === false ? [] : progressLines(resources);
   const skipped = resources.filter((r) => r.state === 'skipped');
   if (skipped.length) lines.push(`warning: ${skipped.length} resource(s) skipped: ${skipped.map((r) => r.resource).join(', ')} (run with --strict to fail instead)`);
-  lines.push(`${formatCount(rows)} rows in ${formatCount(pages)} pages, ${(elapsedMs / 1000).toFixed(1)} s`);
-  for (const r of resources) {
+  const states = new Map<string, number>();
+  for (const r of resources) states.set(r.state, (states.get(r.state) ?? 0) + 1);
+  const counted = [...states].map(([state, n]) => `${n} ${state}`).join(', ');
+  lines.push(`${formatCount(rows)} rows in ${formatCount(pages)} pages, ${(elapsedMs / 1000).toFixed(1)} s (${resources.length} resources: ${counted})`);
+  // Resources that read from the same point and moved to the same cursor, on one line.
+  const groups = new Map<string, string[]>();
+  for (const r of resources.filter((x) => x.state === 'done')) {
     const from = r.updatedSince ? `updated since ${r.updatedSince}` : 'everything';
     const cursor = r.committedCursor ? `next run reads from ${r.committedCursor}` : 'cursor unchanged';
-    if (r.state === 'done') lines.push(`  ${r.resource}: read ${from}; ${cursor}`);
+    const key = `read ${from}; ${cursor}`;
+    groups.set(key, [...(groups.get(key) ?? []), r.resource]);
+  }
+  for (const [what, names] of groups) {
+    lines.push(`  ${names.length > 4 ? `${names.length} resources (${names.slice(0, 3).join(', ')}, …)` : names.join(', ')}: ${what}`);
   }
   return lines;
 }
