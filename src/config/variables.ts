@@ -156,7 +156,7 @@ export const ENV_VARIABLES = [
   // --- Logs and metrics ---------------------------------------------------------------
   {
     name: 'LOG_FORMAT', section: 'observability', type: 'log-format', defaultDoc: '`json` for a worker off a terminal, else `pretty`',
-    doc: 'log lines on stderr (`json` or `pretty`); configured secrets are redacted',
+    doc: 'log lines on stderr (`json` or `pretty`); configured secrets are redacted. Interactive commands (`run`, `demo`, …) given neither this nor `LOG_LEVEL` log JSON to `<state dir>/logs/harvest-sync.log` instead',
   },
   {
     name: 'LOG_LEVEL', section: 'observability', type: 'log-level', defaultDoc: '`INFO` worker, `WARN` others',
