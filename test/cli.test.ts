@@ -78,7 +78,9 @@ describe('command line', () => {
         TEMPORAL_CLI_PATH: temporalCli(),
       }, dir);
       assert.equal(r.code, 0, r.stderr + r.stdout);
-      assert.match(r.stdout, /time_entries\s+done\s+2,100 rows\s+2 pages/);
+      // Not a terminal: one line per state change, no table printed again and again.
+      assert.equal(r.stdout.match(/^✔ time_entries done: 2,100 rows, 2 pages/gm)?.length, 1, r.stdout);
+      assert.match(r.stdout, /^[\d,]+ rows in \d+ pages, [\d.]+ s \(33 resources: 33 done\)$/m);
       assert.match(r.stdout, /next run reads from/);
       assert.ok(fs.existsSync(path.join(dir, '.harvest-sync', 'clickhouse')), 'embedded ClickHouse in ./.harvest-sync/clickhouse');
 
