@@ -28,6 +28,7 @@ export interface ScheduleSettings extends ScheduleTiming {
 /** Stable schedule id of one account on one task queue (the default queue gives `harvest-sync-<account>`). */
 export { scheduleIdFor } from './contracts';
 import { scheduleIdFor, WORKFLOW_TYPES } from './contracts';
+import type { harvestSync } from './workflows';
 
 export function scheduleSpec(t: ScheduleTiming): ScheduleSpec {
   if (t.cron) return { cronExpressions: [t.cron], ...(t.timezone ? { timezone: t.timezone } : {}) };
@@ -160,11 +161,11 @@ export async function describeSchedule(client: Client, scheduleId: string): Prom
       const { workflowId, firstExecutionRunId } = a.action.workflow;
       const run: RecentRun = { workflowId, scheduledAt: a.scheduledAt.toISOString(), status: 'UNKNOWN', closedAt: null, outcome: '' };
       try {
-        const handle = client.workflow.getHandle(workflowId, firstExecutionRunId);
+        const handle = client.workflow.getHandle<typeof harvestSync>(workflowId, firstExecutionRunId);
         const desc = await handle.describe();
         run.status = desc.status.name;
         run.closedAt = desc.closeTime?.toISOString() ?? null;
-        if (desc.status.name === 'COMPLETED') run.outcome = outcomeOf((await handle.result()) as SyncSummary);
+        if (desc.status.name === 'COMPLETED') run.outcome = outcomeOf(await handle.result());
         else if (desc.status.name === 'FAILED') run.outcome = await handle.result().then(() => '', (err: Error) => rootMessage(err));
       } catch {
         // Past the namespace's retention: only the schedule remembers it.

@@ -8,6 +8,8 @@ import { createSyncWorker, type SyncWorker } from './worker';
 import { changeLine, progressLines, retryLine, summaryLines } from './cli/progress';
 import type { ResourceProgress, SyncInput, SyncSummary } from './sync/types';
 import { QUERY_NAMES, WORKFLOW_TYPES, resourceWorkflowId, type SyncProgress } from './contracts';
+// Types only: the client side never loads workflow code, yet starts and results are typed.
+import type { harvestSync, syncAccount } from './workflows';
 
 export interface Output {
   isTTY: boolean;
@@ -58,12 +60,12 @@ export async function openSession(cfg: Config, out: Output, opts: { durable?: bo
 
   /** Follows a sync to its end, or until Ctrl-C. */
   const follow = async (workflowId: string, started: number, interrupt: AbortSignal | undefined): Promise<RunOutcome> => {
-    const handle = temporal.client.workflow.getHandle(workflowId);
+    const handle = temporal.client.workflow.getHandle<typeof harvestSync>(workflowId);
     const display = startProgressDisplay(temporal.client, workflowId, out);
     // Aborted when the run stops following (embedded Ctrl-C), so no long poll outlives the connection.
     const stopWaiting = new AbortController();
     const result = temporal.client.withAbortSignal(stopWaiting.signal, () => handle.result()).then(
-      (summary) => ({ summary: summary as SyncSummary }),
+      (summary) => ({ summary }),
       (error: unknown) => ({ error }),
     );
     const interrupted = new Promise<'interrupted'>((resolve) => {
@@ -146,7 +148,7 @@ export async function openSession(cfg: Config, out: Output, opts: { durable?: bo
       const label = accounts === 'all' ? 'all' : accounts.join('-');
       const kind = input.mode === 'backfill' ? 'backfill' : 'sync';
       const workflowId = `harvest-${kind}-${label}-${new Date().toISOString().replace(/[-:]|\.\d+/g, '')}`;
-      await temporal.client.workflow.start(WORKFLOW_TYPES.harvestSync, {
+      await temporal.client.workflow.start<typeof harvestSync>(WORKFLOW_TYPES.harvestSync, {
         taskQueue: cfg.temporal.taskQueue,
         workflowId,
         args: [input],
@@ -211,7 +213,7 @@ export async function resourcesOf(client: Client, summary: SyncSummary): Promise
   const perAccount = await Promise.all(
     summary.accounts.map(async (a) => {
       if (a.status === 'skipped' || !a.runId) return [];
-      const own = (await client.workflow.getHandle(a.workflowId, a.runId).result()) as SyncSummary;
+      const own = await client.workflow.getHandle<typeof syncAccount>(a.workflowId, a.runId).result();
       return own.resources.map((r) => ({ ...r, resource: `${a.accountId}/${r.resource}` }));
     }),
   );
