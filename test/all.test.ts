@@ -5,6 +5,7 @@ import './unit.test';
 import './pacing.test';
 import './fast/config.test';
 import './fast/lint.test';
+import './fast/workflows.test';
 import './sandbox.test';
 import './sync.test';
 import './coverage.test';
