@@ -5,6 +5,23 @@ import * as fs from 'node:fs';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import type { ClickHouseConfig } from '../config';
 
+/**
+ * An insert of rows already encoded as JSONCompactEachRow (`columns` in order), for the
+ * page path: the embedded engine takes the bytes as they are (no SQL statement built
+ * around them). Reached through the client as `client[ENCODED_INSERT]` when present, so
+ * `withErrorKinds` classifies its failures like any insert. chdb takes only plain
+ * identifiers ([A-Za-z0-9_], dot between database and table): callers check.
+ */
+export const ENCODED_INSERT = Symbol.for('harvest-sync.encoded-insert');
+export interface EncodedInsert {
+  /** `db.table`, unquoted. */
+  table: string;
+  columns: readonly string[];
+  body: Buffer;
+  settings: Record<string, string | number>;
+}
+export type EncodedInserter = (params: EncodedInsert) => Promise<void>;
+
 let embedded: { path: string; client: ClickHouseClient; refs: number } | undefined;
 
 export class ClickHouseUnavailableError extends Error {
@@ -61,6 +78,11 @@ export function openClickHouse(cfg: ClickHouseConfig): ClickHouseHandle {
     // chdb bundles its own copy of client-common's types; the runtime contract is the same.
     type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
     const client = createClient({ connection: connection as unknown as ClientConnection, clickhouse_settings: { date_time_input_format: 'best_effort' } });
+    const raw = connection.chdb;
+    const inserter: EncodedInserter = async (p) => {
+      await raw.rawInsert({ table: p.table, columns: p.columns, values: p.body, format: 'JSONCompactEachRow', settings: p.settings });
+    };
+    Object.defineProperty(client, ENCODED_INSERT, { value: inserter });
     embedded = { path: cfg.path, client, refs: 0 };
   }
   const shared = embedded;

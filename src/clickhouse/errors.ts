@@ -4,6 +4,7 @@
 // column, credentials) never heals by itself: it fails at once, naming the table and
 // ClickHouse's own message.
 import type { ClickHouseClient } from '@clickhouse/client';
+import { ENCODED_INSERT } from './connect';
 
 /** ClickHouse server error codes (src/Common/ErrorCodes.cpp) that a retry can outlive. */
 const TRANSIENT_CODES: Record<number, string> = {
@@ -168,14 +169,15 @@ export function withErrorKinds(client: ClickHouseClient, target: ClickHouseTarge
   return new Proxy(client, {
     get(obj, prop, receiver) {
       const value = Reflect.get(obj, prop, receiver) as unknown;
-      if (typeof prop !== 'string' || !guarded.has(prop) || typeof value !== 'function') return value;
+      const op = prop === ENCODED_INSERT ? 'insert' : prop;
+      if (typeof op !== 'string' || !guarded.has(op) || typeof value !== 'function') return value;
       return async (params: { table?: unknown; query?: unknown }) => {
-        const table = tableOf(prop, params);
+        const table = tableOf(op, params);
         try {
-          faultHook?.(prop, table);
+          faultHook?.(op, table);
           return await (value as (p: unknown) => Promise<unknown>).call(obj, params);
         } catch (err) {
-          throw describeClickHouseError(err, prop, table, target);
+          throw describeClickHouseError(err, op, table, target);
         }
       };
     },

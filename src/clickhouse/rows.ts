@@ -29,42 +29,95 @@ export interface RowContext {
   syncId: string;
 }
 
+/** One column as buildRows fills it: where its value comes from and how it is coerced. */
+interface ColumnPlan {
+  name: string;
+  type: ColumnType;
+  /** The record's value (null when absent); undefined for `$window_from` / `$window_to`. */
+  read?: (source: unknown) => unknown;
+  contextField?: '$window_from' | '$window_to';
+  /** Key columns cannot be NULL: a missing key part (a report row without currency) is empty. */
+  nullAs: unknown;
+}
+
+// Plans are derived from catalog column arrays, which never change while a process runs.
+const plans = new WeakMap<readonly ColumnSpec[], ColumnPlan[]>();
+
+function planOf(columns: readonly ColumnSpec[], key: readonly string[], skip?: Record<string, string>): ColumnPlan[] {
+  let plan = plans.get(columns);
+  if (plan) return plan;
+  plan = columns
+    .filter((c) => !skip || !(c.name in skip))
+    .map((col) => {
+      const path = col.from ?? col.name;
+      const nullAs = key.includes(col.name) ? KEY_DEFAULT[col.type] : col.type === 'Array(String)' ? [] : null;
+      if (path === '$window_from' || path === '$window_to') return { name: col.name, type: col.type, contextField: path, nullAs };
+      return { name: col.name, type: col.type, read: reader(path), nullAs };
+    });
+  plans.set(columns, plan);
+  return plan;
+}
+
+/** A getter for a dotted path, split once: null where `pick` gives null. */
+function reader(path: string): (source: unknown) => unknown {
+  if (path === '$') return (source) => source;
+  const parts = path.split('.');
+  if (parts.length === 1) {
+    const [p] = parts;
+    return (source) => {
+      if (source === null || typeof source !== 'object') return null;
+      const v = (source as Record<string, unknown>)[p];
+      return v === undefined ? null : v;
+    };
+  }
+  return (source) => pickParts(source, parts);
+}
+
 export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[], ctx: RowContext): BuiltRows {
   let typeMismatches = 0;
   let maxUpdatedAt: string | null = null;
-  const meta = { _synced_at: clickhouseDateTime64(ctx.syncedAt), _deleted: 0, _sync_id: ctx.syncId };
+  const syncedAt = clickhouseDateTime64(ctx.syncedAt);
+  const windowFrom = ctx.window?.from ?? null;
+  const windowTo = ctx.window?.to ?? null;
   const nested: NestedRows[] = (spec.nested ?? []).map((n) => ({ spec: n, rows: [], parentIds: [] }));
-  const fromContext: Record<string, unknown> = { $window_from: ctx.window?.from ?? null, $window_to: ctx.window?.to ?? null };
-  const fill = (row: Row, source: unknown, columns: ColumnSpec[], key: readonly string[]): void => {
-    for (const col of columns) {
-      const path = col.from ?? col.name;
-      const raw = path === '$' ? source : path in fromContext ? fromContext[path] : pick(source as Record<string, unknown>, path);
+  const fill = (row: Row, source: unknown, plan: ColumnPlan[]): void => {
+    for (let i = 0; i < plan.length; i++) {
+      const col = plan[i];
+      const raw = col.read ? col.read(source) : col.contextField === '$window_from' ? windowFrom : windowTo;
       let value = coerce(col.type, raw);
       if (value === MISMATCH) {
         typeMismatches++;
-        value = col.type === 'Array(String)' ? [] : null;
+        value = null;
       }
-      // Key columns cannot be NULL: a missing key part (a report row without currency) is empty.
-      if (value === null && key.includes(col.name)) value = KEY_DEFAULT[col.type];
-      row[col.name] = value;
+      row[col.name] = value === null ? col.nullAs : value;
     }
   };
+  const plan = planOf(spec.columns, spec.key);
+  const nestedPlans = nested.map((n) => planOf(n.spec.columns, n.spec.key, n.spec.parentKey));
   const rows = records.map((record) => {
     const row: Row = { account_id: ctx.accountId };
     if (spec.parent) row[spec.parent.column] = ctx.parentId;
-    fill(row, record, spec.columns, spec.key);
+    fill(row, record, plan);
     const updated = record.updated_at;
     if (typeof updated === 'string' && (maxUpdatedAt === null || updated > maxUpdatedAt)) maxUpdatedAt = updated;
-    Object.assign(row, { _raw: JSON.stringify(record) }, meta);
-    for (const n of nested) {
+    row._raw = JSON.stringify(record);
+    row._synced_at = syncedAt;
+    row._deleted = 0;
+    row._sync_id = ctx.syncId;
+    for (let k = 0; k < nested.length; k++) {
+      const n = nested[k];
       n.parentIds.push(Number(row[n.spec.parentKey[n.spec.parentColumn]]));
       const items = record[n.spec.from];
       if (!Array.isArray(items)) continue;
+      const parentKey = Object.entries(n.spec.parentKey);
       for (const item of items) {
         const child: Row = { account_id: ctx.accountId };
-        for (const [childCol, parentCol] of Object.entries(n.spec.parentKey)) child[childCol] = row[parentCol];
-        fill(child, item, n.spec.columns.filter((c) => !(c.name in n.spec.parentKey)), n.spec.key);
-        Object.assign(child, { _raw: JSON.stringify(item) }, meta);
+        for (const [childCol, parentCol] of parentKey) child[childCol] = row[parentCol];
+        fill(child, item, nestedPlans[k]);
+        child._raw = JSON.stringify(item);
+        child._synced_at = syncedAt;
+        child._deleted = 0;
+        child._sync_id = ctx.syncId;
         n.rows.push(child);
       }
     }
@@ -74,8 +127,12 @@ export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[]
 }
 
 export function pick(record: Record<string, unknown>, dotted: string): unknown {
+  return pickParts(record, dotted.split('.'));
+}
+
+function pickParts(record: unknown, parts: readonly string[]): unknown {
   let cur: unknown = record;
-  for (const part of dotted.split('.')) {
+  for (const part of parts) {
     if (cur === null || typeof cur !== 'object') return null;
     cur = (cur as Record<string, unknown>)[part];
   }

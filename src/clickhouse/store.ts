@@ -1,7 +1,10 @@
 // Reads and writes of synced data and sync state. Values are always bound as query
 // parameters; identifiers come only from the catalog.
 import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
+import { ENCODED_INSERT, type EncodedInserter } from './connect';
 import { getResource, type ResourceSpec } from '../harvest/catalog';
 import type { BuiltRows, Row } from './rows';
 import { clickhouseDateTime64 } from './rows';
@@ -16,16 +19,64 @@ import type { RowScope } from '../sync/reach';
  */
 export async function insertRows(client: ClickHouseClient, db: string, table: string, syncId: string, rows: Row[]): Promise<void> {
   if (rows.length === 0) return;
-  const hash = createHash('sha256');
-  for (const r of rows) hash.update(JSON.stringify(r, (k, v: unknown) => (k === '_synced_at' ? undefined : v))).update('\n');
-  await insertWithToken(client, tableRef(db, table), rows, `${syncId}:${table}:${hash.digest('hex')}`);
+  const encoded = encodeRows(rows);
+  await insertEncoded(client, db, table, encoded, `${syncId}:${table}:${encoded.contentHash}`);
 }
+
+/** Rows as JSONCompactEachRow, `_synced_at` last, and a hash of everything but `_synced_at`. */
+export interface EncodedRows {
+  columns: string[];
+  body: Buffer;
+  contentHash: string;
+}
+
+/**
+ * Serializes rows once: each row is one JSON array in `columns` order (the first row's
+ * keys, `_synced_at` moved last). The content hash covers each line without its
+ * `_synced_at`, which differs between attempts that read the same records.
+ */
+export function encodeRows(rows: readonly Row[]): EncodedRows {
+  const columns = Object.keys(rows[0]).filter((c) => c !== '_synced_at');
+  const hasSyncedAt = '_synced_at' in rows[0];
+  const hash = createHash('sha256');
+  const lines: string[] = new Array<string>(rows.length);
+  const values: unknown[] = new Array<unknown>(columns.length);
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r];
+    for (let c = 0; c < columns.length; c++) values[c] = row[columns[c]];
+    const line = JSON.stringify(values);
+    hash.update(line).update('\n');
+    lines[r] = hasSyncedAt ? `${line.slice(0, -1)},${JSON.stringify(row._synced_at)}]` : line;
+  }
+  if (hasSyncedAt) columns.push('_synced_at');
+  return { columns, body: Buffer.from(lines.join('\n') + '\n'), contentHash: hash.digest('hex') };
+}
+
+const PLAIN_IDENT = /^[A-Za-z0-9_]+$/;
 
 /**
  * Every insert names its own dedup token. The embedded engine keeps settings for the
  * session, so an insert without one would inherit the previous insert's token and be
  * silently dropped as its duplicate.
  */
+async function insertEncoded(client: ClickHouseClient, db: string, table: string, encoded: EncodedRows, token: string): Promise<void> {
+  const settings = { insert_deduplication_token: token, async_insert: 0 as const };
+  const direct = (client as unknown as Record<symbol, EncodedInserter | undefined>)[ENCODED_INSERT];
+  if (direct && [db, table, ...encoded.columns].every((id) => PLAIN_IDENT.test(id))) {
+    await direct({ table: `${db}.${table}`, columns: encoded.columns, body: encoded.body, settings });
+    return;
+  }
+  // A server (or names chdb's raw insert does not take): the same bytes as the request body.
+  const result = await client.exec({
+    query: `INSERT INTO ${tableRef(db, table)} (${encoded.columns.map(quoteIdent).join(', ')}) FORMAT JSONCompactEachRow`,
+    values: Readable.from([encoded.body], { objectMode: false }),
+    clickhouse_settings: settings,
+  });
+  result.stream.resume();
+  await finished(result.stream).catch(() => undefined);
+}
+
+/** One-off rows (state, run log): small, through the client's own JSONEachRow insert. */
 async function insertWithToken(client: ClickHouseClient, table: string, values: Row[], token: string): Promise<void> {
   await client.insert({
     table,
@@ -49,9 +100,8 @@ function uniqueToken(prefix: string): string {
 export async function storePage(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, built: BuiltRows): Promise<void> {
   for (const n of built.nested) {
     await insertRows(client, db, n.spec.name, syncId, n.rows);
-    await tombstone(client, db, n.spec.name, n.spec.key, accountId, syncId, `${quoteIdent(n.spec.parentColumn)} IN {parents:Array(UInt64)} AND _sync_id != {sync:String}`, {
-      parents: n.parentIds,
-    });
+    // The parent column is part of every line's key: the same in all its versions.
+    await tombstone(client, db, n.spec.name, n.spec.key, accountId, syncId, '_sync_id != {sync:String}', { parents: n.parentIds }, `${quoteIdent(n.spec.parentColumn)} IN {parents:Array(UInt64)}`);
   }
   await insertRows(client, db, spec.name, syncId, built.rows);
 }
@@ -61,19 +111,35 @@ const quoteIdent = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;
 /**
  * The newest version of every row of one account, as a subquery. Used instead of FINAL
  * where the pipeline itself reads its tables back: explicit, and the same on every engine.
+ * Callers select only the columns they need (ClickHouse reads and sorts only those).
+ * `keyScope` narrows it before versions are compared: a condition on key columns only.
  */
-function latestRows(db: string, table: string, key: string[]): string {
+function latestRows(db: string, table: string, key: string[], keyScope?: string): string {
   const by = ['account_id', ...key].map(quoteIdent).join(', ');
-  return `(SELECT * FROM ${tableRef(db, table)} WHERE account_id = {account:UInt64} ORDER BY ${by}, _synced_at DESC LIMIT 1 BY ${by})`;
+  return `(SELECT * FROM ${tableRef(db, table)} WHERE account_id = {account:UInt64}${keyScope ? ` AND ${keyScope}` : ''} ORDER BY ${by}, _synced_at DESC LIMIT 1 BY ${by})`;
 }
 
 /**
  * Inserts a deleted version of the live rows matching `where` (the newest version wins
- * under FINAL). Returns how many rows it marked.
+ * under FINAL). Returns how many rows it marked. The newest versions are picked from the
+ * key, version and `where` columns only; whole rows (with `_raw`) are read back just for
+ * the rows to mark, so the cost follows the table's key columns, not its bytes.
  */
-async function tombstone(client: ClickHouseClient, db: string, table: string, key: string[], accountId: string, syncId: string, where: string, params: Record<string, unknown>): Promise<number> {
+async function tombstone(
+  client: ClickHouseClient,
+  db: string,
+  table: string,
+  key: string[],
+  accountId: string,
+  syncId: string,
+  where: string,
+  params: Record<string, unknown>,
+  keyScope?: string,
+): Promise<number> {
+  const by = ['account_id', ...key].map(quoteIdent).join(', ');
   const res = await client.query({
-    query: `SELECT * FROM ${latestRows(db, table, key)} WHERE _deleted = 0 AND ${where}`,
+    query: `SELECT * FROM ${tableRef(db, table)} WHERE account_id = {account:UInt64}${keyScope ? ` AND ${keyScope}` : ''}
+            AND (${by}, _synced_at) IN (SELECT ${by}, _synced_at FROM ${latestRows(db, table, key, keyScope)} WHERE _deleted = 0 AND ${where})`,
     query_params: { account: accountId, sync: syncId, ...params },
     format: 'JSONEachRow',
     // 64-bit integers come back as strings: exact above 2^53, and inserted back as they are.
@@ -83,7 +149,7 @@ async function tombstone(client: ClickHouseClient, db: string, table: string, ke
   if (rows.length === 0) return 0;
   const meta = { _deleted: 1, _synced_at: clickhouseDateTime64(new Date()), _sync_id: syncId };
   // A repeated tombstone finds nothing left to mark, so a fresh token is safe.
-  await insertWithToken(client, tableRef(db, table), rows.map((r) => ({ ...r, ...meta })), uniqueToken(`${syncId}:${table}:deleted`));
+  await insertEncoded(client, db, table, encodeRows(rows.map((r) => ({ ...r, ...meta }))), uniqueToken(`${syncId}:${table}:deleted`));
   return rows.length;
 }
 
@@ -139,8 +205,11 @@ export async function markUnseenDeleted(
 ): Promise<number> {
   if (onlyIds !== undefined && onlyIds.length === 0) return 0;
   const scoped = scope ? scopeCondition(scope) : { where: '', params: {} };
-  const where = (onlyIds === undefined ? UNSEEN : `${UNSEEN} AND toString(id) IN {ids:Array(String)}`) + scoped.where;
-  const marked = await tombstone(client, db, spec.name, spec.key, accountId, syncId, where, { before: syncStartedAt, ...(onlyIds ? { ids: onlyIds } : {}), ...scoped.params });
+  const inIds = onlyIds === undefined ? undefined : 'toString(id) IN {ids:Array(String)}';
+  // Where `id` is the key, the confirmed ids narrow the versions compared.
+  const idScope = inIds && spec.key.length === 1 && spec.key[0] === 'id' ? inIds : undefined;
+  const where = (inIds && !idScope ? `${UNSEEN} AND ${inIds}` : UNSEEN) + scoped.where;
+  const marked = await tombstone(client, db, spec.name, spec.key, accountId, syncId, where, { before: syncStartedAt, ...(onlyIds ? { ids: onlyIds } : {}), ...scoped.params }, idScope);
   for (const n of spec.nested ?? []) {
     const parentCol = n.parentKey[n.parentColumn];
     await tombstone(
@@ -150,8 +219,10 @@ export async function markUnseenDeleted(
       n.key,
       accountId,
       syncId,
-      `${quoteIdent(n.parentColumn)} IN (SELECT ${quoteIdent(parentCol)} FROM ${latestRows(db, spec.name, spec.key)} WHERE _deleted = 1)`,
+      '1',
       {},
+      // The parent column is part of the line's key.
+      `${quoteIdent(n.parentColumn)} IN (SELECT ${quoteIdent(parentCol)} FROM ${latestRows(db, spec.name, spec.key)} WHERE _deleted = 1)`,
     );
   }
   return marked;
@@ -165,11 +236,19 @@ function scopeCondition(scope: RowScope): { where: string; params: Record<string
 
 /** Marks the rows of a report window that sync `syncId` did not write (the report no longer has them). */
 export async function replaceReportWindow(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, window: { from: string; to: string }, syncStartedAt: string): Promise<number> {
-  return tombstone(client, db, spec.name, spec.key, accountId, syncId, `window_from = {from:Date} AND window_to = {to:Date} AND _sync_id != {sync:String} AND ${WRITTEN_BEFORE}`, {
-    from: window.from,
-    to: window.to,
-    before: syncStartedAt,
-  });
+  const inWindow = 'window_from = {from:Date} AND window_to = {to:Date}';
+  const windowInKey = spec.key.includes('window_from') && spec.key.includes('window_to');
+  return tombstone(
+    client,
+    db,
+    spec.name,
+    spec.key,
+    accountId,
+    syncId,
+    `${windowInKey ? '1' : inWindow} AND _sync_id != {sync:String} AND ${WRITTEN_BEFORE}`,
+    { from: window.from, to: window.to, before: syncStartedAt },
+    windowInKey ? inWindow : undefined,
+  );
 }
 
 const WRITTEN_BEFORE = "_synced_at < parseDateTime64BestEffort({before:String}, 3, 'UTC')";

@@ -1,0 +1,69 @@
+// Benchmark: the page path alone, in one process, without Temporal: fetch a page of time
+// entries from the fake Harvest (no limit, no latency) → JSON.parse → rows → insert into
+// embedded ClickHouse. Prints the time of each phase per 1,000 rows, and rows/s of the
+// whole path on one core, so an optimisation of one phase shows as a ratio in one run.
+//
+//   npx tsx bench/page-path-bench.ts [--time-entries 40000] [--per-page 2000]
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { getResource } from '../src/harvest/catalog';
+import { parseListPage } from '../src/harvest/client';
+import { buildRows } from '../src/clickhouse/rows';
+import { openClickHouse } from '../src/clickhouse/connect';
+import { ensureSchema } from '../src/clickhouse/schema';
+import { CATALOG } from '../src/harvest/catalog';
+import { storePage } from '../src/clickhouse/store';
+import { generateAccount, startFakeHarvest } from '../src/sandbox';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { 'time-entries': { type: 'string', default: '40000' }, 'per-page': { type: 'string', default: '2000' } } });
+  const n = Number(values['time-entries']);
+  const perPage = Number(values['per-page']);
+  const data = generateAccount({ seed: 7, timeEntries: n, users: 25 });
+  const fake = await startFakeHarvest({ data, tokens: ['bench-pat'], rateLimit: false, reportsRateLimit: false });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'page-bench-'));
+  const ch = openClickHouse({ path: dir, database: 'harvest' } as never);
+  try {
+    await ensureSchema(ch.client, ch.database, CATALOG);
+    const spec = getResource('time_entries');
+    const t = { fetch: 0, parse: 0, rows: 0, store: 0 };
+    let rows = 0;
+    const started = performance.now();
+    let url: string | null = `${fake.baseUrl}/time_entries?per_page=${perPage}&page=1`;
+    while (url) {
+      let t0 = performance.now();
+      const res = await request(url, { headers: { authorization: 'Bearer bench-pat', 'harvest-account-id': String(data.accountId), 'user-agent': 'bench' } });
+      const text = await res.body.text();
+      t.fetch += performance.now() - t0;
+      t0 = performance.now();
+      const page = parseListPage(JSON.parse(text), spec, 'bench');
+      t.parse += performance.now() - t0;
+      t0 = performance.now();
+      const built = buildRows(spec, page.records, { accountId: String(data.accountId), syncedAt: new Date(), syncId: 'bench' });
+      t.rows += performance.now() - t0;
+      t0 = performance.now();
+      await storePage(ch.client, ch.database, spec, String(data.accountId), 'bench', built);
+      t.store += performance.now() - t0;
+      rows += built.rows.length;
+      url = page.next;
+    }
+    const wall = (performance.now() - started) / 1000;
+    const per1k = (ms: number): string => `${((ms / rows) * 1000).toFixed(1)} ms`;
+    console.log(`${rows.toLocaleString('en-US')} time entries in ${wall.toFixed(1)} s: ${Math.round(rows / wall).toLocaleString('en-US')} rows/s on one process`);
+    console.log(`per 1,000 rows: fetch ${per1k(t.fetch)} · JSON.parse ${per1k(t.parse)} · rows ${per1k(t.rows)} · store ${per1k(t.store)}`);
+    const res = await ch.client.query({ query: `SELECT count() AS n FROM ${ch.database}.time_entries FINAL`, format: 'JSONEachRow' });
+    console.log(`stored: ${(await res.json<{ n: string }>())[0].n} (expected ${rows})`);
+  } finally {
+    await ch.close();
+    await fake.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
