@@ -82,7 +82,7 @@ export function openClickHouse(cfg: ClickHouseConfig): ClickHouseHandle {
     const inserter: EncodedInserter = async (p) => {
       await raw.rawInsert({ table: p.table, columns: p.columns, values: p.body, format: 'JSONCompactEachRow', settings: p.settings });
     };
-    Object.defineProperty(client, ENCODED_INSERT, { value: inserter });
+    Object.defineProperty(client, ENCODED_INSERT, { value: inserter, configurable: true });
     embedded = { path: cfg.path, client, refs: 0 };
   }
   const shared = embedded;
