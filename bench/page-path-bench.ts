@@ -55,6 +55,8 @@ async function main(): Promise<void> {
     console.log(`${rows.toLocaleString('en-US')} time entries in ${wall.toFixed(1)} s: ${Math.round(rows / wall).toLocaleString('en-US')} rows/s on one process`);
     console.log(`per 1,000 rows: fetch ${per1k(t.fetch)} · JSON.parse ${per1k(t.parse)} · rows ${per1k(t.rows)} · store ${per1k(t.store)}`);
     const res = await ch.client.query({ query: `SELECT count() AS n FROM ${ch.database}.time_entries FINAL`, format: 'JSONEachRow' });
+    const mem = process.memoryUsage();
+    console.log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB (V8 heap ${Math.round(mem.heapUsed / 2 ** 20)} MiB used of ${Math.round(mem.heapTotal / 2 ** 20)}, external ${Math.round(mem.external / 2 ** 20)} MiB; the fake Harvest and its account live in this process too)`);
     console.log(`stored: ${(await res.json<{ n: string }>())[0].n} (expected ${rows})`);
   } finally {
     await ch.close();

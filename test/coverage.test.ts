@@ -10,6 +10,7 @@ import { CATALOG, getResource, type ResourceSpec } from '../src/harvest/catalog'
 import { ensureSchema } from '../src/clickhouse/schema';
 import { buildRows } from '../src/clickhouse/rows';
 import { storePage } from '../src/clickhouse/store';
+import { ENCODED_INSERT } from '../src/clickhouse/connect';
 import type { SyncSummary } from '../src/sync/types';
 import { windowOf } from '../src/sync/windows';
 
@@ -159,6 +160,34 @@ describe('schema evolution', () => {
       assert.equal(row.spent_date, src.spent_date);
     }
     assert.deepEqual(await ensureSchema(ch.client, db, [full]), [], 'nothing to add the second time');
+  });
+});
+
+describe('the page insert', () => {
+  it("a server's SQL path stores what the embedded raw insert stores, and a retried page is stored once", async () => {
+    const db = unique('insertpath').database;
+    const ch = testClickHouse();
+    const spec = getResource('invoices');
+    const records = generateAccount({ seed: 52, timeEntries: 20, users: 2 }).invoices.slice(0, 30);
+    await ensureSchema(ch.client, db, [spec]);
+    // Without the embedded engine's raw insert: the statement and body a ClickHouse server gets.
+    const viaSql = new Proxy(ch.client, { get: (o, p) => (p === ENCODED_INSERT ? undefined : Reflect.get(o, p)) });
+    const built = (accountId: string) => buildRows(spec, records, { accountId, syncedAt: new Date(), syncId: 'sync-1' });
+    await storePage(ch.client, db, spec, '7', 'sync-1', built('7'));
+    await storePage(viaSql, db, spec, '8', 'sync-1', built('8'));
+    // The same page again, read at another time (a retried activity): its token drops it.
+    await storePage(ch.client, db, spec, '7', 'sync-1', built('7'));
+    await storePage(viaSql, db, spec, '8', 'sync-1', built('8'));
+    const cols = 'id, client_id, number, amount, due_amount, state, issue_date, sent_at, created_at, _raw, _deleted, _sync_id';
+    const read = (account: string) => query<Record<string, unknown>>(`SELECT ${cols} FROM ${db}.invoices WHERE account_id = ${account} ORDER BY id`);
+    const [raw, sql] = [await read('7'), await read('8')];
+    assert.equal(raw.length, records.length, 'one row per record: the retried page was dropped');
+    assert.deepEqual(sql, raw);
+    const lines = (account: string) => query<Record<string, unknown>>(`SELECT * EXCEPT (account_id, _synced_at) FROM ${db}.invoice_line_items WHERE account_id = ${account} ORDER BY invoice_id, id`);
+    const expectedLines = records.reduce((n, r) => n + ((r.line_items as unknown[] | undefined)?.length ?? 0), 0);
+    assert.ok(expectedLines > 0);
+    assert.equal((await lines('7')).length, expectedLines);
+    assert.deepEqual(await lines('8'), await lines('7'));
   });
 });
 
