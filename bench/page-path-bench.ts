@@ -15,7 +15,7 @@ import { buildRows } from '../src/clickhouse/rows';
 import { openClickHouse } from '../src/clickhouse/connect';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { CATALOG } from '../src/harvest/catalog';
-import { storePage } from '../src/clickhouse/store';
+import { encodeRows, storePage } from '../src/clickhouse/store';
 import { generateAccount, startFakeHarvest } from '../src/sandbox';
 
 async function main(): Promise<void> {
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   try {
     await ensureSchema(ch.client, ch.database, CATALOG);
     const spec = getResource('time_entries');
-    const t = { fetch: 0, parse: 0, rows: 0, store: 0 };
+    const t = { fetch: 0, parse: 0, rows: 0, store: 0, encode: 0 };
     let rows = 0;
     const started = performance.now();
     let url: string | null = `${fake.baseUrl}/time_entries?per_page=${perPage}&page=1`;
@@ -44,6 +44,10 @@ async function main(): Promise<void> {
       t0 = performance.now();
       const built = buildRows(spec, page.records, { accountId: String(data.accountId), syncedAt: new Date(), syncId: 'bench' });
       t.rows += performance.now() - t0;
+      // Encoding once more on its own, to show its part of the store time.
+      t0 = performance.now();
+      encodeRows(built.rows);
+      t.encode += performance.now() - t0;
       t0 = performance.now();
       await storePage(ch.client, ch.database, spec, String(data.accountId), 'bench', built);
       t.store += performance.now() - t0;
@@ -53,7 +57,7 @@ async function main(): Promise<void> {
     const wall = (performance.now() - started) / 1000;
     const per1k = (ms: number): string => `${((ms / rows) * 1000).toFixed(1)} ms`;
     console.log(`${rows.toLocaleString('en-US')} time entries in ${wall.toFixed(1)} s: ${Math.round(rows / wall).toLocaleString('en-US')} rows/s on one process`);
-    console.log(`per 1,000 rows: fetch ${per1k(t.fetch)} · JSON.parse ${per1k(t.parse)} · rows ${per1k(t.rows)} · store ${per1k(t.store)}`);
+    console.log(`per 1,000 rows: fetch ${per1k(t.fetch)} · JSON.parse ${per1k(t.parse)} · rows ${per1k(t.rows)} · store ${per1k(t.store)} (of which encoding ${per1k(t.encode)})`);
     const res = await ch.client.query({ query: `SELECT count() AS n FROM ${ch.database}.time_entries FINAL`, format: 'JSONEachRow' });
     const mem = process.memoryUsage();
     console.log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB (V8 heap ${Math.round(mem.heapUsed / 2 ** 20)} MiB used of ${Math.round(mem.heapTotal / 2 ** 20)}, external ${Math.round(mem.external / 2 ** 20)} MiB; the fake Harvest and its account live in this process too)`);

@@ -235,7 +235,9 @@ function exactness(data: FakeAccountData, only?: string[]): (chPath: string) => 
 async function startDeployment(env: TestWorkflowEnvironment, fake: FakeHarvest, data: FakeAccountData, name: string, extraEnv: Record<string, string> = {}): Promise<Deployment> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `harvest-sync-bench-${name}-`));
   const taskQueue = `bench-${name}-${Date.now()}`;
-  const worker = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'worker.ts')], {
+  // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the worker processes.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const worker = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src', 'worker.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -100,7 +100,7 @@ export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[]
     fill(row, record, plan);
     const updated = record.updated_at;
     if (typeof updated === 'string' && (maxUpdatedAt === null || updated > maxUpdatedAt)) maxUpdatedAt = updated;
-    row._raw = JSON.stringify(record);
+    row._raw = rawValue(record);
     row._synced_at = syncedAt;
     row._deleted = 0;
     row._sync_id = ctx.syncId;
@@ -114,7 +114,7 @@ export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[]
         const child: Row = { account_id: ctx.accountId };
         for (const [childCol, parentCol] of parentKey) child[childCol] = row[parentCol];
         fill(child, item, nestedPlans[k]);
-        child._raw = JSON.stringify(item);
+        child._raw = rawValue(item);
         child._synced_at = syncedAt;
         child._deleted = 0;
         child._sync_id = ctx.syncId;
@@ -124,6 +124,15 @@ export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[]
     return row;
   });
   return { rows, nested, typeMismatches, maxUpdatedAt };
+}
+
+/**
+ * `_raw` as the row carries it: a JSON object stays an object, serialized once with the
+ * row (ClickHouse stores an object read into a String column as its text, verbatim, with
+ * `input_format_json_read_objects_as_strings`); anything else is its JSON text.
+ */
+function rawValue(source: unknown): unknown {
+  return source !== null && typeof source === 'object' && !Array.isArray(source) ? source : JSON.stringify(source);
 }
 
 export function pick(record: Record<string, unknown>, dotted: string): unknown {

@@ -60,7 +60,8 @@ const PLAIN_IDENT = /^[A-Za-z0-9_]+$/;
  * silently dropped as its duplicate.
  */
 async function insertEncoded(client: ClickHouseClient, db: string, table: string, encoded: EncodedRows, token: string): Promise<void> {
-  const settings = { insert_deduplication_token: token, async_insert: 0 as const };
+  // `_raw` may be a JSON object (rows.ts): stored as its text.
+  const settings = { insert_deduplication_token: token, async_insert: 0 as const, input_format_json_read_objects_as_strings: 1 as const };
   const direct = (client as unknown as Record<symbol, EncodedInserter | undefined>)[ENCODED_INSERT];
   if (direct && [db, table, ...encoded.columns].every((id) => PLAIN_IDENT.test(id))) {
     await direct({ table: `${db}.${table}`, columns: encoded.columns, body: encoded.body, settings });
