@@ -112,8 +112,10 @@ async function unthrottled(env: TestWorkflowEnvironment, opts: Options): Promise
   console.log('\n== unthrottled: no limit, no latency, the six seed resources, 1 worker');
   const data = account(opts);
   const fake = await startFakeHarvest({ data, tokens: [TOKEN], rateLimit: false, reportsRateLimit: false });
-  // Nothing to pace against: the pacing steps aside.
-  const deployment = await startDeployment(env, fake, data, 'unthrottled', { HARVEST_REQUESTS_PER_SECOND: '1000', HARVEST_REPORTS_REQUESTS_PER_SECOND: '1000' });
+  // Nothing to pace against: the pacing steps aside. Window pacing would still hold the
+  // fake to Harvest's 100 requests / 15 s (131 requests: a 15.7 s bound, the pacer's, not
+  // the page path's), so this deployment paces by task-queue rates set out of reach.
+  const deployment = await startDeployment(env, fake, data, 'unthrottled', { HARVEST_PACING: 'queue', HARVEST_REQUESTS_PER_SECOND: '1000', HARVEST_REPORTS_REQUESTS_PER_SECOND: '1000' });
   let ours = 0;
   try {
     const r = await syncOnce(env, deployment, fake, { mode: 'full', resources: SEED_RESOURCES, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
@@ -285,19 +287,25 @@ interface RunResult {
   /** Start to the first Harvest request, and the last request's arrival to the end (s). */
   startS: number;
   tailS: number;
+  /** CPU seconds of the run: the worker process, this process (the fake Harvest), the Temporal server. */
+  cpu: { worker: number; fake: number; temporal: number };
 }
 
 async function syncOnce(env: TestWorkflowEnvironment, d: Deployment, fake: FakeHarvest, input: SyncInput): Promise<RunResult> {
   fake.resetLog();
+  const temporalPid = childPids(process.pid).find((pid) => /temporal/.test(readProc(pid, 'comm')));
+  const cpu0 = { worker: cpuSeconds(d.worker.pid), fake: process.cpuUsage(), temporal: cpuSeconds(temporalPid) };
   const started = Date.now();
   const handle = await env.client.workflow.start('harvestSync', { taskQueue: d.taskQueue, workflowId: `bench-${d.taskQueue}-${input.mode}-${Date.now()}`, args: [input] });
   const summary = (await handle.result()) as SyncSummary;
   const ended = Date.now();
+  const fakeCpu = process.cpuUsage(cpu0.fake);
+  const cpu = { worker: cpuSeconds(d.worker.pid) - cpu0.worker, fake: (fakeCpu.user + fakeCpu.system) / 1e6, temporal: cpuSeconds(temporalPid) - cpu0.temporal };
   const wallS = (ended - started) / 1000;
   const api = fake.requests.filter((r) => r.path.startsWith('/v2/'));
   const startS = api.length ? (Math.min(...api.map((r) => r.at)) - started) / 1000 : 0;
   const tailS = api.length ? (ended - Math.max(...api.map((r) => r.at))) / 1000 : 0;
-  return { rows: summary.resources.reduce((n, r) => n + r.rows, 0), wallS, summary, counts: countRequests(fake), maxInFlight: fake.maxInFlight, startS, tailS };
+  return { rows: summary.resources.reduce((n, r) => n + r.rows, 0), wallS, summary, counts: countRequests(fake), maxInFlight: fake.maxInFlight, startS, tailS, cpu };
 }
 
 interface RequestCounts {
@@ -342,6 +350,8 @@ function printRun(label: string, r: RunResult, opts: Options): void {
   printBounds(r.wallS, r.counts, opts);
   console.log(`  429 answers              ${r.counts.limited}`);
   console.log(`  most requests in flight  ${r.maxInFlight}`);
+  const { worker, fake, temporal } = r.cpu;
+  console.log(`  CPU seconds              worker ${worker.toFixed(1)} (${((worker / r.rows) * 1e6).toFixed(0)} µs/row), fake Harvest ${fake.toFixed(1)}, Temporal server ${temporal.toFixed(1)}; ${((worker + fake + temporal) / r.wallS).toFixed(2)} of ${os.cpus().length} cores busy`);
 }
 
 async function printTotals(env: TestWorkflowEnvironment, deployments: Deployment[]): Promise<void> {
@@ -374,6 +384,32 @@ async function waitForPoller(env: TestWorkflowEnvironment, taskQueue: string, wo
     if ((res.pollers ?? []).length > 0) return;
     await new Promise((r) => setTimeout(r, 250));
   }
+}
+
+function readProc(pid: number, file: string): string {
+  try {
+    return fs.readFileSync(`/proc/${pid}/${file}`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Direct children of a process (from /proc). */
+function childPids(parent: number): number[] {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((pid) => {
+    const stat = readProc(pid, 'stat');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent;
+  });
+}
+
+/** User + system CPU seconds a process has used (0 when unknown). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const stat = readProc(pid, 'stat');
+  if (!stat) return 0;
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of stat, 12 and 13 after the command name.
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 /** Peak resident set of a child (VmHWM from /proc, in KiB), sampled until asked. */
