@@ -189,6 +189,30 @@ describe('the page insert', () => {
     assert.equal((await lines('7')).length, expectedLines);
     assert.deepEqual(await lines('8'), await lines('7'));
   });
+
+  it("with a page hash (the activity's, from Harvest's answer): one serialization, the same rows, a retry dropped, other content stored", async () => {
+    const db = unique('pagehash').database;
+    const ch = testClickHouse();
+    const spec = getResource('invoices');
+    const records = generateAccount({ seed: 53, timeEntries: 20, users: 2 }).invoices.slice(0, 20);
+    await ensureSchema(ch.client, db, [spec]);
+    const built = (accountId: string, recs = records) => buildRows(spec, recs, { accountId, syncedAt: new Date(), syncId: 'sync-1' });
+    await storePage(ch.client, db, spec, '7', 'sync-1', built('7'));
+    await storePage(ch.client, db, spec, '8', 'sync-1', built('8'), 'hash-a');
+    // Retried: the same answer, read later.
+    await storePage(ch.client, db, spec, '8', 'sync-1', built('8'), 'hash-a');
+    const cols = 'id, number, amount, state, issue_date, _raw, _deleted, _sync_id';
+    const read = (account: string) => query<Record<string, unknown>>(`SELECT ${cols} FROM ${db}.invoices WHERE account_id = ${account} ORDER BY id`);
+    assert.equal((await read('8')).length, records.length, 'the retried page was dropped');
+    assert.deepEqual(await read('8'), await read('7'), 'the same rows as the per-line hash path');
+    const [synced] = await query<{ n: string }>(`SELECT count(DISTINCT _synced_at) AS n FROM ${db}.invoices WHERE account_id = 8`);
+    assert.equal(Number(synced.n), 1, '_synced_at is stored with every row');
+    // Another answer (a record changed in Harvest meanwhile) is another hash: stored.
+    const changed = records.map((r, i) => (i === 0 ? { ...r, amount: 12345.5 } : r));
+    await storePage(ch.client, db, spec, '8', 'sync-1', built('8', changed), 'hash-b');
+    const [latest] = await query<{ amount: number }>(`SELECT amount FROM ${db}.invoices FINAL WHERE account_id = 8 AND id = ${Number(records[0].id)}`);
+    assert.equal(latest.amount, 12345.5);
+  });
 });
 
 describe('several accounts', () => {

@@ -1,6 +1,7 @@
 // Activities: thin adapters between the workflows and the outside world. `fetchPage`
 // reads one Harvest page and stores it in ClickHouse in the same attempt, so records
 // never travel through workflow history; only small metadata is returned.
+import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { HarvestConfig } from '../config';
 import { CATALOG, getResource, resolveSelection, resourceNames, type ResourceSpec } from '../harvest/catalog';
@@ -262,7 +263,9 @@ export function createActivities(deps: ActivityDeps) {
       syncedAt: new Date(),
       syncId: req.syncId,
     });
-    await storePage(ch, db, spec, req.accountId, req.syncId, built);
+    // The rows are a pure function of Harvest's answer and this context: their dedup token.
+    const pageHash = createHash('sha256').update(JSON.stringify([columnsOf(spec), req.accountId, req.parentId ?? null, req.window ?? null, page.bodyHash])).digest('hex');
+    await storePage(ch, db, spec, req.accountId, req.syncId, built, pageHash);
     if (built.typeMismatches > 0) {
       Context.current().log.warn('records with values of an unexpected type were loaded as NULL (kept in _raw)', {
         resource: spec.name,
@@ -281,6 +284,17 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+// What a release makes of a page: part of its dedup token, so a retry under another catalog is stored.
+const columnText = new WeakMap<ResourceSpec, string>();
+function columnsOf(spec: ResourceSpec): string {
+  let text = columnText.get(spec);
+  if (text === undefined) {
+    text = JSON.stringify([spec.name, spec.columns, (spec.nested ?? []).map((n) => [n.name, n.columns])]);
+    columnText.set(spec, text);
+  }
+  return text;
+}
 
 /** The part of a catalog entry the workflows decide from (columns and nested tables stay with the activities). */
 export function workflowSpec(spec: ResourceSpec): WorkflowSpec {

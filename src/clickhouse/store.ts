@@ -17,9 +17,9 @@ import type { RowScope } from '../sync/reach';
  * an activity retried after its insert landed stores nothing new, while a retry that
  * fetched different content (records changed meanwhile) is stored.
  */
-export async function insertRows(client: ClickHouseClient, db: string, table: string, syncId: string, rows: Row[]): Promise<void> {
+export async function insertRows(client: ClickHouseClient, db: string, table: string, syncId: string, rows: Row[], pageHash?: string): Promise<void> {
   if (rows.length === 0) return;
-  const encoded = encodeRows(rows);
+  const encoded = encodeRows(rows, pageHash);
   await insertEncoded(client, db, table, encoded, `${syncId}:${table}:${encoded.contentHash}`);
 }
 
@@ -32,24 +32,33 @@ export interface EncodedRows {
 
 /**
  * Serializes rows once: each row is one JSON array in `columns` order (the first row's
- * keys, `_synced_at` moved last). The content hash covers each line without its
- * `_synced_at`, which differs between attempts that read the same records.
+ * keys, `_synced_at` moved last). The content hash is `pageHash` when the caller has
+ * one (a hash of the Harvest answer and the row context, of which the rows are a pure
+ * function); else it covers each line without its `_synced_at`, which differs between
+ * attempts that read the same records.
  */
-export function encodeRows(rows: readonly Row[]): EncodedRows {
+export function encodeRows(rows: readonly Row[], pageHash?: string): EncodedRows {
   const columns = Object.keys(rows[0]).filter((c) => c !== '_synced_at');
   const hasSyncedAt = '_synced_at' in rows[0];
-  const hash = createHash('sha256');
+  if (hasSyncedAt) columns.push('_synced_at');
+  const hash = pageHash === undefined ? createHash('sha256') : undefined;
   const lines: string[] = new Array<string>(rows.length);
   const values: unknown[] = new Array<unknown>(columns.length);
+  // Hashed lines leave `_synced_at` out; with a page hash every line is one stringify.
+  const hashed = hash ? columns.length - (hasSyncedAt ? 1 : 0) : columns.length;
+  values.length = hashed;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
-    for (let c = 0; c < columns.length; c++) values[c] = row[columns[c]];
+    for (let c = 0; c < hashed; c++) values[c] = row[columns[c]];
     const line = JSON.stringify(values);
-    hash.update(line).update('\n');
-    lines[r] = hasSyncedAt ? `${line.slice(0, -1)},${JSON.stringify(row._synced_at)}]` : line;
+    if (hash) {
+      hash.update(line).update('\n');
+      lines[r] = hasSyncedAt ? `${line.slice(0, -1)},${JSON.stringify(row._synced_at)}]` : line;
+    } else {
+      lines[r] = line;
+    }
   }
-  if (hasSyncedAt) columns.push('_synced_at');
-  return { columns, body: Buffer.from(lines.join('\n') + '\n'), contentHash: hash.digest('hex') };
+  return { columns, body: Buffer.from(lines.join('\n') + '\n'), contentHash: pageHash ?? hash!.digest('hex') };
 }
 
 const PLAIN_IDENT = /^[A-Za-z0-9_]+$/;
@@ -98,13 +107,13 @@ function uniqueToken(prefix: string): string {
  * marked deleted, then the parents, so a reader never sees a finished parent without
  * its lines.
  */
-export async function storePage(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, built: BuiltRows): Promise<void> {
+export async function storePage(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, built: BuiltRows, pageHash?: string): Promise<void> {
   for (const n of built.nested) {
-    await insertRows(client, db, n.spec.name, syncId, n.rows);
+    await insertRows(client, db, n.spec.name, syncId, n.rows, pageHash);
     // The parent column is part of every line's key: the same in all its versions.
     await tombstone(client, db, n.spec.name, n.spec.key, accountId, syncId, '_sync_id != {sync:String}', { parents: n.parentIds }, `${quoteIdent(n.spec.parentColumn)} IN {parents:Array(UInt64)}`);
   }
-  await insertRows(client, db, spec.name, syncId, built.rows);
+  await insertRows(client, db, spec.name, syncId, built.rows, pageHash);
 }
 
 const quoteIdent = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;

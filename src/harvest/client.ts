@@ -1,5 +1,6 @@
 // Harvest API client: one list page per call. Paging follows `links.next` for both
 // cursor and page endpoints (stopping at `next_page == null` truncates cursor lists).
+import { createHash } from 'node:crypto';
 import { request, Agent } from 'undici';
 import type { HarvestConfig } from '../config';
 import type { ResourceSpec } from './catalog';
@@ -20,6 +21,11 @@ export interface ListPage {
   totalPages?: number;
   /** `total_entries` when the envelope has it: how many records the whole list holds right now. */
   totalEntries?: number;
+}
+
+/** A list page and the SHA-256 of Harvest's answer (hex): the same answer hashes the same. */
+export interface FetchedListPage extends ListPage {
+  bodyHash: string;
 }
 
 /** Filled by a request: the time it spent waiting for pacing slots (retries included). */
@@ -96,11 +102,11 @@ export class HarvestClient {
    * Fetches one list page of `spec` at `url` (a first-page URL or a `links.next`) of one
    * account. `signal` (the activity's cancellation) aborts the request in flight.
    */
-  async listPage(spec: ResourceSpec, url: string, accountId: string, signal?: AbortSignal, timing?: RequestTiming): Promise<ListPage> {
+  async listPage(spec: ResourceSpec, url: string, accountId: string, signal?: AbortSignal, timing?: RequestTiming): Promise<FetchedListPage> {
     this.assertOurUrl(url, spec);
     const where = `${spec.name} of account ${accountId} (GET ${describeUrl(url)})`;
-    const body = await this.getJson(url, where, accountId, signal, timing);
-    return parseListPage(body, spec, where);
+    const { value, text } = await this.getParsed(url, where, accountId, signal, timing);
+    return { ...parseListPage(value, spec, where), bodyHash: createHash('sha256').update(text).digest('hex') };
   }
 
   /**
@@ -144,6 +150,11 @@ export class HarvestClient {
    * `signal` rejects with its reason (a cancellation, not a network error to retry).
    */
   async getJson(url: string, where: string, accountId: string | undefined, signal?: AbortSignal, timing?: RequestTiming): Promise<unknown> {
+    return (await this.getParsed(url, where, accountId, signal, timing)).value;
+  }
+
+  /** getJson, with the answer's text as it came. */
+  private async getParsed(url: string, where: string, accountId: string | undefined, signal?: AbortSignal, timing?: RequestTiming): Promise<{ value: unknown; text: string }> {
     const budget: BudgetName = url.startsWith(this.apiPrefix + '/reports/') ? 'reports' : 'general';
     for (let attempt = 0; ; attempt++) {
       signal?.throwIfAborted();
@@ -191,7 +202,7 @@ export class HarvestClient {
         throw err;
       }
       try {
-        return JSON.parse(text) as unknown;
+        return { value: JSON.parse(text) as unknown, text };
       } catch {
         throw new HarvestError(
           `Harvest returned a body that is not valid JSON for ${where} (${text.length} bytes; likely truncated)`,
