@@ -26,6 +26,18 @@ export function tableColumns(table: TableDef): Array<[string, string]> {
   return cols;
 }
 
+/**
+ * Every merge of a synced table is vertical: the key columns are merged first, then each
+ * other column alone. A horizontal merge reads all ~40 columns of every part at once
+ * (with `_raw`): 250-560 MB of the embedded engine's memory per merge at 1M time
+ * entries, against ~50 MB vertical (bench/merge-memory-bench.ts). Both are MergeTree
+ * settings of ClickHouse 24.8.
+ */
+export const DATA_TABLE_SETTINGS: ReadonlyArray<[string, number]> = [
+  ['vertical_merge_algorithm_min_rows_to_activate', 1],
+  ['vertical_merge_algorithm_min_columns_to_activate', 1],
+];
+
 // ReplacingMergeTree keeps the newest observation per key (by _synced_at): retried and
 // repeated pages collapse under FINAL. The dedup window lets the per-page insert token
 // drop an exact retry before it is even stored.
@@ -35,7 +47,7 @@ export function createTableSQL(db: string, table: TableDef): string {
     `CREATE TABLE IF NOT EXISTS ${tableRef(db, table.name)} (\n${cols}\n)`,
     'ENGINE = ReplacingMergeTree(_synced_at)',
     `ORDER BY (${['account_id', ...table.key].map(q).join(', ')})`,
-    'SETTINGS non_replicated_deduplication_window = 10000',
+    `SETTINGS non_replicated_deduplication_window = 10000, ${DATA_TABLE_SETTINGS.map(([k, v]) => `${k} = ${v}`).join(', ')}`,
   ].join('\n');
 }
 
@@ -111,6 +123,18 @@ export async function ensureSchema(client: ClickHouseClient, db: string, specs: 
     format: 'JSONEachRow',
   });
   const existing = new Set((await res.json<{ table: string; name: string }>()).map((r) => `${r.table}.${r.name}`));
+  // Tables created by an earlier release get the merge settings too (once: then they are in engine_full).
+  const engines = await client.query({
+    query: 'SELECT name, engine_full FROM system.tables WHERE database = {db:String}',
+    query_params: { db },
+    format: 'JSONEachRow',
+  });
+  const engineOf = new Map((await engines.json<{ name: string; engine_full: string }>()).map((r) => [r.name, r.engine_full]));
+  for (const t of tables) {
+    const missing = DATA_TABLE_SETTINGS.filter(([k]) => !(engineOf.get(t.name) ?? '').includes(k));
+    if (missing.length === 0) continue;
+    await client.command({ query: `ALTER TABLE ${tableRef(db, t.name)} MODIFY SETTING ${missing.map(([k, v]) => `${k} = ${v}`).join(', ')}` });
+  }
   const added: string[] = [];
   for (const t of tables) {
     const byName = new Map(t.columns.map((c) => [c.name, c]));
