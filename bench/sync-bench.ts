@@ -289,6 +289,8 @@ interface RunResult {
   tailS: number;
   /** CPU seconds of the run: the worker process, this process (the fake Harvest), the Temporal server. */
   cpu: { worker: number; fake: number; temporal: number };
+  /** General requests per window, each window from its first request (where the wall goes). */
+  windows: Array<{ startS: number; requests: number }>;
 }
 
 async function syncOnce(env: TestWorkflowEnvironment, d: Deployment, fake: FakeHarvest, input: SyncInput): Promise<RunResult> {
@@ -305,7 +307,20 @@ async function syncOnce(env: TestWorkflowEnvironment, d: Deployment, fake: FakeH
   const api = fake.requests.filter((r) => r.path.startsWith('/v2/'));
   const startS = api.length ? (Math.min(...api.map((r) => r.at)) - started) / 1000 : 0;
   const tailS = api.length ? (ended - Math.max(...api.map((r) => r.at))) / 1000 : 0;
-  return { rows: summary.resources.reduce((n, r) => n + r.rows, 0), wallS, summary, counts: countRequests(fake), maxInFlight: fake.maxInFlight, startS, tailS, cpu };
+  // BENCH_REQUEST_LOG=<file>: every Harvest request of the run (ms from its start, path, status), for a closer look.
+  if (process.env.BENCH_REQUEST_LOG) {
+    fs.appendFileSync(process.env.BENCH_REQUEST_LOG, api.map((r) => `${r.at - started}\t${r.status}\t${r.path}\n`).join(''));
+  }
+  const general = api.filter((r) => r.status !== 429 && !r.path.startsWith('/v2/reports/')).map((r) => r.at).sort((a, b) => a - b);
+  const windows: RunResult['windows'] = [];
+  for (let i = 0; i < general.length; ) {
+    const from = general[i];
+    let j = i;
+    while (j < general.length && general[j] < from + GENERAL.windowS * 1000) j++;
+    windows.push({ startS: (from - started) / 1000, requests: j - i });
+    i = j;
+  }
+  return { rows: summary.resources.reduce((n, r) => n + r.rows, 0), wallS, summary, counts: countRequests(fake), maxInFlight: fake.maxInFlight, startS, tailS, cpu, windows };
 }
 
 interface RequestCounts {
@@ -350,6 +365,9 @@ function printRun(label: string, r: RunResult, opts: Options): void {
   printBounds(r.wallS, r.counts, opts);
   console.log(`  429 answers              ${r.counts.limited}`);
   console.log(`  most requests in flight  ${r.maxInFlight}`);
+  if (r.windows.length > 1) {
+    console.log(`  general windows          ${r.windows.map((w) => `${w.requests}@${w.startS.toFixed(1)}s`).join(' ')} (requests @ start of each ${GENERAL.windowS} s window)`);
+  }
   const { worker, fake, temporal } = r.cpu;
   console.log(`  CPU seconds              worker ${worker.toFixed(1)} (${((worker / r.rows) * 1e6).toFixed(0)} µs/row), fake Harvest ${fake.toFixed(1)}, Temporal server ${temporal.toFixed(1)}; ${((worker + fake + temporal) / r.wallS).toFixed(2)} of ${os.cpus().length} cores busy`);
 }

@@ -5,13 +5,13 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { HarvestConfig } from '../config';
 import { CATALOG, getResource, resolveSelection, resourceNames, type ResourceSpec } from '../harvest/catalog';
-import { firstPageUrl, type HarvestClient, type RequestTiming } from '../harvest/client';
+import { firstPageUrl, type FetchedListPage, type HarvestClient, type RequestTiming } from '../harvest/client';
 import { HarvestError } from '../harvest/errors';
 import type { ClickHouseHandle } from '../clickhouse/connect';
 import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
 import { buildRows } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
-import { entryDates, markUnseenDeleted, parentIds, unseenCandidates, readCursors, replaceReportWindow, storePage, writeCursor, writeSyncRun } from '../clickhouse/store';
+import { entryDates, markUnseenDeleted, parentIds, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type EncodedPage, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
 import { deletionScope } from '../sync/reach';
 import { readTokenReach } from '../harvest/reach';
@@ -256,34 +256,45 @@ export function createActivities(deps: ActivityDeps) {
       }
       throw err;
     }
-    const built = buildRows(spec, page.records, {
-      accountId: req.accountId,
-      parentId: req.parentId,
-      window: req.window,
-      syncedAt: new Date(),
-      syncId: req.syncId,
-    });
-    // The rows are a pure function of Harvest's answer and this context: their dedup token.
-    const pageHash = createHash('sha256').update(JSON.stringify([columnsOf(spec), req.accountId, req.parentId ?? null, req.window ?? null, page.bodyHash])).digest('hex');
-    await storePage(ch, db, spec, req.accountId, req.syncId, built, pageHash);
-    if (built.typeMismatches > 0) {
+    const { encoded, result } = preparePage(spec, req, page);
+    // Only the encoded bytes wait for the engine: the records and rows can be collected.
+    page = undefined;
+    await storeEncodedPage(ch, db, spec, req.accountId, req.syncId, encoded);
+    if (result.typeMismatches > 0) {
       Context.current().log.warn('records with values of an unexpected type were loaded as NULL (kept in _raw)', {
         resource: spec.name,
-        count: built.typeMismatches,
+        count: result.typeMismatches,
       });
     }
-    return {
+    return result;
+  }
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/** A fetched page as rows serialized for the engine, and what the workflow learns of it. */
+function preparePage(spec: ResourceSpec, req: PageRequest, page: FetchedListPage): { encoded: EncodedPage; result: Omit<PageResult, 'requests' | 'rateLimited'> } {
+  const built = buildRows(spec, page.records, {
+    accountId: req.accountId,
+    parentId: req.parentId,
+    window: req.window,
+    syncedAt: new Date(),
+    syncId: req.syncId,
+  });
+  // The rows are a pure function of Harvest's answer and this context: their dedup token.
+  const pageHash = createHash('sha256').update(JSON.stringify([columnsOf(spec), req.accountId, req.parentId ?? null, req.window ?? null, page.bodyHash])).digest('hex');
+  return {
+    encoded: encodePage(built, pageHash),
+    result: {
       next: page.next,
       rows: built.rows.length,
       maxUpdatedAt: built.maxUpdatedAt,
       typeMismatches: built.typeMismatches,
       ...(spec.paging === 'page' && page.totalPages !== undefined ? { totalPages: page.totalPages } : {}),
       ...(spec.paging === 'page' && page.totalEntries !== undefined ? { totalEntries: page.totalEntries } : {}),
-    };
-  }
+    },
+  };
 }
-
-export type Activities = ReturnType<typeof createActivities>;
 
 // What a release makes of a page: part of its dedup token, so a retry under another catalog is stored.
 const columnText = new WeakMap<ResourceSpec, string>();

@@ -102,18 +102,44 @@ function uniqueToken(prefix: string): string {
   return `${prefix}:${Date.now()}:${process.pid}:${++uniqueCounter}:${Math.random().toString(36).slice(2)}`;
 }
 
+/** A page's rows serialized for every table it writes: all a page waiting for its insert keeps. */
+export interface EncodedPage {
+  nested: Array<{ spec: BuiltRows['nested'][number]['spec']; parentIds: BuiltRows['nested'][number]['parentIds']; rows: EncodedRows | null }>;
+  rows: EncodedRows | null;
+}
+
+/**
+ * Serializes a page's rows (and nested lines) at once, so the records and row objects can
+ * be collected before the inserts are awaited: with many pages in flight, those waiting
+ * for the engine hold their bytes, not three copies of their records.
+ */
+export function encodePage(built: BuiltRows, pageHash?: string): EncodedPage {
+  return {
+    nested: built.nested.map((n) => ({
+      spec: n.spec,
+      parentIds: n.parentIds,
+      rows: n.rows.length ? encodeRows(n.rows, pageHash) : null,
+    })),
+    rows: built.rows.length ? encodeRows(built.rows, pageHash) : null,
+  };
+}
+
 /**
  * Stores one page: nested lines first, then lines that vanished from these parents are
  * marked deleted, then the parents, so a reader never sees a finished parent without
  * its lines.
  */
 export async function storePage(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, built: BuiltRows, pageHash?: string): Promise<void> {
-  for (const n of built.nested) {
-    await insertRows(client, db, n.spec.name, syncId, n.rows, pageHash);
+  await storeEncodedPage(client, db, spec, accountId, syncId, encodePage(built, pageHash));
+}
+
+export async function storeEncodedPage(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, page: EncodedPage): Promise<void> {
+  for (const n of page.nested) {
+    if (n.rows) await insertEncoded(client, db, n.spec.name, n.rows, `${syncId}:${n.spec.name}:${n.rows.contentHash}`);
     // The parent column is part of every line's key: the same in all its versions.
     await tombstone(client, db, n.spec.name, n.spec.key, accountId, syncId, '_sync_id != {sync:String}', { parents: n.parentIds }, `${quoteIdent(n.spec.parentColumn)} IN {parents:Array(UInt64)}`);
   }
-  await insertRows(client, db, spec.name, syncId, built.rows, pageHash);
+  if (page.rows) await insertEncoded(client, db, spec.name, page.rows, `${syncId}:${spec.name}:${page.rows.contentHash}`);
 }
 
 const quoteIdent = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;

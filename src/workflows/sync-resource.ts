@@ -30,6 +30,17 @@ export const CONFIRM_DELETIONS_PATCH = 'confirm-deletion-candidates';
  * (syncs of older releases read them in batches that waited for their slowest page).
  */
 export const SLIDING_PAGES_PATCH = 'numbered-pages-sliding';
+/**
+ * Patch id of report windows read side by side, `WINDOW_LANES` at a time (syncs of older
+ * releases read one window after another through the resource's carried listing state).
+ */
+export const PARALLEL_WINDOWS_PATCH = 'report-windows-parallel';
+/**
+ * Report windows read at once. The reports budget (100 / 15 min) allows a fresh window's
+ * worth at once, and each report is its own workflow: 9 reports × 4 windows stay within
+ * it. Decides which activities a sync schedules: a change needs a new patch.
+ */
+const WINDOW_LANES = 4;
 /** Headroom over budget rate × lane time, so a slower page does not idle the budget. */
 const IN_FLIGHT_HEADROOM = 1.25;
 
@@ -83,7 +94,8 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     return continueAsNew<typeof syncResource>({ ...input, carry });
   };
 
-  const fetch = async (req: Omit<PageRequest, 'accountId' | 'syncId' | 'resource' | 'updatedSince'>): Promise<PageResult> => {
+  // `ownTotal`: the caller compares the pages' totals itself (a window read beside others).
+  const fetch = async (req: Omit<PageRequest, 'accountId' | 'syncId' | 'resource' | 'updatedSince'>, ownTotal = false): Promise<PageResult> => {
     inFlight++;
     progress.mostInFlight = Math.max(progress.mostInFlight ?? 0, inFlight);
     let page: PageResult;
@@ -103,7 +115,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     progress.requests += page.requests ?? 0;
     progress.rateLimited += page.rateLimited ?? 0;
     // The pass's first page is read alone, so its total is the one every later page must tell.
-    if (page.totalEntries !== undefined && req.parentId === undefined) {
+    if (page.totalEntries !== undefined && req.parentId === undefined && !ownTotal) {
       if (carry.passTotal === null || carry.passTotal === undefined) carry.passTotal = page.totalEntries;
       else if (page.totalEntries !== carry.passTotal) carry.shifted = true;
     }
@@ -216,6 +228,31 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     }
   };
 
+  // Every page of one report window, following links.next; false when its total kept
+  // changing through every pass allowed (then the window keeps its old rows).
+  const readWindow = async (window: NonNullable<PageRequest['window']>): Promise<boolean> => {
+    for (let pass = 1; ; pass++) {
+      let next: string | null = null;
+      let total: number | undefined;
+      let shifted = false;
+      let first = true;
+      do {
+        const page = await fetch({ url: next, window }, true);
+        if (first && pass === 1) progress.expectedPages = (progress.expectedPages ?? 0) + (page.totalPages ?? 1);
+        first = false;
+        if (page.totalEntries !== undefined) {
+          total ??= page.totalEntries;
+          shifted ||= page.totalEntries !== total;
+        }
+        next = page.next;
+      } while (next !== null && !(shifted && pass < maxPasses));
+      if (!shifted) return true;
+      progress.shifts = (progress.shifts ?? 0) + 1;
+      if (pass >= maxPasses) return false;
+      progress.passes = (progress.passes ?? 1) + 1;
+    }
+  };
+
   // One complete listing: passes until one reads every page without the total changing
   // (or the last pass allowed). Returns whether the listing held still.
   const readList = async (): Promise<boolean> => {
@@ -237,6 +274,22 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   if (spec.report?.windowed) {
     // One listing per window; a finished window's rows are replaced by what it now holds.
     carry.windows ??= await storeActivities.reportWindows({ accountId: input.accountId, syncId: input.syncId, all: input.allWindows, ...(input.range ? { range: input.range } : {}) });
+    // Side by side: each window's listing is its own (state in this loop, not in the carry),
+    // and continue-as-new only between batches, when every window before is replaced.
+    while (carry.windows.length > 0 && patched(PARALLEL_WINDOWS_PATCH)) {
+      const batch = carry.windows.slice(0, WINDOW_LANES);
+      progress.position = `windows ${batch[0].from}..${batch[batch.length - 1].to} (${carry.windows.length} left)`;
+      const held = await Promise.all(
+        batch.map(async (window) => {
+          if (!(await readWindow(window))) return false;
+          await storeActivities.replaceWindow({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, window, syncStartedAt: input.runStartedAt });
+          return true;
+        }),
+      );
+      if (held.includes(false)) carry.unstable = true;
+      carry.windows = carry.windows.slice(batch.length);
+      if (carry.windows.length > 0 && historyFull()) await carryOn();
+    }
     while (carry.windows.length > 0) {
       // A window that never held still keeps its rows: what it missed is not gone.
       if (await readList()) {

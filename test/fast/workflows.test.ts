@@ -11,6 +11,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { teardown, temporalEnv, unique, workflowBundle } from '../support/harness';
 import type { Activities } from '../../src/activities';
+import { reportsTaskQueue, type ReportWindow } from '../../src/sync/windows';
 import {
   FORBIDDEN_FAILURE,
   FULL_SYNC_MARK,
@@ -40,6 +41,8 @@ interface MockOptions {
   fail?: Record<string, () => Error>;
   cursors?: Record<string, string>;
   lastFullAt?: string | null;
+  /** Windowed reports: the windows reportWindows answers, pages per window, and one whose total changes on every page. */
+  windows?: { list: ReportWindow[]; pages: number; shifting?: string };
 }
 
 interface Calls {
@@ -48,6 +51,9 @@ interface Calls {
   commitCursors: Array<{ accountId: string; cursors: Array<{ resource: string; cursor: string }> }>;
   recordRun: SyncRunRecord[];
   planAccountSync: unknown[];
+  replaceWindow: string[];
+  /** Most report windows with a page request in flight at once. */
+  mostWindowsInFlight: number;
   other: string[];
 }
 
@@ -55,7 +61,9 @@ const pageOf = (url: string | null): number => (url === null ? 1 : Number(new UR
 const updatedAtOf = (page: number): string => new Date(Date.UTC(2026, 0, 1, 0, page)).toISOString();
 
 function mockActivities(opts: MockOptions): { activities: Partial<Activities>; calls: Calls } {
-  const calls: Calls = { fetchPage: [], markDeleted: [], commitCursors: [], recordRun: [], planAccountSync: [], other: [] };
+  const calls: Calls = { fetchPage: [], markDeleted: [], commitCursors: [], recordRun: [], planAccountSync: [], replaceWindow: [], mostWindowsInFlight: 0, other: [] };
+  const windowsInFlight = new Map<string, number>();
+  let shiftingTotal = 0;
   const unexpected = (name: string) => async (): Promise<never> => {
     calls.other.push(name);
     throw ApplicationFailure.nonRetryable(`mock: ${name} was not expected`, 'MockUnexpected');
@@ -82,6 +90,26 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
       const failure = opts.fail?.[req.resource];
       if (failure) throw failure();
       const n = pageOf(req.url);
+      if (req.window && opts.windows) {
+        const from = req.window.from;
+        windowsInFlight.set(from, (windowsInFlight.get(from) ?? 0) + 1);
+        calls.mostWindowsInFlight = Math.max(calls.mostWindowsInFlight, windowsInFlight.size);
+        await new Promise((r) => setTimeout(r, 40));
+        const left = windowsInFlight.get(from)! - 1;
+        if (left === 0) windowsInFlight.delete(from);
+        else windowsInFlight.set(from, left);
+        const last = opts.windows.pages;
+        return {
+          next: n < last ? `https://harvest.mock/v2/reports?page=${n + 1}` : null,
+          rows: ROWS_PER_PAGE,
+          requests: 1,
+          rateLimited: 0,
+          maxUpdatedAt: null,
+          typeMismatches: 0,
+          totalPages: last,
+          totalEntries: from === opts.windows.shifting ? ++shiftingTotal : last * ROWS_PER_PAGE,
+        };
+      }
       const total = opts.pages?.[req.resource] ?? 1;
       return {
         next: n < total ? `https://harvest.mock/v2/${req.resource}?page=${n + 1}` : null,
@@ -102,8 +130,13 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
     fetchRecord: unexpected('fetchRecord'),
     listParentIds: unexpected('listParentIds'),
     deletionCandidates: unexpected('deletionCandidates'),
-    reportWindows: unexpected('reportWindows'),
-    replaceWindow: unexpected('replaceWindow'),
+    reportWindows: opts.windows ? async () => opts.windows!.list : unexpected('reportWindows'),
+    replaceWindow: opts.windows
+      ? async (req: { window: ReportWindow }) => {
+          calls.replaceWindow.push(req.window.from);
+          return 0;
+        }
+      : unexpected('replaceWindow'),
   };
   return { activities: activities as unknown as Partial<Activities>, calls };
 }
@@ -118,7 +151,9 @@ async function sync(mock: { activities: Partial<Activities> }, input: SyncInput)
   const env = await temporalEnv();
   const { taskQueue } = unique('wf');
   const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: await workflowBundle(), activities: mock.activities });
-  return worker.runUntil(async () => {
+  // Report pages run on their own task queue (paced for the reports budget).
+  const reports = await Worker.create({ connection: env.nativeConnection, taskQueue: reportsTaskQueue(taskQueue), activities: mock.activities });
+  return reports.runUntil(() => worker.runUntil(async () => {
     const handle = await env.client.workflow.start('harvestSync', { taskQueue, workflowId: `wf-${taskQueue}`, args: [{ accountId: ACCOUNT, ...input }] });
     try {
       return { summary: (await handle.result()) as SyncSummary };
@@ -127,7 +162,7 @@ async function sync(mock: { activities: Partial<Activities> }, input: SyncInput)
       assert.ok(err.cause instanceof ApplicationFailure, `failure without an application cause: ${String(err.cause)}`);
       return { error: err.cause };
     }
-  });
+  }));
 }
 
 const byName = (resources: ResourceProgress[]): Record<string, ResourceProgress> => Object.fromEntries(resources.map((r) => [r.resource, r]));
@@ -225,6 +260,27 @@ describe('workflows (mocked activities)', () => {
     assert.equal(r.clients.continuedAsNew, 0);
     assert.equal(summary!.totals?.rows, (PAGES + 1) * ROWS_PER_PAGE);
     assert.equal(summary!.totals?.pages, PAGES + 1);
+  });
+
+  it('report windows are read four at a time; a window whose total never holds keeps its rows, the rest are replaced', async () => {
+    const list: ReportWindow[] = Array.from({ length: 6 }, (_, i) => ({ from: `${2020 + i}-01-01`, to: `${2020 + i}-12-31` }));
+    const report: WorkflowSpec = { name: 'report_time_clients', paging: 'page', incremental: null, dependsOn: [], report: { windowed: true } };
+    const mock = mockActivities({ resources: [report], windows: { list, pages: 3, shifting: '2022-01-01' } });
+    const { summary, error } = await sync(mock, { mode: 'full' });
+    assert.equal(error, undefined);
+    const r = byName(summary!.resources).report_time_clients;
+    assert.equal(r.state, 'done');
+    assert.equal(mock.calls.mostWindowsInFlight, 4, 'four windows side by side');
+    // Every window but the shifting one was replaced; the shifting one was read in every pass allowed.
+    assert.deepEqual(mock.calls.replaceWindow.sort(), list.map((w) => w.from).filter((f) => f !== '2022-01-01'));
+    const shiftingReads = mock.calls.fetchPage.filter((c) => c.window?.from === '2022-01-01').length;
+    // Passes 1 and 2 stop at the first page whose total differs (page 2); the last pass reads on to the end.
+    assert.equal(shiftingReads, 2 + 2 + 3);
+    assert.equal(r.unstable, true);
+    assert.match(r.warning ?? '', /kept changing/);
+    assert.equal(r.pages, 5 * 3 + shiftingReads);
+    assert.equal(r.expectedPages, 6 * 3);
+    assert.deepEqual(mock.calls.markDeleted, []);
   });
 
   it('fullEvery promotes an incremental run to full when the last full run is older', async () => {

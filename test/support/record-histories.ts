@@ -108,6 +108,15 @@ const SCENARIOS: Scenario[] = [
     }),
   },
   {
+    name: 'report-windows',
+    description: 'a full sync of windowed reports over seven years of entries: 365-day windows read four at a time (patched report-windows-parallel), each replaced once read',
+    run: () => withFake(generateAccount({ seed: 109, timeEntries: 1500, users: 5, firstDate: '2019-06-01' }), async (fake) => {
+      const ids = unique('rec_windows');
+      await sync(testConfig(fake, ids), { mode: 'full', resources: ['time_entries', 'expenses', 'report_time_clients', 'report_expenses_categories'] });
+      return ids.taskQueue;
+    }),
+  },
+  {
     name: 'cancelled',
     description: 'a sync cancelled mid-way: the run log says cancelled, no cursor is committed',
     run: () => withFake(generateAccount({ seed: 108, timeEntries: 8000, users: 10 }), async (fake) => {
