@@ -125,7 +125,8 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
       taskQueue: reportsTaskQueue(cfg.temporal.taskQueue),
       activities: { fetchPage: activities.fetchPage },
       ...(windowPacing ? {} : { maxTaskQueueActivitiesPerSecond: cfg.worker.reportsPerSecond }),
-      maxConcurrentActivityTaskExecutions: windowPacing ? 8 : 2,
+      // Report pages are small (aggregates): a full sync's windows (9 reports × 4) go out together.
+      maxConcurrentActivityTaskExecutions: windowPacing ? 36 : 2,
     });
     const workers = [main, reports];
     if (windowPacing) {

@@ -17,7 +17,7 @@ import { assertTablesMatchFake } from './support/assertions';
 import { decodeHistory, readScenarios } from './support/histories';
 
 /** The scenarios CI must replay; a missing one is a failure, not a skip. */
-const REQUIRED = ['full', 'in-flight', 'incremental', 'backfill', 'accounts', 'continue-as-new', 'forbidden', 'cancelled', 'report-windows'];
+const REQUIRED = ['full', 'in-flight', 'incremental', 'backfill', 'accounts', 'continue-as-new', 'forbidden', 'cancelled', 'report-windows', 'fan-outs'];
 
 describe('replay-safe releases', () => {
   it('every recorded history of a real run replays on this release without non-determinism', async () => {

@@ -52,6 +52,21 @@ export function createActivities(deps: ActivityDeps) {
   // Every ClickHouse failure is classified: outages retry, mistakes fail at once (toFailure).
   const ch = withErrorKinds(deps.clickhouse.client, deps.clickhouseTarget ?? { where: deps.clickhouse.embedded ? 'the embedded engine' : 'the ClickHouse server' });
 
+  // Every windowed report of a sync asks for the same dates once its inputs (time entries,
+  // expenses) are stored: one query answers them all. Settled answers are kept for a
+  // minute; a failed one is not kept.
+  const entryDatesAsked = new Map<string, { at: number; dates: Promise<string[]> }>();
+  const syncEntryDates = (accountId: string, syncId: string, all: boolean): Promise<string[]> => {
+    const now = Date.now();
+    for (const [k, v] of entryDatesAsked) if (now - v.at > 60_000) entryDatesAsked.delete(k);
+    const key = `${accountId}\n${syncId}\n${all}`;
+    const known = entryDatesAsked.get(key);
+    if (known) return known.dates;
+    const dates = entryDates(ch, db, accountId, all ? undefined : syncId);
+    entryDatesAsked.set(key, { at: now, dates });
+    dates.catch(() => entryDatesAsked.delete(key));
+    return dates;
+  };
   const activities = {
     /**
      * Tables ready; tells the workflow whether it may upsert search attributes and which
@@ -207,7 +222,7 @@ export function createActivities(deps: ActivityDeps) {
         const last = req.range.to && req.range.to < today ? req.range.to : today;
         return windowsBetween(req.range.from < last ? req.range.from : last, last);
       }
-      const dates = await entryDates(ch, db, req.accountId, req.all ? undefined : req.syncId);
+      const dates = await syncEntryDates(req.accountId, req.syncId, req.all);
       if (req.all) return dates.length ? windowsBetween(dates[0] < today ? dates[0] : today, today) : [windowOf(today)];
       return windowsHolding([...dates, today]);
     },

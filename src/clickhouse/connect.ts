@@ -23,6 +23,8 @@ export interface EncodedInsert {
 export type EncodedInserter = (params: EncodedInsert) => Promise<void>;
 
 let embedded: { path: string; client: ClickHouseClient; refs: number } | undefined;
+/** Embedded engine sessions for page inserts, beside the one of the client's queries. */
+const PAGE_SESSIONS = 2;
 
 export class ClickHouseUnavailableError extends Error {
   constructor(message: string) {
@@ -78,11 +80,30 @@ export function openClickHouse(cfg: ClickHouseConfig): ClickHouseHandle {
     // chdb bundles its own copy of client-common's types; the runtime contract is the same.
     type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
     const client = createClient({ connection: connection as unknown as ClientConnection, clickhouse_settings: { date_time_input_format: 'best_effort' } });
-    const raw = connection.chdb;
+    // The engine runs one statement at a time per session, but sessions on one directory
+    // share its tables and run side by side: pages are inserted through sessions of their
+    // own, so an insert neither waits for the sync's queries nor for every other insert.
+    const lanes = Array.from({ length: PAGE_SESSIONS }, () => createChdbConnection({ path: cfg.path }));
+    const busy = lanes.map(() => 0);
     const inserter: EncodedInserter = async (p) => {
-      await raw.rawInsert({ table: p.table, columns: p.columns, values: p.body, format: 'JSONCompactEachRow', settings: p.settings });
+      const i = busy.indexOf(Math.min(...busy));
+      busy[i]++;
+      try {
+        await lanes[i].chdb.rawInsert({ table: p.table, columns: p.columns, values: p.body, format: 'JSONCompactEachRow', settings: p.settings });
+      } finally {
+        busy[i]--;
+      }
     };
     Object.defineProperty(client, ENCODED_INSERT, { value: inserter, configurable: true });
+    const closeClient = client.close.bind(client);
+    // The page sessions close with the client.
+    Object.defineProperty(client, 'close', {
+      value: async () => {
+        await closeClient();
+        for (const lane of lanes) await lane.close();
+      },
+      configurable: true,
+    });
     embedded = { path: cfg.path, client, refs: 0 };
   }
   const shared = embedded;

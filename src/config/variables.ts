@@ -97,7 +97,7 @@ export const ENV_VARIABLES = [
     name: 'HARVEST_REPORTS_REQUESTS_PER_SECOND', section: 'tuning', type: 'positive', default: String(100 / 900), defaultDoc: '`0.111` (100 / 15 min)',
     doc: 'with `HARVEST_PACING=queue`: pace of report requests (their own task queue)', example: { value: '0.111' },
   },
-  { name: 'HARVEST_CONCURRENCY', section: 'tuning', type: 'count', default: '16', doc: 'concurrent activities per worker (a fresh window is spent at once)' },
+  { name: 'HARVEST_CONCURRENCY', section: 'tuning', type: 'count', default: '32', doc: 'concurrent activities per worker (a fresh window is spent at once)' },
   // --- Temporal -----------------------------------------------------------------------
   {
     name: 'TEMPORAL_ADDRESS', section: 'temporal', type: 'text', defaultDoc: 'embedded dev server',

@@ -41,6 +41,10 @@ export const PARALLEL_WINDOWS_PATCH = 'report-windows-parallel';
  * it. Decides which activities a sync schedules: a change needs a new patch.
  */
 const WINDOW_LANES = 4;
+/** Patch id of per-parent fan-outs keeping at least `FAN_OUT_LANES` requests in flight (older syncs: `concurrency`). */
+export const FAN_OUT_LANES_PATCH = 'fan-out-lanes-16';
+/** Least requests in flight of a per-parent fan-out sized by latency. A change needs a new patch. */
+const FAN_OUT_LANES = 16;
 /** Headroom over budget rate × lane time, so a slower page does not idle the budget. */
 const IN_FLIGHT_HEADROOM = 1.25;
 
@@ -77,7 +81,10 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
   // Requests in flight: fixed, or (inFlight set) enough to spend the budget's rate while a
   // page holds its lane (Harvest's latency plus storing it), as the pages so far tell.
   const lanes = (): number => {
-    const least = Math.max(1, input.concurrency);
+    let least = Math.max(1, input.concurrency);
+    // A fan-out's pages are small and mostly latency: more of them share the budget, so
+    // the last window's requests (often a fan-out's last parents) go out together.
+    if (input.inFlight && spec.parent && patched(FAN_OUT_LANES_PATCH)) least = Math.max(least, FAN_OUT_LANES);
     if (!input.inFlight || spec.report || !carry.busyMs) return least;
     const wanted = Math.ceil(input.inFlight.requestsPerSecond * (carry.busyMs / 1000) * IN_FLIGHT_HEADROOM);
     return Math.max(least, Math.min(input.inFlight.max, wanted));

@@ -117,6 +117,15 @@ const SCENARIOS: Scenario[] = [
     }),
   },
   {
+    name: 'fan-outs',
+    description: 'a full sync of per-parent fan-outs (users\' rates and assignments, invoices\' messages and payments) under window pacing, at least 16 in flight each (patched fan-out-lanes-16)',
+    run: () => withFake(account(110, 400, 12), async (fake) => {
+      const ids = unique('rec_fanouts');
+      await sync(testConfig(fake, ids, { HARVEST_PACING: 'window' }), { mode: 'full', resources: ['users', 'invoices', 'billable_rates', 'user_projects', 'invoice_messages', 'invoice_payments'] });
+      return ids.taskQueue;
+    }),
+  },
+  {
     name: 'cancelled',
     description: 'a sync cancelled mid-way: the run log says cancelled, no cursor is committed',
     run: () => withFake(generateAccount({ seed: 108, timeEntries: 8000, users: 10 }), async (fake) => {
