@@ -75,7 +75,7 @@ describe('config: the table of variables', () => {
     }
     const cfg = loadConfig({}, { requireHarvest: false });
     assert.equal(cfg.temporal.taskQueue, 'harvest-sync');
-    assert.equal(cfg.worker.maxConcurrentActivities, 16);
+    assert.equal(cfg.worker.maxConcurrentActivities, 32);
     assert.equal(cfg.worker.reportsPerSecond, 100 / 900);
   });
 
@@ -164,6 +164,6 @@ describe('config: .env and problems', () => {
   it('a blank value counts as unset (docker compose passes ${X:-} as "")', () => {
     const cfg = loadConfig({ TEMPORAL_TASK_QUEUE: '  ', HARVEST_CONCURRENCY: '' }, { requireHarvest: false });
     assert.equal(cfg.temporal.taskQueue, 'harvest-sync');
-    assert.equal(cfg.worker.maxConcurrentActivities, 16);
+    assert.equal(cfg.worker.maxConcurrentActivities, 32);
   });
 });
