@@ -24,6 +24,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { temporal } from '@temporalio/proto';
 import { findTemporalCli } from '../src/temporal';
 import type { SyncInput, SyncSummary } from '../src/sync/types';
 import { generateAccount, startFakeHarvest, type FakeAccountData, type FakeHarvest, type FakeHarvestOptions } from '../src/sandbox';
@@ -311,6 +312,8 @@ async function syncOnce(env: TestWorkflowEnvironment, d: Deployment, fake: FakeH
   if (process.env.BENCH_REQUEST_LOG) {
     fs.appendFileSync(process.env.BENCH_REQUEST_LOG, api.map((r) => `${r.at - started}\t${r.status}\t${r.path}\n`).join(''));
   }
+  // BENCH_TRACE=<resource>: that resource's child workflow, event by event (s from the run's start).
+  for (const resource of (process.env.BENCH_TRACE ?? '').split(',').filter(Boolean)) await printTimeline(env, `${d.taskQueue}/${d.accountId}/sync/${resource}`, started);
   const general = api.filter((r) => r.status !== 429 && !r.path.startsWith('/v2/reports/')).map((r) => r.at).sort((a, b) => a - b);
   const windows: RunResult['windows'] = [];
   for (let i = 0; i < general.length; ) {
@@ -321,6 +324,22 @@ async function syncOnce(env: TestWorkflowEnvironment, d: Deployment, fake: FakeH
     i = j;
   }
   return { rows: summary.resources.reduce((n, r) => n + r.rows, 0), wallS, summary, counts: countRequests(fake), maxInFlight: fake.maxInFlight, startS, tailS, cpu, windows };
+}
+
+/** A workflow's events with their times from `started` (BENCH_TRACE), activities named. */
+async function printTimeline(env: TestWorkflowEnvironment, workflowId: string, started: number): Promise<void> {
+  const history = await env.client.workflow.getHandle(workflowId).fetchHistory().catch(() => undefined);
+  if (!history) {
+    console.log(`  trace ${workflowId}: no history`);
+    return;
+  }
+  console.log(`  trace ${workflowId}:`);
+  for (const e of history.events ?? []) {
+    const at = e.eventTime?.seconds ? Number(e.eventTime.seconds) * 1000 + Math.floor((e.eventTime.nanos ?? 0) / 1e6) : 0;
+    const type = String(temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? e.eventType).replace('EVENT_TYPE_', '');
+    const name = e.activityTaskScheduledEventAttributes?.activityType?.name ?? '';
+    console.log(`    ${((at - started) / 1000).toFixed(2).padStart(8)} s  ${type} ${name}`);
+  }
 }
 
 interface RequestCounts {
