@@ -20,7 +20,7 @@
  * - Numbers: hours and money are summed in hundredths, so a row equals the plain sum of
  *   the store's values (rounded to 2 decimals).
  */
-import { findById, refId } from './store';
+import { dataGeneration, findById, refId } from './store';
 import type { FakeAccountData, Rec } from './types';
 import { DAY_MS, isoDate, parseDate } from './util';
 
@@ -186,15 +186,50 @@ function entryFigures(e: Rec, fixedFee: boolean): [number, number, number] {
   return [hours, billable ? hours : 0, amount];
 }
 
-function timeReport(data: FakeAccountData, by: 'clients' | 'projects' | 'tasks' | 'team', w: ReportWindow, includeFixedFee: boolean): object[] {
+/** A window's time entries summed by client, project, task, person and currency (and fixed fee). */
+interface TimeCell {
+  /** One of its entries: the references every entry of the cell shares. */
+  e: Rec;
+  fixedFee: boolean;
+  currency: string;
+  sums: [number, number, number];
+}
+const windowCells = new WeakMap<FakeAccountData, { stamp: string; byWindow: Map<string, TimeCell[]> }>();
+
+/** One pass over the entries per window (and account state), shared by the four time reports. */
+function timeCells(data: FakeAccountData, w: ReportWindow): TimeCell[] {
+  const stamp = accountStamp(data);
+  let cache = windowCells.get(data);
+  if (!cache || cache.stamp !== stamp) windowCells.set(data, (cache = { stamp, byWindow: new Map() }));
+  const windowKey = `${w.from}|${w.to}`;
+  const known = cache.byWindow.get(windowKey);
+  if (known) return known;
   const look = new Lookup(data);
-  const groups = new Groups();
+  const cells = new Map<string, TimeCell>();
   for (const e of data.timeEntries) {
     if (!inWindow(e, w)) continue;
     const fixedFee = look.isFixedFee(e);
-    if (fixedFee && !includeFixedFee) continue;
     const currency = look.currency(e);
-    const figures = entryFigures(e, fixedFee);
+    const key = `${refId(e, 'client')}|${refId(e, 'project')}|${refId(e, 'task')}|${refId(e, 'user')}|${currency}|${fixedFee}`;
+    let cell = cells.get(key);
+    if (!cell) cells.set(key, (cell = { e, fixedFee, currency, sums: [0, 0, 0] }));
+    const [hours, billable, amount] = entryFigures(e, fixedFee);
+    cell.sums[0] += hours;
+    cell.sums[1] += billable;
+    cell.sums[2] += amount;
+  }
+  const list = [...cells.values()];
+  cache.byWindow.set(windowKey, list);
+  return list;
+}
+
+function timeReport(data: FakeAccountData, by: 'clients' | 'projects' | 'tasks' | 'team', w: ReportWindow, includeFixedFee: boolean): object[] {
+  const look = new Lookup(data);
+  const groups = new Groups();
+  for (const cell of timeCells(data, w)) {
+    if (cell.fixedFee && !includeFixedFee) continue;
+    const { e, currency } = cell;
+    const figures = cell.sums;
     const client = () => look.ref(e, 'client', 'clients');
     switch (by) {
       case 'clients':
@@ -389,10 +424,32 @@ function projectBudgetReport(data: FakeAccountData, isActive: boolean | undefine
   });
 }
 
+// Harvest computes its reports on its own servers, side by side; the fake computes them on
+// the one thread that answers every request. The windowed reports of an unchanged account
+// are kept (each page of a report, and each later request for it, is one lookup), so a
+// million-entry account's report requests are not answered one scan after another.
+const computed = new WeakMap<FakeAccountData, { stamp: string; rows: Map<string, object[]> }>();
+
+function accountStamp(data: FakeAccountData): string {
+  const sizes = [data.timeEntries, data.expenses, data.invoices, data.projects, data.clients, data.users, data.tasks].map((l) => l.length);
+  return `${dataGeneration()}:${sizes.join(',')}`;
+}
+
 /** The rows of a report, in Harvest's order (before paging). */
 export function reportRows(data: FakeAccountData, name: ReportName, opts: ReportOptions = {}): object[] {
-  const includeFixedFee = opts.includeFixedFee ?? true;
+  // Budgets depend on the current month: computed each time.
   if (name === 'project_budget') return projectBudgetReport(data, opts.isActive, opts.nowMs ?? Date.now());
+  const stamp = accountStamp(data);
+  let cache = computed.get(data);
+  if (!cache || cache.stamp !== stamp) computed.set(data, (cache = { stamp, rows: new Map() }));
+  const key = JSON.stringify([name, opts.window ?? null, opts.includeFixedFee ?? null]);
+  let rows = cache.rows.get(key);
+  if (!rows) cache.rows.set(key, (rows = computeReport(data, name, opts)));
+  return rows;
+}
+
+function computeReport(data: FakeAccountData, name: Exclude<ReportName, 'project_budget'>, opts: ReportOptions): object[] {
+  const includeFixedFee = opts.includeFixedFee ?? true;
   const w = opts.window;
   if (!w) throw new Error(`fake-harvest: the ${name} report needs a window`);
   switch (name) {

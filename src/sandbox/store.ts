@@ -124,6 +124,10 @@ export function comparatorFor(order: SortOrder): (a: Rec, b: Rec) => number {
 
 /** Bumped by every mutation helper; lets ensureSorted skip re-checking unchanged lists. */
 let generation = 0;
+/** Changes whenever a mutation helper ran (derived views key their caches on it). */
+export function dataGeneration(): number {
+  return generation;
+}
 const verified = new WeakMap<Rec[], { length: number; generation: number }>();
 
 /**
