@@ -28,7 +28,7 @@ export function pacerWorkflowId(credential: string, baseUrl: string): string {
 }
 
 export class WorkflowPacer implements Pacer {
-  private waiting: Array<{ budget: BudgetName; resolve: (waitMs: number) => void; reject: (err: unknown) => void }> = [];
+  private waiting: Array<{ budget: BudgetName; resolve: (grant: { waitMs: number; askedAt: number }) => void; reject: (err: unknown) => void }> = [];
   private asking = false;
   private reasked = 0;
   /** Longest round trip whose grants are used as they are: the smallest margin of the budgets. */
@@ -43,9 +43,25 @@ export class WorkflowPacer implements Pacer {
   }
 
   async acquire(budget: BudgetName, signal?: AbortSignal): Promise<void> {
+    for (let late = 0; ; late++) {
+      const { waitMs, askedAt } = await this.grant(budget, signal);
+      if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : undefined);
+      // The slot starts no earlier than askedAt + waitMs. A request sent later than that by
+      // more than the margin (a busy event loop wakes timers late) could overlap the next
+      // window's slots: the slot is given up (counted, unused: only conservative) and
+      // another one asked for.
+      if (Date.now() - (askedAt + waitMs) <= this.maxLagMs || late >= 5) return;
+      this.lateSlots++;
+    }
+  }
+
+  /** Slots given up because their request would have left too late (for tests and logs). */
+  lateSlots = 0;
+
+  private async grant(budget: BudgetName, signal?: AbortSignal): Promise<{ waitMs: number; askedAt: number }> {
     signal?.throwIfAborted();
     let onAbort: (() => void) | undefined;
-    const waitMs = await new Promise<number>((resolve, reject) => {
+    return new Promise<{ waitMs: number; askedAt: number }>((resolve, reject) => {
       const entry = { budget, resolve, reject };
       this.waiting.push(entry);
       // A cancelled activity (or a worker shutting down, which may also be the one that
@@ -60,7 +76,6 @@ export class WorkflowPacer implements Pacer {
     }).finally(() => {
       if (onAbort) signal?.removeEventListener('abort', onAbort);
     });
-    if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : undefined);
   }
 
   async rateLimited(budget: BudgetName, retryAfterMs: number): Promise<void> {
@@ -95,7 +110,7 @@ export class WorkflowPacer implements Pacer {
         const next: Partial<Record<BudgetName, number>> = {};
         for (const w of batch) {
           const i = (next[w.budget] = (next[w.budget] ?? -1) + 1);
-          w.resolve(grant[w.budget]?.[i] ?? 0);
+          w.resolve({ waitMs: grant[w.budget]?.[i] ?? 0, askedAt: sent });
         }
       })
       .catch((err: unknown) => {
