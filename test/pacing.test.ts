@@ -14,6 +14,36 @@ const small = (limit: number, windowMs: number, marginMs = 0): Record<BudgetName
   reports: { limit, windowMs: windowMs * 10, marginMs },
 });
 
+describe('pacing: a slot whose request would leave late', () => {
+  it('is given up and asked for again when the event loop wakes its timer later than the margin', async () => {
+    const asks: unknown[] = [];
+    // A stand-in for the pacer workflow: every Update grants its slots 50 ms from now.
+    const client = {
+      workflow: {
+        executeUpdateWithStart: async (_name: string, opts: { args: [{ slots: Partial<Record<BudgetName, number>> }] }) => {
+          asks.push(opts.args[0]);
+          return { general: Array.from({ length: opts.args[0].slots.general ?? 0 }, () => 50) };
+        },
+      },
+    };
+    const pacer = new WorkflowPacer(client as never, 'pacer-under-test', small(100, 1000, 500));
+    // The thread is busy from 10 ms to 1,200 ms: the 50 ms timer fires ~1,150 ms late (margin 500 ms).
+    setTimeout(() => {
+      const until = Date.now() + 1190;
+      while (Date.now() < until);
+    }, 10);
+    const started = Date.now();
+    await pacer.acquire('general');
+    assert.equal(pacer.lateSlots, 1, 'the late slot was given up');
+    assert.equal(asks.length, 2, 'and another one asked for');
+    assert.ok(Date.now() - started >= 1250, 'the request waited for its second slot');
+    // On an idle thread the grant is used as it is.
+    await pacer.acquire('general');
+    assert.equal(pacer.lateSlots, 1);
+    assert.equal(asks.length, 3);
+  });
+});
+
 describe('pacing: the window ledger', () => {
   it('spends a fresh window at once, then holds the window pace; Retry-After holds the budget', () => {
     const budgets = small(3, 1000, 50);

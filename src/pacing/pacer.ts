@@ -55,7 +55,7 @@ export class WorkflowPacer implements Pacer {
     }
   }
 
-  /** Slots given up because their request would have left too late (for tests and logs). */
+  /** Slots given up because their request would have left too late. */
   lateSlots = 0;
 
   private async grant(budget: BudgetName, signal?: AbortSignal): Promise<{ waitMs: number; askedAt: number }> {
