@@ -12,7 +12,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { CATALOG, getResource } from '../src/harvest/catalog';
-import { buildRows } from '../src/clickhouse/rows';
+import { buildTables } from '../src/clickhouse/rows';
 import { openClickHouse } from '../src/clickhouse/connect';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { storePage } from '../src/clickhouse/store';
@@ -69,7 +69,7 @@ async function variant(name: string, n: number): Promise<Figures> {
     for (let p = 0; p * PER_PAGE < n; p++) {
       // The same 2,000 records under fresh ids: the account's shape without holding N records.
       const records = data.timeEntries.map((r, i) => ({ ...r, id: p * PER_PAGE + i + 1 }));
-      const built = buildRows(spec, records, { accountId: '1', syncedAt: new Date(), syncId: 'bench' });
+      const built = buildTables(spec, records, { accountId: '1', syncedAt: new Date(), syncId: 'bench' });
       await storePage(ch.client, ch.database, spec, '1', 'bench', built, `bench-page-${p}`);
     }
     const seconds = (performance.now() - started) / 1000;

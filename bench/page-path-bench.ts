@@ -12,11 +12,11 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { getResource } from '../src/harvest/catalog';
 import { parseListPage } from '../src/harvest/client';
-import { buildRows } from '../src/clickhouse/rows';
+import { buildTables } from '../src/clickhouse/rows';
 import { openClickHouse } from '../src/clickhouse/connect';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { CATALOG } from '../src/harvest/catalog';
-import { encodeRows, storePage } from '../src/clickhouse/store';
+import { encodeTable, storePage } from '../src/clickhouse/store';
 import { generateAccount, startFakeHarvest } from '../src/sandbox';
 
 async function main(): Promise<void> {
@@ -45,16 +45,16 @@ async function main(): Promise<void> {
       const pageHash = createHash('sha256').update(JSON.stringify([spec.name, String(data.accountId), createHash('sha256').update(text).digest('hex')])).digest('hex');
       t.parse += performance.now() - t0;
       t0 = performance.now();
-      const built = buildRows(spec, page.records, { accountId: String(data.accountId), syncedAt: new Date(), syncId: 'bench' });
+      const built = buildTables(spec, page.records, { accountId: String(data.accountId), syncedAt: new Date(), syncId: 'bench' });
       t.rows += performance.now() - t0;
       // Encoding once more on its own, to show its part of the store time.
       t0 = performance.now();
-      encodeRows(built.rows, pageHash);
+      encodeTable(built.table, pageHash);
       t.encode += performance.now() - t0;
       t0 = performance.now();
       await storePage(ch.client, ch.database, spec, String(data.accountId), 'bench', built, pageHash);
       t.store += performance.now() - t0;
-      rows += built.rows.length;
+      rows += built.table.rows.length;
       url = page.next;
     }
     const wall = (performance.now() - started) / 1000;

@@ -8,7 +8,7 @@ import { query, rootMessage, runSync, temporalEnv, testClickHouse, testConfig, u
 import { assertTablesMatchFake } from './support/assertions';
 import { CATALOG, getResource, type ResourceSpec } from '../src/harvest/catalog';
 import { ensureSchema } from '../src/clickhouse/schema';
-import { buildRows } from '../src/clickhouse/rows';
+import { buildTables } from '../src/clickhouse/rows';
 import { storePage } from '../src/clickhouse/store';
 import { ENCODED_INSERT } from '../src/clickhouse/connect';
 import type { SyncSummary } from '../src/sync/types';
@@ -144,7 +144,7 @@ describe('schema evolution', () => {
     const older: ResourceSpec = { ...full, columns: full.columns.filter((c) => c.name !== 'hours' && c.name !== 'project_code' && c.name !== 'spent_date') };
     const records = generateAccount({ seed: 51, timeEntries: 40, users: 2 }).timeEntries;
     await ensureSchema(ch.client, db, [older]);
-    await storePage(ch.client, db, older, '7', 'sync-1', buildRows(older, records, { accountId: '7', syncedAt: new Date(), syncId: 'sync-1' }));
+    await storePage(ch.client, db, older, '7', 'sync-1', buildTables(older, records, { accountId: '7', syncedAt: new Date(), syncId: 'sync-1' }));
 
     const added = await ensureSchema(ch.client, db, [full]);
     assert.deepEqual(added.sort(), ['time_entries.hours', 'time_entries.project_code', 'time_entries.spent_date']);
@@ -172,7 +172,7 @@ describe('the page insert', () => {
     await ensureSchema(ch.client, db, [spec]);
     // Without the embedded engine's raw insert: the statement and body a ClickHouse server gets.
     const viaSql = new Proxy(ch.client, { get: (o, p) => (p === ENCODED_INSERT ? undefined : Reflect.get(o, p)) });
-    const built = (accountId: string) => buildRows(spec, records, { accountId, syncedAt: new Date(), syncId: 'sync-1' });
+    const built = (accountId: string) => buildTables(spec, records, { accountId, syncedAt: new Date(), syncId: 'sync-1' });
     await storePage(ch.client, db, spec, '7', 'sync-1', built('7'));
     await storePage(viaSql, db, spec, '8', 'sync-1', built('8'));
     // The same page again, read at another time (a retried activity): its token drops it.
@@ -196,7 +196,7 @@ describe('the page insert', () => {
     const spec = getResource('invoices');
     const records = generateAccount({ seed: 53, timeEntries: 20, users: 2 }).invoices.slice(0, 20);
     await ensureSchema(ch.client, db, [spec]);
-    const built = (accountId: string, recs = records) => buildRows(spec, recs, { accountId, syncedAt: new Date(), syncId: 'sync-1' });
+    const built = (accountId: string, recs = records) => buildTables(spec, recs, { accountId, syncedAt: new Date(), syncId: 'sync-1' });
     await storePage(ch.client, db, spec, '7', 'sync-1', built('7'));
     await storePage(ch.client, db, spec, '8', 'sync-1', built('8'), 'hash-a');
     // Retried: the same answer, read later.

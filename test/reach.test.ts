@@ -10,7 +10,7 @@ import type { SyncSummary } from '../src/sync/types';
 import { CATALOG, getResource, tablesOf } from '../src/harvest/catalog';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { parentIds, storePage } from '../src/clickhouse/store';
-import { buildRows } from '../src/clickhouse/rows';
+import { buildTables } from '../src/clickhouse/rows';
 
 const TOKENS = { admin: 'test-pat', member: 'member-pat', manager: 'manager-pat' };
 const userOf = (r: Rec): number => (r.user as { id: number }).id;
@@ -231,7 +231,7 @@ describe('child lists that change quietly', () => {
       id: 1000 + i, state: states(i), updated_at: new Date(Date.UTC(2024, 0, 1 + i)).toISOString().replace('.000', ''), line_items: [],
     }));
     const store = async (recs: Array<Record<string, unknown>>, syncId: string) =>
-      storePage(ch.client, db, invoices, '1', syncId, buildRows(invoices, recs, { accountId: '1', syncedAt: new Date(), syncId }));
+      storePage(ch.client, db, invoices, '1', syncId, buildTables(invoices, recs, { accountId: '1', syncedAt: new Date(), syncId }));
     await store(records, 'before');
     const changed = records.find((r) => r.state === 'paid' && r.id < 1010)!;
     await store([changed], 'now');
@@ -252,7 +252,7 @@ describe('child lists that change quietly', () => {
     // Active users for rates (a Bool column).
     const users = getResource('users');
     const userRecs = [{ id: 1, is_active: true, updated_at: '2024-01-01T00:00:00Z' }, { id: 2, is_active: false, updated_at: '2024-01-02T00:00:00Z' }];
-    await storePage(ch.client, db, users, '1', 'before', buildRows(users, userRecs, { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
+    await storePage(ch.client, db, users, '1', 'before', buildTables(users, userRecs, { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
     assert.deepEqual(await parentIds(ch.client, db, '1', getResource('billable_rates'), 0, 1000, 'now'), { ids: [1], rechecked: 1 });
   });
 
@@ -264,7 +264,7 @@ describe('child lists that change quietly', () => {
     const older = { ...invoices, columns: invoices.columns.filter((c) => c.name !== 'payment_options'), nested: [] };
     await ensureSchema(ch.client, db, [older]);
     const rec = { id: 7, state: 'open', payment_options: ['ach', 'credit_card'], updated_at: '2024-01-01T00:00:00Z', line_items: [] };
-    await storePage(ch.client, db, older, '1', 's1', buildRows(older, [rec], { accountId: '1', syncedAt: new Date(), syncId: 's1' }));
+    await storePage(ch.client, db, older, '1', 's1', buildTables(older, [rec], { accountId: '1', syncedAt: new Date(), syncId: 's1' }));
     const added = await ensureSchema(ch.client, db, [invoices]);
     assert.ok(added.includes('invoices.payment_options'));
     assert.deepEqual(await query(`SELECT payment_options FROM ${db}.invoices FINAL`), [{ payment_options: ['ach', 'credit_card'] }]);

