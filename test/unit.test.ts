@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CATALOG, getResource, resolveSelection, resourceTable, validateCatalog } from '../src/harvest/catalog';
 import { CURSOR_SAFETY_MARGIN_MS, parseInterval, planCursor, validateSyncInput } from '../src/sync/plan';
-import { buildRows, coerce } from '../src/clickhouse/rows';
+import { buildRows, buildTables, coerce } from '../src/clickhouse/rows';
+import { encodePage, encodeRows } from '../src/clickhouse/store';
 import { parseListPage, firstPageUrl } from '../src/harvest/client';
 import { errorForStatus, parseRetryAfter, HarvestError } from '../src/harvest/errors';
 import { ConfigError, loadConfig, parseDotEnv } from '../src/config';
@@ -159,6 +160,28 @@ describe('rows', () => {
     assert.equal(rows[0].hours, null);
     assert.equal(typeMismatches, 1);
     assert.equal((rows[0]._raw as { hours: unknown }).hours, 'lots');
+  });
+  it('encodes a page (array rows, one UTF-8 buffer) exactly as its rows read as objects, nested lines included', () => {
+    const invoices = getResource('invoices');
+    const recs = [1, 2].map((id) => ({
+      id, number: `N-${id}`, amount: 10.5, state: 'open', client: { id: 3, name: 'Café Ünïcode ✓' },
+      line_items: [{ id: id * 10, kind: 'Service', description: 'naïve résumé', quantity: 1, unit_price: 10.5, amount: 10.5 }],
+      created_at: '2024-03-01T10:00:00Z', updated_at: '2024-03-02T10:00:00Z',
+    }));
+    const ctx = { accountId: '42', syncedAt: new Date(0), syncId: 's' };
+    const page = encodePage(buildTables(invoices, recs, ctx), 'h');
+    const objects = buildRows(invoices, recs, ctx);
+    const viaObjects = encodeRows(objects.rows, 'h');
+    assert.deepEqual(page.rows!.columns, viaObjects.columns);
+    assert.equal(page.rows!.body.toString('utf8'), viaObjects.body.toString('utf8'));
+    const expected = objects.rows.map((r) => JSON.stringify(viaObjects.columns.map((c) => r[c]))).join('\n') + '\n';
+    assert.equal(page.rows!.body.toString('utf8'), expected);
+    assert.equal(page.rows!.body.length, Buffer.byteLength(expected));
+    assert.match(page.rows!.body.toString('utf8'), /Café Ünïcode ✓/);
+    const lines = page.nested.find((n) => n.spec.name === 'invoice_line_items')!;
+    assert.equal(lines.rows!.body.toString('utf8'), encodeRows(objects.nested.find((n) => n.spec.name === 'invoice_line_items')!.rows, 'h').body.toString('utf8'));
+    assert.deepEqual(lines.parentIds, [1, 2]);
+    assert.equal(lines.rows!.columns.at(-1), '_synced_at');
   });
   it('coerces each type', () => {
     assert.equal(coerce('UInt64', '12'), 12);
