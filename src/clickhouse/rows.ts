@@ -45,7 +45,6 @@ export interface RowContext {
 
 /** One column as buildTables fills it: where its value comes from and how it is coerced. */
 interface ColumnPlan {
-  name: string;
   /** Index of the column in the table's rows. */
   at: number;
   type: ColumnType;
@@ -66,10 +65,8 @@ interface TableLayout {
   /** Context columns after account_id: their indexes, in the order given. */
   lead: number[];
   plan: ColumnPlan[];
+  /** Index of `_raw`; `_deleted`, `_sync_id` and `_synced_at` follow it. */
   raw: number;
-  deleted: number;
-  syncId: number;
-  syncedAt: number;
 }
 
 function layoutOf(columns: readonly ColumnSpec[], key: readonly string[], lead: readonly string[], skip?: Record<string, string>): TableLayout {
@@ -86,11 +83,11 @@ function layoutOf(columns: readonly ColumnSpec[], key: readonly string[], lead: 
     .map((col): ColumnPlan => {
       const path = col.from ?? col.name;
       const nullAs = key.includes(col.name) ? KEY_DEFAULT[col.type] : col.type === 'Array(String)' ? [] : null;
-      const base = { name: col.name, at: at(col.name), type: col.type, nullAs };
+      const base = { at: at(col.name), type: col.type, nullAs };
       if (path === '$window_from' || path === '$window_to') return { ...base, contextField: path };
       return { ...base, read: reader(path) };
     });
-  return { columns: names.concat(['_raw', '_deleted', '_sync_id', '_synced_at']), lead: leadAt, plan, raw: names.length, deleted: names.length + 1, syncId: names.length + 2, syncedAt: names.length + 3 };
+  return { columns: names.concat(['_raw', '_deleted', '_sync_id', '_synced_at']), lead: leadAt, plan, raw: names.length };
 }
 
 // Layouts are derived from catalog entries, which never change while a process runs.
@@ -145,9 +142,9 @@ export function buildTables(spec: ResourceSpec, records: Record<string, unknown>
       row[col.at] = value === null ? col.nullAs : value;
     }
     row[layout.raw] = rawValue(source);
-    row[layout.deleted] = 0;
-    row[layout.syncId] = ctx.syncId;
-    row[layout.syncedAt] = syncedAt;
+    row[layout.raw + 1] = 0;
+    row[layout.raw + 2] = ctx.syncId;
+    row[layout.raw + 3] = syncedAt;
     return row;
   };
   const main = mainLayout(spec);

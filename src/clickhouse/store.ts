@@ -50,18 +50,14 @@ export function encodeTable(table: RowTable, pageHash?: string): EncodedRows {
     for (let r = 0; r < rows.length; r++) lines[r] = JSON.stringify(rows[r]);
     return { columns, body: joinLines(lines), contentHash: pageHash };
   }
+  // Rows without a page hash (a confirmed record, tombstones): off the page path, so each
+  // line is simply stringified twice, once without `_synced_at` for the hash.
   const hash = createHash('sha256');
   const syncedLast = columns[columns.length - 1] === '_synced_at';
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
-    if (!syncedLast) {
-      lines[r] = JSON.stringify(row);
-      hash.update(lines[r]).update('\n');
-      continue;
-    }
-    const head = JSON.stringify(row.slice(0, -1));
-    hash.update(head).update('\n');
-    lines[r] = `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}${JSON.stringify(row[row.length - 1])}]`;
+    hash.update(JSON.stringify(syncedLast ? row.slice(0, -1) : row)).update('\n');
+    lines[r] = JSON.stringify(row);
   }
   return { columns, body: joinLines(lines), contentHash: hash.digest('hex') };
 }
