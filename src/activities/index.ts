@@ -13,6 +13,7 @@ import { buildTables } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
 import { entryDates, markUnseenDeleted, parentIds, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type EncodedPage, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
+import { datesOf } from '../sync/date-windows';
 import { deletionScope } from '../sync/reach';
 import { readTokenReach } from '../harvest/reach';
 import {
@@ -163,10 +164,10 @@ export function createActivities(deps: ActivityDeps) {
      * Administrator (`reach`), only rows the token could see may be marked, and lists that
      * do not say whose a row is are not marked at all.
      */
-    async markDeleted(req: { accountId: string; resource: string; syncId: string; syncStartedAt: string; ids?: string[]; reach?: TokenReach }): Promise<number | DeletionResult> {
+    async markDeleted(req: { accountId: string; resource: string; syncId: string; syncStartedAt: string; ids?: string[]; reach?: TokenReach }): Promise<DeletionResult> {
       const spec = getResource(req.resource);
       if (!req.reach || req.reach.role === 'administrator') {
-        return markUnseenDeleted(ch, db, spec, req.accountId, req.syncId, req.syncStartedAt, req.ids);
+        return { deleted: await markUnseenDeleted(ch, db, spec, req.accountId, req.syncId, req.syncStartedAt, req.ids) };
       }
       const decision = deletionScope(spec, req.reach);
       if ('skip' in decision) {
@@ -220,7 +221,8 @@ export function createActivities(deps: ActivityDeps) {
       const today = new Date().toISOString().slice(0, 10);
       if (req.range) {
         const last = req.range.to && req.range.to < today ? req.range.to : today;
-        return windowsBetween(req.range.from < last ? req.range.from : last, last);
+        const first = req.range.from ?? (await syncEntryDates(req.accountId, req.syncId, true))[0] ?? last;
+        return windowsBetween(first < last ? first : last, last);
       }
       const dates = await syncEntryDates(req.accountId, req.syncId, req.all);
       if (req.all) return dates.length ? windowsBetween(dates[0] < today ? dates[0] : today, today) : [windowOf(today)];
@@ -307,6 +309,7 @@ function preparePage(spec: ResourceSpec, req: PageRequest, page: FetchedListPage
       typeMismatches: built.typeMismatches,
       ...(spec.paging === 'page' && page.totalPages !== undefined ? { totalPages: page.totalPages } : {}),
       ...(spec.paging === 'page' && page.totalEntries !== undefined ? { totalEntries: page.totalEntries } : {}),
+      ...(spec.dateRange !== undefined ? datesOf(page.records, spec.dateRange) : {}),
     },
   };
 }

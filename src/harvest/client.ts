@@ -40,8 +40,8 @@ export interface FirstPageParams {
   page?: number;
   /** Windowed reports: the window's first and last day (YYYY-MM-DD). */
   window?: { from: string; to: string };
-  /** Date-ranged lists (backfills): records dated from..to (YYYY-MM-DD). */
-  range?: { from: string; to?: string };
+  /** Date-ranged lists: records dated from..to (YYYY-MM-DD; either side may be open). */
+  range?: { from?: string; to?: string };
 }
 
 /** URL of a resource's first page: path placeholders filled, per_page at Harvest's maximum. */
@@ -59,7 +59,7 @@ export function firstPageUrl(baseUrl: string, spec: ResourceSpec, params: FirstP
   }
   if (params.range) {
     if (!spec.dateRange) throw new Error(`${spec.name} has no date range filter`);
-    url.searchParams.set('from', params.range.from);
+    if (params.range.from) url.searchParams.set('from', params.range.from);
     if (params.range.to) url.searchParams.set('to', params.range.to);
   }
   if (spec.report?.windowed) {

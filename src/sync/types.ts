@@ -103,13 +103,27 @@ export interface PageRequest {
   window?: { from: string; to: string };
   parentId?: number;
   updatedSince: string | null;
-  /** Backfills of date-ranged lists: Harvest's from/to filter (YYYY-MM-DD; `to` optional). */
+  /** Dated lists: Harvest's from/to filter on the record date (YYYY-MM-DD; either side may be open). */
   range?: DateRange;
 }
 
+/** Days of a record date, both ends inclusive; an end left out is open. */
 export interface DateRange {
-  from: string;
+  from?: string;
   to?: string;
+}
+
+/**
+ * Dated lists: the record dates of a page. Harvest sorts these lists by that date, newest
+ * first: every record of the request's range dated after `oldest` is on this page.
+ */
+export interface PageDates {
+  newest: string;
+  oldest: string;
+  /** Records on the page dated after `oldest`. */
+  newerThanOldest: number;
+  /** The page is in Harvest's documented order (dates never increase). */
+  ordered: boolean;
 }
 
 export interface PageResult {
@@ -131,6 +145,13 @@ export interface PageResult {
    * (Harvest's latency plus storing the page). Sizes the pages in flight.
    */
   busyMs?: number;
+  /** Dated lists: the dates of the page's records (absent when it has none). */
+  dates?: PageDates;
+  /**
+   * The request was not sent: its budget has no slot before this time (epoch ms). The
+   * workflow waits for it with a durable timer and asks again.
+   */
+  waitUntil?: number;
 }
 
 export type ResourceState = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'cancelled';
@@ -146,10 +167,15 @@ export interface ResourceProgress {
   typeMismatches: number;
   /** Where the resource stands: next page, parent, report window. */
   position?: string;
-  /** Page-numbered lists: pages counted on the first page (for progress bars). */
+  /** Pages this listing is expected to take, once its first answer told (for progress bars). */
   expectedPages?: number;
+  /** Dated lists: date windows asked, and rounds that listed what changed meanwhile. */
+  dateWindows?: number;
+  catchUpRounds?: number;
   /** Most requests this resource had in flight at once. */
   mostInFlight?: number;
+  /** Times a request waited for its pacing slot in the workflow (the budget had none near). */
+  pacingWaits?: number;
   /** Filled by the CLI from Temporal: the last failure of a page being retried. */
   retrying?: string;
   /** Fan-out resources: parents whose pages are all read, and parents that were gone. */
@@ -224,6 +250,8 @@ export interface ResourceSyncInput {
   inFlight?: { max: number; requestsPerSecond: number };
   /** Page-numbered lists: passes read at most while the list keeps shifting (default 3). */
   listingPasses?: number;
+  /** Dated lists: date ranges read in full (no updated_since) besides the listing. */
+  reread?: DateRange[];
   /** Full reconciliations of page-numbered lists: deletion candidates confirmed one by one at most (default 500). */
   confirmBudget?: number;
   /** Carried across continue-as-new. */
@@ -232,23 +260,64 @@ export interface ResourceSyncInput {
 
 export interface ResourceCarry {
   progress: ResourceProgress;
-  /** Windowed reports: windows still to read (the first is in progress). */
+  /** A top-level listing that follows links.next: where it stands. */
+  listing?: ListingState;
+  /** Dated lists: the date windows still to read. */
+  dated?: DatedState;
+  /** Fan-outs: parents up to this id are done. */
+  afterParentId?: number;
+  /** Windowed reports: windows still to read. */
   windows?: Array<{ from: string; to: string }>;
-  next: string | null;
-  started: boolean;
-  afterParentId: number;
-  /** Page-numbered lists: pages counted on the first page, and the next one to read. */
-  totalPages: number;
-  nextPage: number;
-  /** Page-numbered lists: the listing pass being read (1-based; absent in carries of older releases: 1). */
-  pass?: number;
-  /** `total_entries` of the pass's first page, and whether a later page of the pass told another. */
-  passTotal?: number | null;
-  shifted?: boolean;
-  /** The listing (or a report window's) ended unstable: the resource marks nothing and commits nothing. */
+  /** A listing ended unstable: the resource marks nothing and commits nothing. */
   unstable?: boolean;
   /** Moving average of the pages' `busyMs` (sizes the requests in flight). */
   busyMs?: number;
+}
+
+/** One listing that follows links.next, in passes while its `total_entries` changes. */
+export interface ListingState {
+  /** The next link; null before the first page. */
+  next: string | null;
+  pass: number;
+  /** `total_entries` of the pass's first page. */
+  total?: number;
+  shifted: boolean;
+  /** Pages read in this pass (a links.next that never ends is a Harvest defect). */
+  pages: number;
+  /** `total_pages` of the pass's first page. */
+  totalPages?: number;
+}
+
+/** A range of record dates, asked as one request, and what is known of it. */
+export interface DateWindow {
+  from?: string;
+  to?: string;
+  /** Records in it, when an earlier answer told. */
+  count?: number;
+  /** Records per day seen next to it (sizes its pieces). */
+  perDay?: number;
+  /** Read without `updated_since` (a range to read in full). */
+  all?: true;
+}
+
+/**
+ * Dated lists read in date windows that each fit one page, so that one answer is one
+ * snapshot; a window that holds more is split. Round 0 is the listing itself; each later
+ * round lists what changed since the previous round began (docs/listings.md).
+ */
+export interface DatedState {
+  queue: DateWindow[];
+  /** Days holding more records than a page: read by their links, with the totals check. */
+  crowded: DateWindow[];
+  round: number;
+  /** `updated_since` of this round's requests. */
+  since: string | null;
+  /** When this round began (workflow time, ISO). */
+  roundStartedAt: string;
+  /** Answers in this round: one is a snapshot of the whole listing. */
+  answers: number;
+  /** Harvest's page size, as full pages tell. */
+  pageSize: number;
 }
 
 /** One deletion candidate confirmed with Harvest (`GET /<resource>/{id}`). */

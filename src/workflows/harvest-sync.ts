@@ -45,7 +45,7 @@ import {
   type TokenReach,
   type WorkflowSpec,
 } from '../sync/types';
-import { storeActivities } from './activities';
+import { storeActivities } from './proxies';
 import { syncResource } from './sync-resource';
 
 export { accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../contracts';

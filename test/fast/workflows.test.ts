@@ -122,7 +122,7 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
     },
     async markDeleted(req: { resource: string; syncId: string }) {
       calls.markDeleted.push({ resource: req.resource, syncId: req.syncId });
-      return 3;
+      return { deleted: 3 };
     },
     async commitCursors(req: { accountId: string; cursors: Array<{ resource: string; cursor: string }> }) {
       calls.commitCursors.push({ accountId: req.accountId, cursors: req.cursors });
