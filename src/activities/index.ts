@@ -11,7 +11,7 @@ import type { ClickHouseHandle } from '../clickhouse/connect';
 import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
 import { buildTables } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
-import { entryDates, markUnseenDeleted, parentIds, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type EncodedPage, writeSyncRun } from '../clickhouse/store';
+import { disturbedWindows, entryDates, markUnseenDeleted, type WindowCheck, parentIds, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type EncodedPage, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
 import { datesOf } from '../sync/date-windows';
 import { deletionScope } from '../sync/reach';
@@ -232,6 +232,11 @@ export function createActivities(deps: ActivityDeps) {
     /** After every page of a window: its rows this sync did not write are gone from the report. */
     async replaceWindow(req: { accountId: string; resource: string; syncId: string; window: ReportWindow; syncStartedAt: string }): Promise<number> {
       return replaceReportWindow(ch, db, getResource(req.resource), req.accountId, req.syncId, req.window, req.syncStartedAt);
+    },
+
+    /** Paged date windows of a dated resource that an edit may have disturbed while they were read (docs/listings.md). */
+    async disturbedWindows(req: { accountId: string; resource: string; windows: WindowCheck[] }): Promise<number[]> {
+      return disturbedWindows(ch, db, getResource(req.resource), req.accountId, req.windows);
     },
 
     /** The cursors of the resources an account sync finished, once its whole graph ended. */

@@ -425,3 +425,51 @@ export async function writeSyncRun(client: ClickHouseClient, db: string, run: Sy
   };
   await insertWithToken(client, tableRef(db, RUNS_TABLE), [row], uniqueToken(`${run.runId}:run:${run.status}`));
 }
+
+/** A date window of a dated resource read by page number, and when edits could first have disturbed it. */
+export interface WindowCheck {
+  id: number;
+  from?: string;
+  to?: string;
+  since: string;
+}
+
+/**
+ * The windows an edit may have disturbed while they were read: a record updated since the
+ * window's `since` with a stored version dated in the window (before or after the edit).
+ * Reads every stored version of the records updated since the earliest `since`: what the
+ * sync just listed as changed. docs/listings.md says why that is enough for windows read
+ * page after page.
+ */
+export async function disturbedWindows(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, windows: readonly WindowCheck[]): Promise<number[]> {
+  if (windows.length === 0) return [];
+  if (!spec.dateRange || spec.key.length !== 1 || spec.key[0] !== 'id') throw new Error(`${spec.name}: not a dated list keyed by id`);
+  const earliest = windows.map((w) => w.since).sort()[0];
+  const res = await client.query({
+    query: `SELECT toString(id) AS id, toString(${quoteIdent(spec.dateRange)}) AS date,
+                   toUnixTimestamp(updated_at) AS updated
+            FROM ${tableRef(db, spec.name)}
+            WHERE account_id = {account:UInt64} AND id IN (
+              SELECT id FROM ${tableRef(db, spec.name)}
+              WHERE account_id = {account:UInt64} AND updated_at >= parseDateTime64BestEffort({since:String}, 3, 'UTC'))`,
+    query_params: { account: accountId, since: earliest },
+    format: 'JSONEachRow',
+  });
+  const versions = new Map<string, Array<{ date: string; updated: number }>>();
+  for (const r of await res.json<{ id: string; date: string; updated: number }>()) {
+    let list = versions.get(r.id);
+    if (!list) versions.set(r.id, (list = []));
+    list.push({ date: r.date, updated: Number(r.updated) });
+  }
+  return windows
+    .filter((w) => {
+      const since = Date.parse(w.since) / 1000;
+      const inWindow = (date: string): boolean => (w.from === undefined || date >= w.from) && (w.to === undefined || date <= w.to);
+      for (const list of versions.values()) {
+        if (!list.some((v) => v.updated >= since)) continue;
+        if (list.some((v) => inWindow(v.date))) return true;
+      }
+      return false;
+    })
+    .map((w) => w.id);
+}

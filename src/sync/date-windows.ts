@@ -1,35 +1,81 @@
-// The plan of a dated listing read in date windows (docs/listings.md): which window to ask
-// next, what an answer leaves to read, when a round is done. Pure and deterministic: the
-// workflow's dated reader drives it, and tests drive it against simulated Harvest lists.
+// The plan of a dated listing (docs/listings.md): time entries, expenses, invoices and
+// estimates take `from`/`to` on their date, and Harvest sorts them by it, newest first.
+//
+// - Snapshot windows: a window that fits one page is one answer, one snapshot: no edit
+//   elsewhere can hide a record of it. A window that holds more is read on from the oldest
+//   day of its first page (that page holds every record dated after it).
+// - Paged windows: where records are dense (a page spans few days) reading on from a page's
+//   oldest day re-reads much of that day, so the rest is cut into windows of several pages
+//   read page after page, and checked: a window whose total changed between its pages, or
+//   whose dates an edit touched while it was read (the next round stores every record
+//   updated meanwhile, with its dates before and after), is read again.
+// - Rounds: once a round's windows are read, the next lists what was updated since the
+//   round began, so a record whose date moved into a window already read still lands.
+//
+// Pure and deterministic: the workflow's dated reader drives it; tests drive it against
+// simulated Harvest lists.
 import { addDays, daysBetween } from './dates';
-import { PIECE_PAGES } from './tuning';
-import type { DatedState, DateRange, DateWindow, PageDates, PageResult } from './types';
+import { PAGED_WINDOW_PAGES, PAGED_WINDOWS_AHEAD, PIECE_PAGES, SNAPSHOT_DAYS } from './tuning';
+import type { DatedState, DateRange, DateWindow, PageDates, PageResult, PagedWindow } from './types';
 
+/** One request of the plan: a snapshot window, or a page of a paged window. */
+export type DatedAsk = { snapshot: DateWindow } | { paged: number; page: number };
 
-/** Round 0: the listing's own range (or every date), and the ranges to read in full beside it. */
+type Answer = Pick<PageResult, 'rows' | 'totalPages' | 'totalEntries' | 'dates'>;
+
+/** Round 0: the listing's own range (or every date), and ranges to read in full beside it. */
 export function firstRound(range: DateRange | undefined, reread: readonly DateRange[] | undefined, since: string | null, now: string): DatedState {
   const queue: DateWindow[] = [range ? { ...range } : {}];
-  for (const r of reread ?? []) queue.push({ ...r, all: true });
-  return { queue, crowded: [], round: 0, since, roundStartedAt: now, answers: 0, pageSize: 0 };
+  for (const r of reread ?? []) queue.push({ ...r, since: null });
+  return { queue, paged: [], read: [], toCheck: [], nextPaged: 1, round: 0, since, roundStartedAt: now, answers: 0, pageSize: 0 };
 }
 
 /**
- * The next round lists what was updated since `since` (the caller: when the previous round
- * began, less the cursor's margin): every record an edit moved meanwhile is among them.
+ * The next round lists what was updated since `since` (the caller: when this round began,
+ * less the cursor's margin): every record an edit moved meanwhile is among them. The paged
+ * windows read in this round are checked once that listing is stored.
  */
 export function nextRound(state: DatedState, range: DateRange | undefined, since: string, now: string): void {
-  Object.assign(state, { queue: [range ? { ...range } : {}], round: state.round + 1, since, roundStartedAt: now, answers: 0 });
+  Object.assign(state, {
+    queue: [range ? { ...range } : {}],
+    toCheck: state.read,
+    read: [],
+    round: state.round + 1,
+    since,
+    roundStartedAt: now,
+    answers: 0,
+  });
 }
 
-/** The next window to ask. While lanes would idle, the window known to hold the most is cut first. */
+/** Whether this round settles the listing: one snapshot answered it, and no paged window waits for its check. */
+export const settled = (state: DatedState): boolean => state.answers <= 1 && state.read.length === 0 && state.toCheck.length === 0;
+
+/**
+ * The next request: the next page of a paged window whose pages so far have answered
+ * (each is read in order, which the check relies on), then new paged windows, then
+ * snapshot windows.
+ */
+export function nextAsk(state: DatedState, free: number, now: string): DatedAsk | undefined {
+  for (const p of state.paged) {
+    const idle = p.answered === p.nextPage - 1;
+    if (p.nextPage === 1) {
+      p.readAt = now;
+      return { paged: p.id, page: p.nextPage++ };
+    }
+    if (idle && !p.shifted && p.nextPage <= (p.totalPages ?? 0)) return { paged: p.id, page: p.nextPage++ };
+  }
+  const snapshot = takeWindow(state, free);
+  return snapshot ? { snapshot } : undefined;
+}
+
+/** The next snapshot window; while lanes would idle, the window known to hold the most is cut first. */
 export function takeWindow(state: DatedState, free: number): DateWindow | undefined {
   if (state.queue.length === 0) return undefined;
   if (free > state.queue.length && state.pageSize > 0) {
     let widest = 0;
     for (let i = 1; i < state.queue.length; i++) if ((state.queue[i].count ?? 0) > (state.queue[widest].count ?? 0)) widest = i;
     const w = state.queue[widest];
-    const pieces = cut(w, Math.min(free - state.queue.length + 1, Math.floor((w.count ?? 0) / (PIECE_PAGES * state.pageSize))));
-    state.queue.splice(widest, 1, ...pieces);
+    state.queue.splice(widest, 1, ...cut(w, Math.min(free - state.queue.length + 1, Math.floor((w.count ?? 0) / (PIECE_PAGES * state.pageSize)))));
   }
   return state.queue.shift();
 }
@@ -48,58 +94,107 @@ export function cut(w: DateWindow, n: number): DateWindow[] {
   let to = w.to;
   for (let i = 1; i < n; i++) {
     const from = addDays(w.to, -step * i + 1);
-    pieces.push(piece(w, from, to, n));
+    pieces.push({ from, to, count: Math.ceil(w.count / n), perDay: w.perDay, ...inherit(w) });
     to = addDays(from, -1);
   }
-  pieces.push(piece(w, w.from, to, n));
+  pieces.push({ ...startOf(w), to, count: Math.ceil(w.count / n), perDay: w.perDay, ...inherit(w) });
   return pieces;
 }
 
-const piece = (w: DateWindow, from: string | undefined, to: string, n: number): DateWindow => ({
-  ...(from !== undefined ? { from } : {}),
-  to,
-  count: Math.ceil(w.count! / n),
-  perDay: w.perDay,
-  ...(w.all ? { all: true } : {}),
-});
+/** What a window passes on to the windows cut from it: its own lower bound, and whether it is read as snapshots only. */
+const inherit = (w: DateWindow): Pick<DateWindow, 'since' | 'chain'> => ({ ...(w.since !== undefined ? { since: w.since } : {}), ...(w.chain ? { chain: true } : {}) });
+const startOf = (w: { from?: string }): { from?: string } => (w.from !== undefined ? { from: w.from } : {});
 
 /** Harvest's from/to of a window (undefined: every date). */
-export const rangeOf = (w: DateWindow): DateRange | undefined =>
-  w.from === undefined && w.to === undefined ? undefined : { ...(w.from !== undefined ? { from: w.from } : {}), ...(w.to !== undefined ? { to: w.to } : {}) };
+export const rangeOf = (w: { from?: string; to?: string }): DateRange | undefined =>
+  w.from === undefined && w.to === undefined ? undefined : { ...startOf(w), ...(w.to !== undefined ? { to: w.to } : {}) };
 
-/** The first page of window `w` arrived: what it leaves unread joins the queue (or the crowded days). */
-export function recordAnswer(state: DatedState, w: DateWindow, page: Pick<PageResult, 'rows' | 'totalPages' | 'totalEntries' | 'dates'>): void {
+/** A snapshot window's answer: what it leaves unread joins the plan. */
+export function recordSnapshot(state: DatedState, w: DateWindow, page: Answer): void {
   state.answers++;
   if (page.totalPages === undefined || page.totalPages <= 1) return;
   state.pageSize = Math.max(state.pageSize, page.rows);
-  const { windows, crowded } = rest(w, page);
-  state.queue.push(...windows);
-  if (crowded) state.crowded.push(crowded);
+  const d = page.dates;
+  const newest = w.to ?? d?.newest;
+  if (!d || !d.ordered || newest === undefined) {
+    // Nothing can be concluded from the page (no dates, or not in Harvest's order): read the
+    // window by its pages, checked like every paged window.
+    addPaged(state, w);
+    return;
+  }
+  if (d.oldest === newest) {
+    // A whole page of one day: the day holds more than a page and is read by its pages. A
+    // second such day in a row: the records are that dense, and the rest is paged too.
+    if (w.crowded && !w.chain) return pageDense(state, { ...w, to: newest, count: page.totalEntries ?? page.rows, perDay: page.rows });
+    addPaged(state, { from: d.oldest, to: d.oldest, ...inherit(w) });
+    if (w.from !== d.oldest) state.queue.push({ ...startOf(w), to: addDays(d.oldest, -1), crowded: true, ...inherit(w) });
+    return;
+  }
+  // Every record dated after `oldest` is on this page: the rest ends on that day.
+  const perDay = d.newerThanOldest / Math.max(1, daysBetween(d.oldest, newest));
+  const rest: DateWindow = { ...startOf(w), to: d.oldest, count: Math.max(1, (page.totalEntries ?? 0) - d.newerThanOldest), perDay, ...inherit(w) };
+  // Dense records (a day holds a good part of a page): reading on from the page's oldest
+  // day would re-read much of it.
+  if (!w.chain && perDay * SNAPSHOT_DAYS >= state.pageSize) pageDense(state, rest);
+  else state.queue.push(rest);
 }
 
-/** What of window `w` its first page left unread: windows to ask, and a range read by its links. */
-function rest(w: DateWindow, page: Pick<PageResult, 'totalEntries' | 'dates'>): { windows: DateWindow[]; crowded?: DateWindow } {
-  const d = page.dates;
-  // No dates to cut by: the window is read by its links, with the totals check.
-  if (!d) return { windows: [], crowded: w };
-  const all = w.all ? { all: true as const } : {};
-  const from = w.from !== undefined ? { from: w.from } : {};
-  const newest = w.to ?? d.newest;
-  if (d.ordered && d.oldest < newest) {
-    // Every record dated after `oldest` is on this page: the rest ends on that day.
-    const perDay = d.newerThanOldest / Math.max(1, daysBetween(d.oldest, newest));
-    return { windows: [{ ...from, to: d.oldest, count: Math.max(1, (page.totalEntries ?? 0) - d.newerThanOldest), perDay, ...all }] };
+/**
+ * A dense window: paged windows of about PAGED_WINDOW_PAGES pages each, newest first, for
+ * at most PAGED_WINDOWS_AHEAD of them; what is older stays a snapshot window, whose first
+ * page tells its own density (old years are often sparse).
+ */
+function pageDense(state: DatedState, w: DateWindow): void {
+  const span = Math.max(1, Math.floor((PAGED_WINDOW_PAGES * state.pageSize) / Math.max(w.perDay ?? 1, 1e-9)));
+  const pieces = Math.min(PAGED_WINDOWS_AHEAD, Math.ceil((w.count ?? 0) / (PAGED_WINDOW_PAGES * state.pageSize)));
+  let to = w.to!;
+  for (let i = 0; i < pieces; i++) {
+    const from = addDays(to, -span + 1);
+    if (w.from !== undefined && from <= w.from) {
+      addPaged(state, { ...w, from: w.from, to });
+      return;
+    }
+    addPaged(state, { from, to, ...inherit(w) });
+    to = addDays(from, -1);
   }
-  if (d.ordered) {
-    // A whole page of the window's newest day: that day holds more than a page.
-    const day = d.oldest;
-    return { windows: w.from === day ? [] : [{ ...from, to: addDays(day, -1), ...all }], crowded: { from: day, to: day, ...all } };
-  }
-  // Not in Harvest's documented order: nothing can be concluded from the page, so the
-  // window is halved by its dates and each half asked again.
-  const mid = addDays(d.oldest, Math.max(1, Math.floor(daysBetween(d.oldest, d.newest) / 2)));
-  return { windows: [{ ...from, to: addDays(mid, -1), ...all }, { from: mid, ...(w.to !== undefined ? { to: w.to } : {}), ...all }] };
+  state.queue.push({ ...startOf(w), to, ...inherit(w) });
 }
+
+function addPaged(state: DatedState, w: DateWindow): void {
+  const since = w.since !== undefined ? w.since : state.since;
+  state.paged.push({ id: state.nextPaged++, ...startOf(w), ...(w.to !== undefined ? { to: w.to } : {}), since, nextPage: 1, answered: 0, shifted: false, readAt: '' });
+}
+
+/** A page of paged window `id` arrived. */
+export function recordPaged(state: DatedState, id: number, page: number, answer: Answer): void {
+  const p = state.paged.find((x) => x.id === id)!;
+  p.answered++;
+  if (page === 1) {
+    p.totalPages = Math.max(1, answer.totalPages ?? 1);
+    p.total = answer.totalEntries;
+  } else if (answer.totalEntries !== p.total) p.shifted = true;
+  // Done once every page it started has answered: a shifted window starts no more pages.
+  const started = p.nextPage - 1;
+  if (p.answered === started && (p.shifted || started >= (p.totalPages ?? 1))) {
+    state.paged.splice(state.paged.indexOf(p), 1);
+    state.read.push({ ...p });
+    if (p.shifted) state.shifted = (state.shifted ?? 0) + 1;
+  }
+}
+
+/**
+ * After the check: the paged windows an edit disturbed (or whose total changed) are read
+ * again in this round, as snapshot windows this time (edits cannot disturb a snapshot);
+ * the others are done.
+ */
+export function recheck(state: DatedState, disturbed: readonly number[]): void {
+  for (const p of state.toCheck) if (p.shifted || disturbed.includes(p.id)) state.queue.push({ ...rangeOf(p), since: p.since, chain: true });
+  state.toCheck = [];
+}
+
+/** The paged windows waiting for their check, as the store's check takes them. */
+export const checkRequest = (state: DatedState, marginMs: number): Array<{ id: number; from?: string; to?: string; since: string }> =>
+  state.toCheck.filter((p) => !p.shifted).map((p) => ({ id: p.id, ...rangeOf(p), since: new Date(Date.parse(p.readAt) - marginMs).toISOString() }));
 
 /** The record dates of a dated list's page, as the workflow splits its date windows by them. */
 export function datesOf(records: readonly Record<string, unknown>[], field: string): { dates?: PageDates } {
@@ -120,3 +215,5 @@ export function datesOf(records: readonly Record<string, unknown>[], field: stri
   for (const r of records) if ((r[field] as string) > oldest) newerThanOldest++;
   return { dates: { newest, oldest, newerThanOldest, ordered } };
 }
+
+export type { PagedWindow };

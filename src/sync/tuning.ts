@@ -26,3 +26,9 @@ export const LINK_SLACK = 50;
  * but that page's oldest day), while a piece that holds little wastes a request.
  */
 export const PIECE_PAGES = 4;
+/** A dated list whose page spans fewer days than this is dense: its windows are read by page number. */
+export const SNAPSHOT_DAYS = 10;
+/** Pages a paged window of a dense dated list is cut to hold. */
+export const PAGED_WINDOW_PAGES = 10;
+/** Paged windows of a dense dated list planned ahead of the snapshot that tells the density further back. */
+export const PAGED_WINDOWS_AHEAD = 8;

@@ -169,9 +169,10 @@ export interface ResourceProgress {
   position?: string;
   /** Pages this listing is expected to take, once its first answer told (for progress bars). */
   expectedPages?: number;
-  /** Dated lists: date windows asked, and rounds that listed what changed meanwhile. */
+  /** Dated lists: date windows asked, rounds that listed what changed meanwhile, and paged windows read again. */
   dateWindows?: number;
   catchUpRounds?: number;
+  windowsReread?: number;
   /** Most requests this resource had in flight at once. */
   mostInFlight?: number;
   /** Times a request waited for its pacing slot in the workflow (the budget had none near). */
@@ -296,28 +297,59 @@ export interface DateWindow {
   count?: number;
   /** Records per day seen next to it (sizes its pieces). */
   perDay?: number;
-  /** Read without `updated_since` (a range to read in full). */
-  all?: true;
+  /** Its own `updated_since` (null: every record of its dates), else the round's. */
+  since?: string | null;
+  /** Read as snapshots only, never by page number (a paged window an edit disturbed). */
+  chain?: true;
+  /** The page before it was a whole page of one day. */
+  crowded?: true;
+}
+
+/** A window of a dense dated list read by page number, then checked (src/sync/date-windows.ts). */
+export interface PagedWindow {
+  id: number;
+  from?: string;
+  to?: string;
+  /** `updated_since` of its requests (null: every record of its dates). */
+  since: string | null;
+  /** The next page to ask (1: not started). */
+  nextPage: number;
+  /** Pages answered. */
+  answered: number;
+  /** `total_pages` and `total_entries` of its first page. */
+  totalPages?: number;
+  total?: number;
+  /** A later page told another total: read again. */
+  shifted: boolean;
+  /** When its first page was asked (workflow time, ISO): edits from then on may have disturbed it. */
+  readAt: string;
 }
 
 /**
- * Dated lists read in date windows that each fit one page, so that one answer is one
- * snapshot; a window that holds more is split. Round 0 is the listing itself; each later
- * round lists what changed since the previous round began (docs/listings.md).
+ * A dated listing in date windows (src/sync/date-windows.ts, docs/listings.md). Round 0 is
+ * the listing itself; each later round lists what was updated since the previous began.
  */
 export interface DatedState {
+  /** Snapshot windows to ask. */
   queue: DateWindow[];
-  /** Days holding more records than a page: read by their links, with the totals check. */
-  crowded: DateWindow[];
+  /** Paged windows being read. */
+  paged: PagedWindow[];
+  /** Paged windows read in this round, checked once the next round's listing is stored. */
+  read: PagedWindow[];
+  /** Paged windows of the previous round to check now. */
+  toCheck: PagedWindow[];
+  nextPaged: number;
   round: number;
   /** `updated_since` of this round's requests. */
   since: string | null;
   /** When this round began (workflow time, ISO). */
   roundStartedAt: string;
-  /** Answers in this round: one is a snapshot of the whole listing. */
+  /** Snapshot answers in this round: one is a snapshot of the whole listing. */
   answers: number;
   /** Harvest's page size, as full pages tell. */
   pageSize: number;
+  /** Paged windows whose total changed while read. */
+  shifted?: number;
 }
 
 /** One deletion candidate confirmed with Harvest (`GET /<resource>/{id}`). */

@@ -12,6 +12,8 @@ export interface PageAsk {
   parentId?: number;
   window?: ReportWindow;
   range?: DateRange;
+  /** A page of a page-numbered list other than the first (page 1: url null, no page). */
+  page?: number;
   /** Default: the run's lower bound. */
   updatedSince?: string | null;
 }
@@ -73,6 +75,7 @@ export class ResourceRun {
           ...(ask.parentId !== undefined ? { parentId: ask.parentId } : {}),
           ...(ask.window ? { window: ask.window } : {}),
           ...(ask.range ? { range: ask.range } : {}),
+          ...(ask.page !== undefined && ask.page > 1 ? { page: ask.page } : {}),
         }),
       );
     } finally {

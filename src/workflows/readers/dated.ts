@@ -1,16 +1,14 @@
-// Dated lists (time entries, expenses, invoices, estimates) read in date windows that each
-// fit one page: one answer is one snapshot of its window, so no edit elsewhere can move an
-// unread record into a page already read. The plan (src/sync/date-windows.ts) splits a
-// window that holds more; once every window is read, a catch-up round lists what changed
-// since the listing began, so a record whose date moved into a window already read still
-// lands. docs/listings.md proves it.
+// Dated lists (time entries, expenses, invoices, estimates) read in date windows, as the
+// plan in src/sync/date-windows.ts says: snapshot windows that each fit one page, paged
+// windows where records are dense (checked against the edits made while they were read),
+// and rounds that list what was updated meanwhile. docs/listings.md proves it complete.
 import { CURSOR_SAFETY_MARGIN_MS } from '../../sync/plan';
-import { firstRound, nextRound, rangeOf, recordAnswer, takeWindow } from '../../sync/date-windows';
-import type { DatedState, DateWindow } from '../../sync/types';
-import { runLanes } from '../lanes';
-import type { ResourceRun } from '../resource-run';
+import { checkRequest, firstRound, nextAsk, nextRound, rangeOf, recheck, recordPaged, recordSnapshot, settled, type DatedAsk } from '../../sync/date-windows';
+import type { DatedState } from '../../sync/types';
 import { CATCH_UP_ROUNDS } from '../../sync/tuning';
-import { freshListing, readListing } from './listing';
+import { runLanes } from '../lanes';
+import { storeActivities } from '../proxies';
+import type { ResourceRun } from '../resource-run';
 
 export async function readDated(run: ResourceRun): Promise<void> {
   const { input, progress } = run;
@@ -19,14 +17,24 @@ export async function readDated(run: ResourceRun): Promise<void> {
     progress.position = state.round === 0 ? 'date windows' : `what changed meanwhile (round ${state.round})`;
     await runLanes({
       width: () => run.lanes(),
-      take: (free) => takeWindow(state, free),
-      work: (window) => readWindow(run, state, window),
+      take: (free) => nextAsk(state, free, new Date().toISOString()),
+      work: (ask) => readAsk(run, state, ask),
       stop: () => run.historyFull(),
     });
-    if (state.queue.length > 0) await run.carryOn();
-    await readCrowded(run, state);
-    // One answer was a snapshot of the whole listing; else list what changed meanwhile.
-    if (state.answers <= 1 || state.round >= CATCH_UP_ROUNDS) return;
+    if (state.queue.length > 0 || state.paged.length > 0) await run.carryOn();
+    if (state.toCheck.length > 0) {
+      // What was updated since the previous round began is stored now: the paged windows of
+      // that round whose dates an edit touched meanwhile are read again.
+      await checkPaged(run, state);
+      continue;
+    }
+    if (settled(state)) return;
+    if (state.round >= CATCH_UP_ROUNDS) {
+      if (state.read.length > 0) {
+        progress.warning = `${state.read.length} date window(s) read by page number were still being edited after ${CATCH_UP_ROUNDS} rounds: a record of them may be missing from this run (a full run confirms it with Harvest)`;
+      }
+      return;
+    }
     const began = Date.parse(state.roundStartedAt) - CURSOR_SAFETY_MARGIN_MS;
     const floor = input.updatedSince ? Date.parse(input.updatedSince) : -Infinity;
     nextRound(state, input.range, new Date(Math.max(began, floor)).toISOString(), new Date().toISOString());
@@ -35,24 +43,24 @@ export async function readDated(run: ResourceRun): Promise<void> {
   }
 }
 
-async function readWindow(run: ResourceRun, state: DatedState, w: DateWindow): Promise<void> {
-  const page = await run.fetch({ url: null, range: rangeOf(w), updatedSince: w.all ? null : state.since });
-  recordAnswer(state, w, page);
-  run.progress.dateWindows = (run.progress.dateWindows ?? 0) + 1;
-  if (state.answers === 1 && page.totalPages !== undefined) run.progress.expectedPages = (run.progress.expectedPages ?? 0) + page.totalPages;
+async function readAsk(run: ResourceRun, state: DatedState, ask: DatedAsk): Promise<void> {
+  if ('snapshot' in ask) {
+    const w = ask.snapshot;
+    const page = await run.fetch({ url: null, range: rangeOf(w), updatedSince: w.since !== undefined ? w.since : state.since });
+    if (state.round === 0 && state.answers === 0 && page.totalPages !== undefined) run.progress.expectedPages = (run.progress.expectedPages ?? 0) + page.totalPages;
+    recordSnapshot(state, w, page);
+  } else {
+    const p = state.paged.find((x) => x.id === ask.paged)!;
+    const page = await run.fetch({ url: null, page: ask.page, range: rangeOf(p), updatedSince: p.since });
+    recordPaged(state, ask.paged, ask.page, page);
+  }
+  run.progress.dateWindows = (run.progress.dateWindows ?? 0) + ('snapshot' in ask || ask.page === 1 ? 1 : 0);
 }
 
-/**
- * Days with more records than a page cannot be cut by date: they are read by their links,
- * and the totals check (a second line of defence) says whether the day held still.
- */
-async function readCrowded(run: ResourceRun, state: DatedState): Promise<void> {
-  while (state.crowded.length > 0) {
-    const w = state.crowded[0];
-    run.progress.position = `dates ${w.from ?? '…'}..${w.to ?? '…'} by their links (more records than a page)`;
-    const outcome = await readListing(run, { range: rangeOf(w), updatedSince: w.all ? null : state.since }, freshListing());
-    if (outcome === 'unstable') run.carry.unstable = true;
-    state.crowded.shift();
-    if (state.crowded.length > 0 && run.historyFull()) await run.carryOn();
-  }
+async function checkPaged(run: ResourceRun, state: DatedState): Promise<void> {
+  const windows = checkRequest(state, CURSOR_SAFETY_MARGIN_MS);
+  const disturbed = windows.length > 0 ? await storeActivities.disturbedWindows({ accountId: run.input.accountId, resource: run.spec.name, windows }) : [];
+  const before = state.paged.length;
+  recheck(state, disturbed);
+  run.progress.windowsReread = (run.progress.windowsReread ?? 0) + state.paged.length - before;
 }
