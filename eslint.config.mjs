@@ -12,7 +12,7 @@ const DETERMINISTIC = {
 const IO_MODULES = 'activities|clickhouse|harvest/client|harvest/auth|client|auth|codec|config|observability|temporal|namespace|worker|session|schedules|sandbox|cli|demo';
 const NO_IO_MODULES = {
   // Relative imports from any depth: '../activities', '../../clickhouse/store', '../client'.
-  // (src/workflows/activities.ts, './activities' there, is the workflow side's proxy.)
+  // (src/workflows/proxies.ts is the workflow side's proxy of them.)
   regex: `^(\\.\\./)+(${IO_MODULES})(/.*)?$`,
   allowTypeImports: true,
   message: 'Workflow code (and what it imports) must not import activities, ClickHouse, the Harvest client or other I/O modules.',
