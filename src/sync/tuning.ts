@@ -32,3 +32,8 @@ export const SNAPSHOT_DAYS = 10;
 export const PAGED_WINDOW_PAGES = 10;
 /** Paged windows of a dense dated list planned ahead of the snapshot that tells the density further back. */
 export const PAGED_WINDOWS_AHEAD = 8;
+/**
+ * A round that lists what changed during a dated listing reads from when the previous one
+ * began, less this: Harvest's clock and the workflow's may differ by that much.
+ */
+export const CATCH_UP_MARGIN_MS = 60_000;

@@ -8,6 +8,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { addDays } from '../../src/sync/dates';
+import { CATCH_UP_MARGIN_MS } from '../../src/sync/tuning';
 import { checkRequest, datesOf, firstRound, nextAsk, nextRound, rangeOf, recheck, recordPaged, recordSnapshot, settled, type DatedAsk } from '../../src/sync/date-windows';
 import type { DateRange, PageResult } from '../../src/sync/types';
 
@@ -32,7 +33,7 @@ function rng(seed: number): () => number {
 const FIRST_DAY = '2006-01-02';
 const LAST_DAY = '2026-12-06';
 const SPAN = 7643; // days from FIRST_DAY to LAST_DAY
-const MARGIN_MS = 5 * 60_000;
+const MARGIN_MS = CATCH_UP_MARGIN_MS;
 
 type Shape = 'uniform' | 'growing' | 'crowded' | 'recent' | 'dense';
 

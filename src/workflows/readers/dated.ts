@@ -2,10 +2,9 @@
 // plan in src/sync/date-windows.ts says: snapshot windows that each fit one page, paged
 // windows where records are dense (checked against the edits made while they were read),
 // and rounds that list what was updated meanwhile. docs/listings.md proves it complete.
-import { CURSOR_SAFETY_MARGIN_MS } from '../../sync/plan';
 import { checkRequest, firstRound, nextAsk, nextRound, rangeOf, recheck, recordPaged, recordSnapshot, settled, type DatedAsk } from '../../sync/date-windows';
 import type { DatedState } from '../../sync/types';
-import { CATCH_UP_ROUNDS } from '../../sync/tuning';
+import { CATCH_UP_MARGIN_MS, CATCH_UP_ROUNDS } from '../../sync/tuning';
 import { runLanes } from '../lanes';
 import { storeActivities } from '../proxies';
 import type { ResourceRun } from '../resource-run';
@@ -35,7 +34,7 @@ export async function readDated(run: ResourceRun): Promise<void> {
       }
       return;
     }
-    const began = Date.parse(state.roundStartedAt) - CURSOR_SAFETY_MARGIN_MS;
+    const began = Date.parse(state.roundStartedAt) - CATCH_UP_MARGIN_MS;
     const floor = input.updatedSince ? Date.parse(input.updatedSince) : -Infinity;
     nextRound(state, input.range, new Date(Math.max(began, floor)).toISOString(), new Date().toISOString());
     progress.catchUpRounds = state.round;
@@ -58,7 +57,7 @@ async function readAsk(run: ResourceRun, state: DatedState, ask: DatedAsk): Prom
 }
 
 async function checkPaged(run: ResourceRun, state: DatedState): Promise<void> {
-  const windows = checkRequest(state, CURSOR_SAFETY_MARGIN_MS);
+  const windows = checkRequest(state, CATCH_UP_MARGIN_MS);
   const disturbed = windows.length > 0 ? await storeActivities.disturbedWindows({ accountId: run.input.accountId, resource: run.spec.name, windows }) : [];
   const before = state.paged.length;
   recheck(state, disturbed);
