@@ -68,14 +68,14 @@ const KIND_OF: Record<Resource, DatedKind> = { time_entries: 'timeEntries', expe
 const DAY_MS = 86_400_000;
 const today = (offsetDays = 0): string => new Date(Date.now() + offsetDays * DAY_MS).toISOString().slice(0, 10);
 
-/** One account per seed: 2,000 time entries, 1,000 expenses, 250 invoices, 200 estimates over five years. */
+/** One account per seed: 1,600 time entries, 900 expenses, 220 invoices, 180 estimates over five years. */
 function accountFor(seed: number) {
   const data = generateAccount({
     seed,
-    timeEntries: 2000,
-    expenses: 1000,
-    invoices: 250,
-    estimates: 200,
+    timeEntries: 1600,
+    expenses: 900,
+    invoices: 220,
+    estimates: 180,
     users: 6,
     clients: 5,
     projects: 8,
@@ -375,6 +375,103 @@ const seedsFrom = (base: number): number[] => Array.from({ length: SEEDS }, (_, 
 const STREAM: Omit<EditStreamOptions, 'seed' | 'accountId'> = { probability: 0.5, maxEdits: 3 };
 
 // ---------------------------------------------------------------------------
+
+describe('the edit stream (fake Harvest)', () => {
+  const small = (seed: number) => {
+    const data = generateAccount({ seed, timeEntries: 300, expenses: 150, invoices: 40, estimates: 30, users: 4, firstDate: '2022-01-01', lastDate: today(-1) });
+    data.accountId = 4_000_000 + seed;
+    return data;
+  };
+  const get = async (fake: FakeHarvest, path: string, accountId = fake.accountId): Promise<Response> => {
+    const res = await fetch(`${fake.baseUrl}${path}`, { headers: { authorization: 'Bearer test-pat', 'harvest-account-id': String(accountId), 'user-agent': 'edit stream test (t@example.com)' } });
+    await res.arrayBuffer();
+    return res;
+  };
+  const pages = ['/time_entries?per_page=20', '/time_entries?per_page=20&page=2', '/expenses?per_page=20&from=2023-01-01&to=2023-12-31', '/invoices?per_page=10&page=3', '/estimates?per_page=10&page=2', '/time_entries?per_page=20&page=7'];
+
+  it('is seeded: the same requests get the same edits', async () => {
+    const logs: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const fake = await startFakeHarvest({ data: small(1), rateLimit: false });
+      try {
+        const stream = startEditStream(fake, { seed: 9, maxEdits: 4 });
+        for (const p of [...pages, ...pages]) await get(fake, p);
+        logs.push(JSON.stringify(stream.edits.map(({ type, kind, id, how, fromDate, toDate }) => ({ type, kind, id, how, fromDate, toDate }))));
+        assert.ok(stream.edits.length > 10);
+      } finally {
+        await fake.close();
+      }
+    }
+    assert.equal(logs[0], logs[1]);
+  });
+
+  it('edits through the store: fresh ids, updated_at moves, deletes are gone, dates stay in the history', async () => {
+    const fake = await startFakeHarvest({ data: small(2), rateLimit: false });
+    try {
+      const before = snapshotDated(fake.data);
+      const maxId = Object.fromEntries(DATED_KINDS.map((k) => [k, Math.max(...before[k].keys())]));
+      const oldest = Object.fromEntries(DATED_KINDS.map((k) => [k, [...before[k].values()].map((v) => v.date).sort()[0]!]));
+      const startSecond = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().slice(0, 19) + 'Z';
+      const stream = startEditStream(fake, { seed: 3, minEdits: 2, maxEdits: 4 });
+      // The record with the highest id goes first: the store's max+1 would hand its id out again.
+      fake.remove('timeEntries', maxId.timeEntries);
+      for (let round = 0; round < 8; round++) for (const p of pages) await get(fake, p);
+      stream.stop();
+      const after = snapshotDated(fake.data);
+      const seen = new Set<string>();
+      for (const e of stream.edits) {
+        seen.add(e.type);
+        const now = after[e.kind].get(e.id);
+        if (e.type === 'delete') {
+          assert.equal(now, undefined, `${e.kind} ${e.id} deleted but still served`);
+          continue;
+        }
+        if (e.type === 'create') assert.ok(e.id > maxId[e.kind]!, `${e.kind} created with id ${e.id}, not above ${maxId[e.kind]}`);
+        if (!now) continue; // deleted by a later edit
+        assert.ok(now.updatedAt >= startSecond, `${e.kind} ${e.id} ${e.type}d without moving updated_at (${now.updatedAt})`);
+        if (e.toDate) assert.ok(e.toDate >= oldest[e.kind]! && e.toDate <= today(), `${e.kind} ${e.id} dated ${e.toDate}, outside the history`);
+      }
+      assert.deepEqual([...seen].sort(), ['create', 'delete', 'move', 'update']);
+      const hows = new Set(stream.edits.filter((e) => e.type === 'move').map((e) => e.how.split(' → ')[1]));
+      for (const how of ['the oldest day', 'the newest day', 'a page away', 'a year away']) assert.ok(hows.has(how), `no move to ${how} in ${stream.edits.length} edits`);
+      // Existed throughout: in the snapshot before and not deleted by the stream; the fake agrees.
+      for (const kind of DATED_KINDS) {
+        const throughout = [...stream.existedThroughout(kind, before[kind].keys(), 0)].filter((id) => !(kind === 'timeEntries' && id === maxId.timeEntries));
+        const live = [...before[kind].keys()].filter((id) => after[kind].has(id));
+        assert.deepEqual(throughout.sort(), live.sort());
+      }
+      const requests = stream.requestsSeen;
+      await get(fake, '/time_entries?per_page=20');
+      assert.equal(stream.requestsSeen, requests, 'stopped: no more requests counted');
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('edits only its account, on the chosen paths; beginRun() arms a delete and a move inside a listing', async () => {
+    const fake = await startFakeHarvest({ accounts: [small(4), small(5)], rateLimit: false });
+    try {
+      const other = fake.accounts[1]!.accountId;
+      const stream = startEditStream(fake, { seed: 6, accountId: other, probability: 0 });
+      await get(fake, '/time_entries?per_page=20&page=2');
+      await get(fake, '/time_entries?per_page=20&page=3');
+      assert.equal(stream.requestsSeen, 0, 'requests of the other account are not counted');
+      await get(fake, '/users', other);
+      assert.equal(stream.requestsSeen, 0, 'a path not chosen');
+      const counts = [fake.data.invoices.length, fake.account(other).data.invoices.length];
+      const mark = stream.beginRun(['delete', 'move']);
+      await get(fake, '/invoices?per_page=10', other);
+      assert.equal(stream.since(mark).length, 0, 'the first request of a listing starts it: nothing owed yet');
+      await get(fake, '/invoices?per_page=10&page=2', other);
+      await get(fake, '/invoices?per_page=10&page=3', other);
+      assert.deepEqual(stream.since(mark).map((e) => [e.type, e.kind, e.inListing]), [['delete', 'invoices', true], ['move', 'invoices', true]]);
+      assert.equal(fake.account(other).data.invoices.length, counts[1]! - 1);
+      assert.equal(fake.data.invoices.length, counts[0], 'the first account is untouched');
+    } finally {
+      await fake.close();
+    }
+  });
+});
 
 describe('listings under a stream of random edits', () => {
   describe('full syncs', () => {

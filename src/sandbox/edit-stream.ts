@@ -233,20 +233,21 @@ export function startEditStream(fake: FakeHarvest, opts: EditStreamOptions): Edi
   function pickRecord(l: Listing): { rec: Rec; how: string } {
     const all = sortedList(account.data, l.kind);
     const { view, offset, perPage } = l;
-    const options: Array<[string, () => Rec | undefined]> = [
-      ['anywhere', () => rng.pick(all)],
-      ['in the listing', () => (view.length ? rng.pick(view) : undefined)],
+    // [how, weight, choice]: mostly records the request lists, where a change shifts what it serves.
+    const options: Array<[string, number, () => Rec | undefined]> = [
+      ['anywhere', 1, () => rng.pick(all)],
+      ['in the listing', 2, () => (view.length ? rng.pick(view) : undefined)],
       // On a page this listing already served: a position reader skips a record after it.
-      ['on a served page', () => (offset > 0 ? view[rng.int(0, Math.min(offset, view.length) - 1)] : undefined)],
-      ['at a page boundary', () => {
+      ['on a served page', 3, () => (offset > 0 ? view[rng.int(0, Math.min(offset, view.length) - 1)] : undefined)],
+      ['at a page boundary', 2, () => {
         if (view.length === 0) return undefined;
         const edge = rng.chance(0.5) ? offset : offset + perPage;
         return view[clamp(edge + rng.int(-2, 1), 0, view.length - 1)];
       }],
-      ['oldest or newest', () => (rng.chance(0.5) ? all[0] : all[all.length - 1])],
+      ['oldest or newest', 1, () => (rng.chance(0.5) ? all[0] : all[all.length - 1])],
     ];
     for (;;) {
-      const [how, choose] = rng.pick(options);
+      const [how, , choose] = pickOption(rng, options);
       const rec = choose();
       if (rec) return { rec, how };
     }
@@ -258,21 +259,21 @@ export function startEditStream(fake: FakeHarvest, opts: EditStreamOptions): Edi
     const all = sortedList(account.data, l.kind);
     const field = DATE_FIELD[l.kind];
     const shift = (days: number): string => isoDate(clampMs(parseDate(current) + days * DAY_MS, parseDate(oldest), parseDate(newest)));
-    const options: Array<[string, () => string | undefined]> = [
-      ['the oldest day', () => oldest],
-      ['the newest day', () => newest],
-      ['any day', () => isoDate(parseDate(oldest) + rng.int(0, Math.round((parseDate(newest) - parseDate(oldest)) / DAY_MS)) * DAY_MS)],
+    const options: Array<[string, number, () => string | undefined]> = [
+      ['the oldest day', 1, () => oldest],
+      ['the newest day', 1, () => newest],
+      ['any day', 1, () => isoDate(parseDate(oldest) + rng.int(0, Math.round((parseDate(newest) - parseDate(oldest)) / DAY_MS)) * DAY_MS)],
       // The date of the record a page further or nearer in the list: over a page boundary.
-      ['a page away', () => {
+      ['a page away', 1, () => {
         const at = all.findIndex((r) => String(r[field]) <= current);
         const to = clamp((at < 0 ? all.length - 1 : at) + (rng.chance(0.5) ? 1 : -1) * l.perPage, 0, all.length - 1);
         return all.length ? String(all[to]![field]) : undefined;
       }],
       // At least 365 days on: into another 365-day window, however windows are laid.
-      ['a year away', () => shift((rng.chance(0.5) ? 1 : -1) * rng.int(365, 800))],
-      ['a few days away', () => shift(rng.int(-3, 3))],
+      ['a year away', 1, () => shift((rng.chance(0.5) ? 1 : -1) * rng.int(365, 800))],
+      ['a few days away', 1, () => shift(rng.int(-3, 3))],
       // Onto or just off the edges of the range the request reads.
-      ['the edge of the range read', () => {
+      ['the edge of the range read', 2, () => {
         const edges = [l.from, l.to].filter((d): d is string => d !== undefined);
         if (edges.length === 0) return undefined;
         const edge = rng.pick(edges);
@@ -280,7 +281,7 @@ export function startEditStream(fake: FakeHarvest, opts: EditStreamOptions): Edi
       }],
     ];
     for (;;) {
-      const [how, choose] = rng.pick(options);
+      const [how, , choose] = pickOption(rng, options);
       const date = choose();
       if (date) return { date, how };
     }
@@ -358,6 +359,12 @@ function historyBounds(data: FakeAccountData): Record<DatedKind, { oldest: strin
     out[kind] = { oldest, newest };
   }
   return out;
+}
+
+function pickOption<T extends [string, number, ...unknown[]]>(rng: Rng, options: readonly T[]): T {
+  let x = rng.next() * options.reduce((s, o) => s + o[1], 0);
+  for (const o of options) if ((x -= o[1]) < 0) return o;
+  return options[options.length - 1]!;
 }
 
 function pickWeighted(rng: Rng, weights: Record<EditType, number>): EditType {
