@@ -156,7 +156,7 @@ export function startEditStream(fake: FakeHarvest, opts: EditStreamOptions): Edi
   let requestedPaths = new Set<string>();
   let armed: EditType[] = [];
   // Fresh ids above any id the kind ever had: the store's max+1 would reuse a deleted max id.
-  const nextId = new Map<DatedKind, number>(DATED_KINDS.map((k) => [k, Math.max(0, ...account.data[k].map((r) => r.id)) + 1]));
+  const nextId = new Map<DatedKind, number>(DATED_KINDS.map((k) => [k, account.data[k].reduce((max, r) => Math.max(max, r.id), 0) + 1]));
   const bounds = historyBounds(account.data);
 
   const chosen = (req: RequestInfo): boolean => {
