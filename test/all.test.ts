@@ -19,6 +19,7 @@ import './operate.test';
 import './releases.test';
 import './durability.test';
 import './listing.test';
+import './edit-stream.test';
 import './reach.test';
 import './fast/views-docs.test';
 

@@ -209,6 +209,11 @@ describe('list envelope', () => {
     assert.equal(url.searchParams.get('per_page'), '2000');
     assert.equal(url.searchParams.get('updated_since'), '2024-01-01T00:00:00Z');
   });
+  it('asks the configured per_page (HARVEST_PER_PAGE) when given one', () => {
+    const url = new URL(firstPageUrl('https://api.harvestapp.com/v2', getResource('time_entries'), { page: 3, perPage: 150 }));
+    assert.equal(url.searchParams.get('per_page'), '150');
+    assert.equal(url.searchParams.get('page'), '3');
+  });
 });
 
 describe('errors', () => {

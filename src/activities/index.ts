@@ -263,7 +263,7 @@ export function createActivities(deps: ActivityDeps) {
     const spec = getResource(req.resource);
     const url =
     req.url ??
-    firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined, page: req.page, window: req.window, range: req.range });
+    firstPageUrl(deps.harvestConfig.baseUrl, spec, { parentId: req.parentId, updatedSince: req.updatedSince ?? undefined, page: req.page, window: req.window, range: req.range, perPage: deps.harvestConfig.perPage });
     let page;
     try {
       page = await deps.harvest.listPage(spec, url, req.accountId, signal, timing);

@@ -29,6 +29,8 @@ export interface HarvestConfig {
   /** Where a rotated OAuth refresh token is kept between worker restarts. */
   tokenFile: string;
   requestTimeoutMs: number;
+  /** `per_page` of list requests (HARVEST_PER_PAGE; Harvest's maximum unless set lower). */
+  perPage: number;
 }
 
 /** TLS to the Temporal frontend (named as the SDK's TLSConfig names them). */
@@ -161,6 +163,7 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
         startDate: v.get('HARVEST_START_DATE'),
         tokenFile: v.get('HARVEST_TOKEN_FILE') ?? path.join(v.get('HARVEST_SYNC_STATE_DIR'), `oauth-${label}.json`),
         requestTimeoutMs: v.get('HARVEST_REQUEST_TIMEOUT_MS'),
+        perPage: v.get('HARVEST_PER_PAGE'),
       };
     }
   }

@@ -8,6 +8,8 @@ export type Env = Record<string, string | undefined>;
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 export type LogFormat = 'json' | 'pretty';
 export const LOG_LEVELS: readonly LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
+/** Harvest's largest `per_page`. */
+export const MAX_PER_PAGE = 2000;
 
 /** What each type reads as. */
 interface TypeValues {
@@ -30,6 +32,7 @@ interface TypeValues {
   'log-format': LogFormat;
   'log-level': LogLevel;
   pacing: 'window' | 'queue';
+  'page-size': number;
 }
 
 type Entry<N extends VariableName> = Extract<(typeof ENV_VARIABLES)[number], { name: N }>;
@@ -162,6 +165,10 @@ const PARSERS: { [T in VariableType]: Parser<TypeValues[T]> } = {
   pacing: (raw, v) => {
     const mode = raw.toLowerCase();
     return mode === 'window' || mode === 'queue' ? ok(mode) : bad(`${v.name} must be window or queue (got "${raw}")`);
+  },
+  'page-size': (raw, v) => {
+    const n = Number(raw);
+    return Number.isInteger(n) && n >= 1 && n <= MAX_PER_PAGE ? ok(n) : bad(`${v.name} must be a whole number from 1 to ${MAX_PER_PAGE} (Harvest's largest page) (got "${raw}")`);
   },
   'log-level': (raw, v) => {
     const level = raw.toUpperCase() === 'WARNING' ? 'WARN' : raw.toUpperCase();

@@ -22,7 +22,8 @@ export type VariableType =
   | 'origins'
   | 'log-format'
   | 'log-level'
-  | 'pacing';
+  | 'pacing'
+  | 'page-size';
 
 /**
  * Sections group the table in .env.example; `harvest` settings are read only by commands
@@ -79,6 +80,10 @@ export const ENV_VARIABLES = [
     doc: 'account list, for `HARVEST_ACCOUNT_ID=all`',
   },
   { name: 'HARVEST_REQUEST_TIMEOUT_MS', section: 'harvest', type: 'positive', default: '60000', doc: 'per-request timeout (milliseconds)' },
+  {
+    name: 'HARVEST_PER_PAGE', section: 'harvest', type: 'page-size', default: '2000',
+    doc: 'advanced: `per_page` of list requests, 1 to 2000 (Harvest\'s maximum); smaller pages only cost more requests (tests use them to read many pages of few records)',
+  },
   { name: 'HARVEST_SYNC_STATE_DIR', section: 'harvest', type: 'path', default: '.harvest-sync', doc: 'where a rotated OAuth2 refresh token is kept, and the embedded `run` keeps its Temporal state (`temporal-run.db`) and lock file' },
   {
     name: 'HARVEST_TOKEN_FILE', section: 'harvest', type: 'path', defaultDoc: '`oauth-<accounts>.json` in `HARVEST_SYNC_STATE_DIR`',

@@ -42,9 +42,11 @@ export interface FirstPageParams {
   window?: { from: string; to: string };
   /** Date-ranged lists: records dated from..to (YYYY-MM-DD; either side may be open). */
   range?: { from?: string; to?: string };
+  /** `per_page` (HARVEST_PER_PAGE); default PER_PAGE, Harvest's maximum. */
+  perPage?: number;
 }
 
-/** URL of a resource's first page: path placeholders filled, per_page at Harvest's maximum. */
+/** URL of a resource's first page: path placeholders filled, per_page as configured (Harvest's maximum by default). */
 export function firstPageUrl(baseUrl: string, spec: ResourceSpec, params: FirstPageParams = {}): string {
   let p = spec.path;
   if (spec.parent) {
@@ -53,7 +55,7 @@ export function firstPageUrl(baseUrl: string, spec: ResourceSpec, params: FirstP
   }
   const url = new URL(baseUrl.replace(/\/+$/, '') + p);
   if (spec.paging === 'none') return url.toString();
-  url.searchParams.set('per_page', String(PER_PAGE));
+  url.searchParams.set('per_page', String(params.perPage ?? PER_PAGE));
   if (params.updatedSince && spec.incremental === 'updated_since') {
     url.searchParams.set('updated_since', harvestTimestamp(params.updatedSince));
   }

@@ -13,6 +13,20 @@ export {
 } from './server';
 export type { Fault, FaultControls } from './faults';
 export { editWhileListing, type ListingEdit, type ListingEditHandle } from './edits';
+export {
+  DATE_FIELD,
+  DATED_KINDS,
+  DATED_LIST_PATHS,
+  snapshotDated,
+  startEditStream,
+  type AppliedEdit,
+  type DatedKind,
+  type EditCounts,
+  type EditStream,
+  type EditStreamOptions,
+  type EditType,
+  type RecordVersion,
+} from './edit-stream';
 export type { OAuthOptions, RateLimit } from './auth';
 export {
   actingUser,

@@ -87,6 +87,8 @@ export interface RequestInfo {
   query: Record<string, string>;
   /** 1-based number of this request since start (or the last resetLog()). */
   n: number;
+  /** The Harvest-Account-Id header, when it is a number (the account the request reads). */
+  accountId?: number;
 }
 export type RequestHook = (req: RequestInfo) => void | Promise<void>;
 
@@ -241,7 +243,9 @@ class FakeHarvestServer {
     if (api) this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
     let outcome: Outcome;
     try {
-      for (const hook of [...this.hooks]) await hook({ method: entry.method, path: entry.path, query: { ...query }, n });
+      const account = String(req.headers['harvest-account-id'] ?? '').trim();
+      const accountId = /^\d{1,16}$/.test(account) ? Number(account) : undefined;
+      for (const hook of [...this.hooks]) await hook({ method: entry.method, path: entry.path, query: { ...query }, n, ...(accountId === undefined ? {} : { accountId }) });
       outcome = await this.serve(req, url);
       const latency = this.opts.latency;
       if (api && latency && outcome !== RESET) await this.sleep(latency.baseMs + (latency.perRowMs ?? 0) * (outcome.rows ?? 0));

@@ -41,6 +41,7 @@ const SAMPLES: Record<VariableType, { valid: string; invalid: string | null }> =
   'log-format': { valid: 'json', invalid: 'xml' },
   'log-level': { valid: 'warning', invalid: 'loud' },
   pacing: { valid: 'queue', invalid: 'fast' },
+  'page-size': { valid: '150', invalid: '2001' },
 };
 
 describe('config: the table of variables', () => {
@@ -158,6 +159,19 @@ describe('config: .env and problems', () => {
       assert.ok(err instanceof ConfigError, String(err));
       for (const name of expected) assert.ok(err.problems.some((p) => p.startsWith(name)), `no problem for ${name}:\n${err.message}`);
       assert.doesNotMatch(err.message, /sekrit-pat|secret with space/);
+    }
+  });
+
+  it('HARVEST_PER_PAGE: 2000 by default, 1..2000 accepted, anything else refused naming the range', () => {
+    const base = { HARVEST_ACCOUNT_ID: '1', HARVEST_ACCESS_TOKEN: 'pat' };
+    assert.equal(loadConfig(base, { requireHarvest: true }).harvest?.perPage, 2000);
+    for (const ok of ['1', '150', '2000']) assert.equal(loadConfig({ ...base, HARVEST_PER_PAGE: ok }, { requireHarvest: true }).harvest?.perPage, Number(ok));
+    for (const bad of ['0', '2001', '-5', '1.5', 'many']) {
+      assert.throws(() => loadConfig({ ...base, HARVEST_PER_PAGE: bad }, { requireHarvest: true }), (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.ok(err.problems.some((p) => p.startsWith('HARVEST_PER_PAGE must be a whole number from 1 to 2000') && p.includes(`"${bad}"`)), err.message);
+        return true;
+      });
     }
   });
 
