@@ -17,7 +17,6 @@ import {
   defineQuery,
   isCancellation,
   log,
-  patched,
   setHandler,
   startChild,
   upsertMemo,
@@ -52,11 +51,8 @@ export { accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncPr
 
 export const syncProgressQuery = defineQuery<SyncProgress>(QUERY_NAMES.progress);
 
-/** Account syncs read the token's reach (`/users/me`) first; older histories did not. */
-export const TOKEN_REACH_PATCH = 'token-reach';
-
-/** Patch id of requests in flight sized by latency (older syncs read a fixed number). */
-export const IN_FLIGHT_PATCH = 'in-flight-by-latency';
+/** Pages in flight per resource at least (or exactly, when the sync was given `concurrency`). */
+export const PAGES_IN_FLIGHT = 8;
 /** Most requests in flight of one resource when sized by latency. */
 export const IN_FLIGHT_MAX = 24;
 /** Harvest's general budget as a rate: 100 requests per 15 s. */
@@ -98,7 +94,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
         });
         const summary = await child.result();
         ref.state = 'done';
-        if (summary.token && patched(TOKEN_REACH_PATCH)) {
+        if (summary.token) {
           // `harvest-sync status` shows whose token synced each account.
           tokens[ref.accountId] = summary.token;
           upsertMemo({ tokens });
@@ -210,13 +206,11 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
 
   await record('running');
   try {
-    if (patched(TOKEN_REACH_PATCH)) {
-      reach = await storeActivities.readTokenReach({ accountId });
-      if (reach.role !== 'administrator') {
-        log.warn('the token is not an Administrator\'s: it sees part of the account, so deletions are marked only where Harvest says whose a row is', {
-          accountId, userId: reach.userId, accessRoles: reach.accessRoles,
-        });
-      }
+    reach = await storeActivities.readTokenReach({ accountId });
+    if (reach.role !== 'administrator') {
+      log.warn('the token is not an Administrator\'s: it sees part of the account, so deletions are marked only where Harvest says whose a row is', {
+        accountId, userId: reach.userId, accessRoles: reach.accessRoles,
+      });
     }
     const summary = { ...(await runGraph()), ...(reach ? { token: token() } : {}) };
     await record('succeeded');
@@ -307,10 +301,10 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         ...(reach && reach.role !== 'administrator' ? { reach } : {}),
         historyLimit: Math.max(20, input.historyLimit ?? 5000),
         // Pages in flight per resource: with window pacing a fresh window is spent at once.
-        concurrency: Math.min(16, input.concurrency ?? (patched('pages-in-flight-8') ? 8 : 4)),
+        concurrency: Math.min(16, input.concurrency ?? PAGES_IN_FLIGHT),
         // Unless the sync was given a concurrency: as many as the budget's rate needs while
         // a page holds its lane, up to IN_FLIGHT_MAX (docs/pacing.md).
-        ...(input.concurrency === undefined && patched(IN_FLIGHT_PATCH) ? { inFlight: { max: IN_FLIGHT_MAX, requestsPerSecond: GENERAL_REQUESTS_PER_SECOND } } : {}),
+        ...(input.concurrency === undefined ? { inFlight: { max: IN_FLIGHT_MAX, requestsPerSecond: GENERAL_REQUESTS_PER_SECOND } } : {}),
       };
       try {
         const child = await startChild(syncResource, {

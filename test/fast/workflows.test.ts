@@ -37,6 +37,8 @@ interface MockOptions {
   resources: WorkflowSpec[];
   /** Pages per resource (default 1): page k links to page k+1 until the last. */
   pages?: Record<string, number>;
+  /** Page-numbered resources: total pages told by page 1 (pages 2.. are asked by number, each held 30 ms). */
+  numbered?: Record<string, number>;
   /** A resource whose every page fails with this. */
   fail?: Record<string, () => Error>;
   cursors?: Record<string, string>;
@@ -54,6 +56,8 @@ interface Calls {
   replaceWindow: string[];
   /** Most report windows with a page request in flight at once. */
   mostWindowsInFlight: number;
+  /** Page-numbered resources: most pages in flight at once. */
+  mostInFlight: Record<string, number>;
   other: string[];
 }
 
@@ -61,8 +65,9 @@ const pageOf = (url: string | null): number => (url === null ? 1 : Number(new UR
 const updatedAtOf = (page: number): string => new Date(Date.UTC(2026, 0, 1, 0, page)).toISOString();
 
 function mockActivities(opts: MockOptions): { activities: Partial<Activities>; calls: Calls } {
-  const calls: Calls = { fetchPage: [], markDeleted: [], commitCursors: [], recordRun: [], planAccountSync: [], replaceWindow: [], mostWindowsInFlight: 0, other: [] };
+  const calls: Calls = { fetchPage: [], markDeleted: [], commitCursors: [], recordRun: [], planAccountSync: [], replaceWindow: [], mostWindowsInFlight: 0, mostInFlight: {}, other: [] };
   const windowsInFlight = new Map<string, number>();
+  const inFlight = new Map<string, number>();
   let shiftingTotal = 0;
   const unexpected = (name: string) => async (): Promise<never> => {
     calls.other.push(name);
@@ -109,6 +114,15 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
           totalPages: last,
           totalEntries: from === opts.windows.shifting ? ++shiftingTotal : last * ROWS_PER_PAGE,
         };
+      }
+      const numbered = opts.numbered?.[req.resource];
+      if (numbered !== undefined) {
+        const page = req.page ?? 1;
+        inFlight.set(req.resource, (inFlight.get(req.resource) ?? 0) + 1);
+        calls.mostInFlight[req.resource] = Math.max(calls.mostInFlight[req.resource] ?? 0, inFlight.get(req.resource)!);
+        await new Promise((r) => setTimeout(r, 30));
+        inFlight.set(req.resource, inFlight.get(req.resource)! - 1);
+        return { next: null, rows: ROWS_PER_PAGE, requests: 1, rateLimited: 0, maxUpdatedAt: updatedAtOf(page), typeMismatches: 0, totalPages: numbered, totalEntries: numbered * ROWS_PER_PAGE };
       }
       const total = opts.pages?.[req.resource] ?? 1;
       return {
@@ -320,6 +334,21 @@ describe('workflows (mocked activities)', () => {
     assert.deepEqual(mock.calls.fetchPage.map((c) => c.updatedSince), [cursor]);
     assert.deepEqual(mock.calls.markDeleted, []);
     assert.deepEqual(mock.calls.commitCursors.flatMap((c) => c.cursors.map((x) => x.resource)), ['clients']);
+  });
+
+  it('every account sync reads the token reach and sizes its pages in flight without patches', async () => {
+    const mock = mockActivities({ resources: [{ name: 'time_entries', paging: 'page', incremental: 'updated_since', dependsOn: [] }], numbered: { time_entries: 30 }, cursors: { time_entries: '2026-11-01T00:00:00.000Z' } });
+    const { summary, error } = await sync(mock, {});
+    assert.equal(error, undefined);
+    // The token's user is in the result (and the memo `harvest-sync status` reads).
+    assert.deepEqual(summary?.token, { userId: 1, accessRoles: ['administrator'], role: 'administrator' });
+    assert.equal(byName(summary!.resources).time_entries.pages, 30);
+    // Eight pages in flight: the least when sized by latency (the mock reports no busy time).
+    assert.equal(mock.calls.mostInFlight.time_entries, 8);
+    const env = await temporalEnv();
+    const history = await env.client.workflow.getHandle(summary!.syncId).fetchHistory();
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+    assert.deepEqual(markers, [], 'the account sync records no patch markers');
   });
 
   it('a backfill reads from since, marks no deletions and commits no cursor', async () => {
