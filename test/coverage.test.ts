@@ -324,8 +324,9 @@ describe('periodic full reconciliation', () => {
       const first = await runSync(cfg, { fullEvery: '7d' });
       assert.ifError(first.error);
       assert.equal(first.summary!.mode, 'full', 'no full run yet: reconcile');
-      const [{ n }] = await query<{ n: number }>(`SELECT count() AS n FROM ${ids.database}._sync_state FINAL WHERE resource = '__full_sync'`);
-      assert.equal(n, 1);
+      // Every resource is its own reference point of fullEvery.
+      const marks = await query<{ resource: string }>(`SELECT resource FROM ${ids.database}._sync_state FINAL WHERE startsWith(resource, '__full_sync') ORDER BY resource`);
+      assert.deepEqual(marks.map((m) => m.resource), CATALOG.map((r) => `__full_sync:${r.name}`).sort());
       const entry = fake.data.timeEntries[0];
       fake.remove('timeEntries', entry.id);
       const second = await runSync(cfg, { fullEvery: '7d' });
@@ -333,6 +334,31 @@ describe('periodic full reconciliation', () => {
       assert.equal(second.summary!.mode, 'incremental', 'the full run was minutes ago');
       const [{ d }] = await query<{ d: number }>(`SELECT _deleted AS d FROM ${ids.database}.time_entries FINAL WHERE id = {id:UInt64}`, { id: entry.id });
       assert.equal(d, 0, 'an incremental run cannot see the delete');
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('fullEvery with resources: the first run reconciles them, the next is incremental', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 82, timeEntries: 200, users: 2 }), rateLimit: false });
+    try {
+      const ids = unique('fullevery_sel');
+      const { cfg } = testConfig(fake, ids);
+      const input = { fullEvery: '7d', resources: ['clients', 'time_entries'] };
+      const first = await runSync(cfg, input);
+      assert.ifError(first.error);
+      assert.equal(first.summary!.mode, 'full');
+      const runs = async () => query<{ mode: string; reconciled: string[] }>(`SELECT mode, reconciled FROM ${ids.database}._sync_runs FINAL ORDER BY started_at`);
+      assert.deepEqual(await runs(), [{ mode: 'full', reconciled: ['clients', 'time_entries'] }]);
+      const gone = fake.data.timeEntries[0];
+      fake.remove('timeEntries', gone.id);
+      const second = await runSync(cfg, input);
+      assert.ifError(second.error);
+      assert.equal(second.summary!.mode, 'incremental', 'both resources were reconciled minutes ago');
+      assert.equal(resourceOf(second.summary, 'time_entries').updatedSince !== null, true);
+      assert.deepEqual((await runs()).map((r) => r.mode), ['full', 'incremental']);
+      const [{ d }] = await query<{ d: number }>(`SELECT _deleted AS d FROM ${ids.database}.time_entries FINAL WHERE id = {id:UInt64}`, { id: gone.id });
+      assert.equal(d, 0, 'an incremental run does not reconcile');
     } finally {
       await fake.close();
     }

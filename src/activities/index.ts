@@ -14,10 +14,10 @@ import { ensureSchema as ensureTables } from '../clickhouse/schema';
 import { entryDates, markUnseenDeleted, parentIds, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type EncodedPage, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
 import { deletionScope } from '../sync/reach';
+import { readSyncState } from '../sync/plan';
 import { readTokenReach } from '../harvest/reach';
 import {
   FORBIDDEN_FAILURE,
-  FULL_SYNC_MARK,
   type AccountSyncPlan,
   type DateRange,
   type DeletionCandidates,
@@ -106,11 +106,12 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
       }
-      const cursors: Record<string, string> = {};
-      for (const c of await readCursors(ch, db, accountId)) cursors[c.resource] = c.cursor;
-      const lastFullAt = cursors[FULL_SYNC_MARK] ?? null;
-      delete cursors[FULL_SYNC_MARK];
-      return { accountId, cursors, startDate: deps.harvestConfig.startDate ?? null, lastFullAt, resources: names.map((n) => workflowSpec(getResource(n))) };
+      const rows: Record<string, string> = {};
+      for (const c of await readCursors(ch, db, accountId)) rows[c.resource] = c.cursor;
+      const { cursors, fullAt, lastFullAt } = readSyncState(rows);
+      // Marks of the selected resources only: the plan stays as small as the selection.
+      const marks = Object.fromEntries(names.filter((n) => fullAt[n] !== undefined).map((n) => [n, fullAt[n]]));
+      return { accountId, cursors, startDate: deps.harvestConfig.startDate ?? null, fullAt: marks, lastFullAt, resources: names.map((n) => workflowSpec(getResource(n))) };
     },
 
     async fetchPage(req: PageRequest): Promise<PageResult> {

@@ -70,6 +70,8 @@ const RUNS_ADDED_COLUMNS: Array<[string, string]> = [
   // Whose token ran the sync (`/users/me`), and its access roles.
   ['token_user_id', 'Nullable(UInt64)'],
   ['token_access_roles', 'Array(String)'],
+  // Resources whose full reconciliation completed in the run (the reference point of fullEvery).
+  ['reconciled', 'Array(String)'],
 ];
 
 /** Creates the run log, or adds the columns an older one lacks (NULL / empty for old runs). */

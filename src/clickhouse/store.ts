@@ -421,6 +421,7 @@ export async function writeSyncRun(client: ClickHouseClient, db: string, run: Sy
     'resources.error': run.resources.map((r) => r.error ?? r.warning ?? ''),
     token_user_id: run.token?.userId ?? null,
     token_access_roles: run.token?.accessRoles ?? [],
+    reconciled: run.resources.filter((r) => r.reconciled).map((r) => r.resource),
     _synced_at: clickhouseDateTime64(new Date()),
   };
   await insertWithToken(client, tableRef(db, RUNS_TABLE), [row], uniqueToken(`${run.runId}:run:${run.status}`));

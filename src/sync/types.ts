@@ -31,9 +31,10 @@ export interface SyncInput {
   /** Fail the run when a resource answers 403 (default: skip it with a warning). */
   strict?: boolean;
   /**
-   * Periodic full reconciliation for scheduled runs: an incremental run becomes a full one
-   * (which also detects deletes) when the last complete full run is older than this
-   * ("7d", "12h", "90m").
+   * Periodic full reconciliation, per resource ("7d", "12h", "90m"; schedules default to
+   * 7d): in an incremental run, every resource whose last complete full reconciliation is
+   * older than this (or that never had one) is listed in full and its deletions marked; the
+   * others are read incrementally. A resource skipped (403), failed or unstable stays due.
    */
   fullEvery?: string;
   /** Advanced: event count after which a resource workflow continues as new (default 5000). */
@@ -78,7 +79,12 @@ export interface SyncState {
   cursors: Record<string, string>;
   /** HARVEST_START_DATE, if configured (ISO). */
   startDate: string | null;
-  /** Start of the last full run that synced every resource (ISO), if any. */
+  /** Per resource: start of the run that last completed its full reconciliation (ISO). */
+  fullAt: Record<string, string>;
+  /**
+   * Start of the last full run of every resource, as releases before per-resource marks
+   * recorded it (ISO), if any: it stands for every resource without a mark of its own.
+   */
   lastFullAt: string | null;
 }
 
@@ -88,7 +94,11 @@ export interface AccountSyncPlan extends SyncState {
   resources: WorkflowSpec[];
 }
 
-/** Pseudo-resource under which `_sync_state` records the last complete full run. */
+/**
+ * Pseudo-resource of `_sync_state`: `__full_sync:<resource>` holds the start of the run that
+ * last completed that resource's full reconciliation; `__full_sync` alone is the older
+ * account-wide mark (a full run of every resource).
+ */
 export const FULL_SYNC_MARK = '__full_sync';
 
 export interface PageRequest {
@@ -185,6 +195,13 @@ export interface ResourceProgress {
   confirmedAlive?: number;
   confirmedGone?: number;
   unconfirmed?: number;
+  /**
+   * This run lists the resource in full and marks what it did not see as deleted (mode
+   * full, a first run, a resource without `updated_since`, or `fullEvery` found it due).
+   */
+  full?: boolean;
+  /** The full reconciliation completed (done, listing held still): the reference point of `fullEvery`. */
+  reconciled?: boolean;
   /** Fan-out resources: whether only parents that may have changed were asked. */
   changedParentsOnly?: boolean;
   /** Incremental fan-outs: parents asked again only because they are still active (within the catalog's budget). */
@@ -315,6 +332,11 @@ export interface SyncSummary {
   /** The token's user and access roles (`/users/me`). */
   token?: Pick<TokenReach, 'userId' | 'accessRoles' | 'role'>;
   /**
+   * `fullEvery` found resources due: those listed in full this run, and those of them whose
+   * reconciliation completed (the others stay due for the next run).
+   */
+  fullEvery?: FullEveryOutcome;
+  /**
    * Several accounts: one short summary per account (its totals; `resources` is then
    * empty, so the result stays small whatever the number of accounts). Each account's
    * per-resource progress is the result of its own `syncAccount` run (`workflowId`, `runId`).
@@ -322,6 +344,11 @@ export interface SyncSummary {
   accounts?: AccountSummary[];
   /** Totals over every resource. */
   totals?: SyncTotals;
+}
+
+export interface FullEveryOutcome {
+  due: string[];
+  reconciled: string[];
 }
 
 export interface SyncTotals {

@@ -25,15 +25,15 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { QUERY_NAMES, accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../contracts';
-import { parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
+import { dueForFull, fullMark, parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
 import { ACCOUNTS_ATTRIBUTE, MODE_ATTRIBUTE } from '../sync/search-attributes';
 import { rootMessage } from '../sync/failures';
 import { totalsOf } from '../sync/summary';
 import {
   FORBIDDEN_FAILURE,
-  FULL_SYNC_MARK,
   type AccountSummary,
   type AccountSyncInput,
+  type FullEveryOutcome,
   type ResourceProgress,
   type ResourceSyncInput,
   type SyncInput,
@@ -70,6 +70,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const startedAt = info.runStartTime.toISOString();
   const refs: AccountSyncRef[] = [];
   const tokens: Record<string, NonNullable<SyncSummary['token']>> = {};
+  const fullEvery: Record<string, FullEveryOutcome> = {};
   setHandler(syncProgressQuery, () => ({ syncId: info.workflowId, mode, startedAt, resources: [], accountSyncs: refs }));
 
   const { searchAttributes, resourceNames, taskQueue } = await storeActivities.ensureSchema();
@@ -98,6 +99,11 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
           // `harvest-sync status` shows whose token synced each account.
           tokens[ref.accountId] = summary.token;
           upsertMemo({ tokens });
+        }
+        if (summary.fullEvery) {
+          // ...and which resources `fullEvery` reconciled, and which stay due.
+          fullEvery[ref.accountId] = summary.fullEvery;
+          upsertMemo({ fullEvery });
         }
         return { summary, runId: child.firstExecutionRunId };
       } catch (err) {
@@ -192,16 +198,22 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0,
     });
   }
-  // A periodic full reconciliation is decided before anything says which mode this run is.
+  // Periodic full reconciliation, per resource: decided before anything says which mode
+  // this run is. The run is `full` when every selected resource is due.
   const fullEvery = input.fullEvery ? parseInterval(input.fullEvery) : null;
-  if (mode === 'incremental' && fullEvery !== null && input.since === undefined) {
-    const due = plan.lastFullAt === null || startedAt.getTime() - new Date(plan.lastFullAt).getTime() >= fullEvery;
-    if (due) {
-      mode = 'full';
-      log.info('periodic full reconciliation', { accountId, lastFullAt: plan.lastFullAt, fullEvery: input.fullEvery });
-    }
+  const due = mode === 'incremental' && fullEvery !== null && input.since === undefined
+    ? dueForFull({ resources: plan.resources, fullAt: plan.fullAt ?? {}, lastFullAt: plan.lastFullAt, everyMs: fullEvery, now: startedAt })
+    : new Set<string>();
+  if (due.size > 0) {
+    if (due.size === selected.length) mode = 'full';
+    log.info('periodic full reconciliation', { accountId, resources: [...due], fullEvery: input.fullEvery });
   }
-  upsertMemo({ accountId, mode, startedBy: input.origin.workflowId, trigger: input.origin.trigger, ...(mode !== (input.mode ?? 'incremental') ? { promotedFrom: input.mode ?? 'incremental' } : {}) });
+  const modeOf = (name: string): SyncMode => (due.has(name) ? 'full' : mode);
+  upsertMemo({
+    accountId, mode, startedBy: input.origin.workflowId, trigger: input.origin.trigger,
+    ...(mode !== (input.mode ?? 'incremental') ? { promotedFrom: input.mode ?? 'incremental' } : {}),
+    ...(due.size > 0 && mode !== 'full' ? { fullResources: [...due] } : {}),
+  });
   if (input.searchAttributes) upsertSearchAttributes([{ key: ACCOUNTS_ATTRIBUTE, value: [accountId] }, { key: MODE_ATTRIBUTE, value: mode }]);
 
   await record('running');
@@ -231,7 +243,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     for (const name of selected) {
       const spec = specs.get(name)!;
       plans.set(name, planCursor({
-        mode,
+        mode: modeOf(name),
         since: input.since,
         until: input.until,
         committed: plan.cursors[name],
@@ -245,7 +257,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     // change signal was read this run from no later than its own lower bound.
     const changedOnly = (name: string): boolean => {
       const spec = specs.get(name)!;
-      const since = mode === 'incremental' ? (input.since ?? plan.cursors[name]) : undefined;
+      const since = modeOf(name) === 'incremental' ? (input.since ?? plan.cursors[name]) : undefined;
       if (!spec.parent || !spec.changeSignals || since === undefined) return false;
       return spec.changeSignals.every((sig) =>
         [sig.resource, sig.via?.resource].every((r) => {
@@ -257,6 +269,9 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     };
     const backfillRange = mode === 'backfill' ? { from: new Date(input.since!).toISOString().slice(0, 10), ...(input.until ? { to: input.until.slice(0, 10) } : {}) } : undefined;
 
+    // Resources whose run is a full reconciliation: a complete listing that marks deletions,
+    // or (windowed reports) every window read again.
+    const full = new Set<string>();
     const finished = new Map<string, Promise<boolean>>();
     const run = (name: string): Promise<boolean> => {
       let p = finished.get(name);
@@ -285,6 +300,12 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       entry.state = 'running';
       entry.updatedSince = cursorPlan.updatedSince;
       const range = cursorPlan.range ?? (spec.report?.windowed ? backfillRange : undefined);
+      const markDeletions = mode !== 'backfill' && cursorPlan.updatedSince === null && !onlyChanged && !spec.report?.windowed;
+      const allWindows = modeOf(name) === 'full' || plan.cursors[name] === undefined;
+      if (mode !== 'backfill' && (markDeletions || (spec.report?.windowed && allWindows))) {
+        full.add(name);
+        entry.full = true;
+      }
       const childInput: ResourceSyncInput = {
         accountId,
         syncId,
@@ -294,8 +315,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         commitCursor: cursorPlan.commit,
         changedOnly: onlyChanged,
         // Windowed reports replace window by window instead; a backfill lists only part of history.
-        markDeletions: mode !== 'backfill' && cursorPlan.updatedSince === null && !onlyChanged && !spec.report?.windowed,
-        allWindows: mode === 'full' || plan.cursors[name] === undefined,
+        markDeletions,
+        allWindows,
         ...(range ? { range } : {}),
         runStartedAt: startedAt.toISOString(),
         ...(reach && reach.role !== 'administrator' ? { reach } : {}),
@@ -311,7 +332,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
           workflowId: resourceWorkflowId(laneId, name),
           args: [childInput],
         });
-        progress.set(name, await child.result());
+        progress.set(name, { ...(await child.result()), ...(full.has(name) ? { full: true } : {}) });
         return true;
       } catch (err) {
         if (isCancellation(err)) {
@@ -336,11 +357,15 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the sync was cancelled');
 
     // Cursors move only now, together, for the resources that finished (a failed one keeps its old cursor).
-    // A listing that never held still did not reconcile its resource (docs/listings.md).
-    const full = mode === 'full' && input.resources === undefined && resources.every((r) => r.state === 'done' && !r.unstable);
     const cursors = resources.flatMap((r) => (r.state === 'done' && r.pendingCursor ? [{ resource: r.resource, cursor: r.pendingCursor }] : []));
-    // A full run of every resource is the reference point of `fullEvery`.
-    if (full) cursors.push({ resource: FULL_SYNC_MARK, cursor: startedAt.toISOString() });
+    // Each resource whose full reconciliation completed is its own reference point of
+    // `fullEvery`; one skipped, failed or whose listing never held still stays due
+    // (docs/listings.md), and makes no other resource due.
+    for (const r of resources) {
+      if (!full.has(r.resource) || r.state !== 'done' || r.unstable) continue;
+      r.reconciled = true;
+      cursors.push({ resource: fullMark(r.resource), cursor: startedAt.toISOString() });
+    }
     if (cursors.length > 0) await storeActivities.commitCursors({ accountId, syncId, cursors });
     for (const r of resources) {
       if (r.state === 'done' && r.pendingCursor) r.committedCursor = r.pendingCursor;
@@ -361,6 +386,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       syncId: laneId,
       accountId: plan.accountId,
       mode,
+      ...(due.size > 0 ? { fullEvery: { due: [...due], reconciled: resources.filter((r) => due.has(r.resource) && r.reconciled).map((r) => r.resource) } } : {}),
       status: 'succeeded',
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),

@@ -22,8 +22,10 @@ import {
   type SyncInput,
   type SyncRunRecord,
   type SyncSummary,
+  type TokenReach,
   type WorkflowSpec,
 } from '../../src/sync/types';
+import { fullMark, readSyncState } from '../../src/sync/plan';
 
 const ACCOUNT = '424242';
 const ROWS_PER_PAGE = 7;
@@ -43,6 +45,13 @@ interface MockOptions {
   fail?: Record<string, () => Error>;
   cursors?: Record<string, string>;
   lastFullAt?: string | null;
+  /**
+   * `_sync_state` as rows (resource → cursor), kept across runs: the plan reads it (through
+   * the real readSyncState) and commitCursors writes into it. Overrides cursors/lastFullAt.
+   */
+  state?: Record<string, string>;
+  /** The token's reach (default an Administrator's). */
+  reach?: TokenReach;
   /** Windowed reports: the windows reportWindows answers, pages per window, and one whose total changes on every page. */
   windows?: { list: ReportWindow[]; pages: number; shifting?: string };
 }
@@ -82,13 +91,18 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
     },
     async planAccountSync(req: { accountId: string; resources?: string[] }): Promise<AccountSyncPlan> {
       calls.planAccountSync.push(req);
-      return { accountId: req.accountId, cursors: opts.cursors ?? {}, startDate: null, lastFullAt: opts.lastFullAt ?? null, resources: opts.resources };
+      if (opts.state) {
+        const names = resolve(opts.resources, req.resources);
+        const { cursors, fullAt, lastFullAt } = readSyncState(opts.state);
+        return { accountId: req.accountId, cursors, startDate: null, fullAt, lastFullAt, resources: opts.resources.filter((r) => names.has(r.name)) };
+      }
+      return { accountId: req.accountId, cursors: opts.cursors ?? {}, startDate: null, fullAt: {}, lastFullAt: opts.lastFullAt ?? null, resources: opts.resources };
     },
     async recordRun(run: SyncRunRecord) {
       calls.recordRun.push(run);
     },
-    async readTokenReach() {
-      return { userId: 1, accessRoles: ['administrator'], role: 'administrator' as const };
+    async readTokenReach(): Promise<TokenReach> {
+      return opts.reach ?? { userId: 1, accessRoles: ['administrator'], role: 'administrator' };
     },
     async fetchPage(req: PageRequest): Promise<PageResult> {
       calls.fetchPage.push(req);
@@ -140,6 +154,7 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
     },
     async commitCursors(req: { accountId: string; cursors: Array<{ resource: string; cursor: string }> }) {
       calls.commitCursors.push({ accountId: req.accountId, cursors: req.cursors });
+      if (opts.state) for (const c of req.cursors) opts.state[c.resource] = c.cursor;
     },
     fetchRecord: unexpected('fetchRecord'),
     listParentIds: unexpected('listParentIds'),
@@ -153,6 +168,19 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
       : unexpected('replaceWindow'),
   };
   return { activities: activities as unknown as Partial<Activities>, calls };
+}
+
+/** The selected resources with everything they depend on (what planAccountSync selects from the catalog). */
+function resolve(all: WorkflowSpec[], selected?: string[]): Set<string> {
+  const names = new Set(selected ?? all.map((r) => r.name));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of all) {
+      if (!names.has(r.name)) continue;
+      for (const d of r.dependsOn) if (!names.has(d)) grew = names.add(d) !== undefined;
+    }
+  }
+  return names;
 }
 
 interface Outcome {
@@ -210,9 +238,9 @@ describe('workflows (mocked activities)', () => {
     assert.equal(r.tasks.rows, ROWS_PER_PAGE);
     // Non-retryable: one attempt; the skipped ones never asked Harvest.
     assert.deepEqual(mock.calls.fetchPage.map((c) => c.resource).sort(), ['clients', 'tasks']);
-    // Only the finished resource's cursor moves; the run log says failed.
+    // Only the finished resource's cursor moves (its first run reconciled it); the run log says failed.
     assert.equal(mock.calls.commitCursors.length, 1);
-    assert.deepEqual(mock.calls.commitCursors[0].cursors.map((c) => c.resource), ['tasks']);
+    assert.deepEqual(mock.calls.commitCursors[0].cursors.map((c) => c.resource), ['tasks', fullMark('tasks')]);
     assert.equal(mock.calls.recordRun.at(-1)?.status, 'failed');
     assert.deepEqual(mock.calls.other, []);
   });
@@ -234,7 +262,7 @@ describe('workflows (mocked activities)', () => {
     assert.deepEqual(summary!.totals?.skipped.sort(), ['invoice_payments', 'invoices']);
     assert.deepEqual(summary!.totals?.failed, []);
     assert.deepEqual(fetchedResources(mock.calls), ['invoices', 'users']);
-    assert.deepEqual(mock.calls.commitCursors.flatMap((c) => c.cursors.map((x) => x.resource)), ['users']);
+    assert.deepEqual(mock.calls.commitCursors.flatMap((c) => c.cursors.map((x) => x.resource)), ['users', fullMark('users')]);
     assert.equal(mock.calls.recordRun.at(-1)?.status, 'succeeded');
   });
 
@@ -313,11 +341,13 @@ describe('workflows (mocked activities)', () => {
     assert.deepEqual(mock.calls.markDeleted.map((c) => c.resource).sort(), ['clients', 'roles']);
     assert.equal(r.clients.deleted, 3);
     assert.equal(r.clients.updatedSince, null);
-    // A full run of every resource is the new reference point of fullEvery.
+    // Each reconciled resource is its own reference point of fullEvery.
     assert.equal(mock.calls.commitCursors.length, 1);
     const committed = mock.calls.commitCursors[0].cursors;
-    assert.deepEqual(committed.map((c) => c.resource).sort(), [FULL_SYNC_MARK, 'clients', 'roles'].sort());
-    assert.equal(committed.find((c) => c.resource === FULL_SYNC_MARK)?.cursor, summary!.startedAt);
+    assert.deepEqual(committed.map((c) => c.resource).sort(), ['clients', 'roles', fullMark('clients'), fullMark('roles')].sort());
+    assert.equal(committed.find((c) => c.resource === fullMark('clients'))?.cursor, summary!.startedAt);
+    assert.deepEqual(summary!.fullEvery, { due: ['clients', 'roles'], reconciled: ['clients', 'roles'] });
+    assert.ok(r.clients.full && r.clients.reconciled);
     assert.equal(mock.calls.recordRun.at(-1)?.mode, 'full');
   });
 
@@ -334,6 +364,7 @@ describe('workflows (mocked activities)', () => {
     assert.deepEqual(mock.calls.fetchPage.map((c) => c.updatedSince), [cursor]);
     assert.deepEqual(mock.calls.markDeleted, []);
     assert.deepEqual(mock.calls.commitCursors.flatMap((c) => c.cursors.map((x) => x.resource)), ['clients']);
+    assert.equal(summary!.fullEvery, undefined);
   });
 
   it('every account sync reads the token reach and sizes its pages in flight without patches', async () => {
@@ -349,6 +380,80 @@ describe('workflows (mocked activities)', () => {
     const history = await env.client.workflow.getHandle(summary!.syncId).fetchHistory();
     const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
     assert.deepEqual(markers, [], 'the account sync records no patch markers');
+  });
+
+  it('fullEvery with resources: the first run reconciles the selection, the second is incremental, an unselected resource stays due', async () => {
+    const state: Record<string, string> = {};
+    const resources = [spec('clients'), spec('projects', ['clients']), spec('tasks')];
+    const first = mockActivities({ resources, state });
+    const one = await sync(first, { fullEvery: '7d', resources: ['projects'] });
+    assert.equal(one.error, undefined);
+    assert.equal(one.summary?.mode, 'full');
+    assert.deepEqual(first.calls.fetchPage.map((c) => [c.resource, c.updatedSince]).sort(), [['clients', null], ['projects', null]]);
+    assert.deepEqual(first.calls.markDeleted.map((c) => c.resource).sort(), ['clients', 'projects']);
+    assert.deepEqual(Object.keys(state).sort(), ['clients', 'projects', fullMark('clients'), fullMark('projects')].sort());
+    assert.equal(first.calls.recordRun.at(-1)?.mode, 'full');
+    assert.deepEqual(first.calls.recordRun.at(-1)?.resources.filter((r) => r.reconciled).map((r) => r.resource).sort(), ['clients', 'projects']);
+
+    const second = mockActivities({ resources, state });
+    const before = { ...state };
+    const two = await sync(second, { fullEvery: '7d', resources: ['projects'] });
+    assert.equal(two.error, undefined);
+    assert.equal(two.summary?.mode, 'incremental', 'both were reconciled minutes ago');
+    assert.equal(two.summary?.fullEvery, undefined);
+    assert.deepEqual(second.calls.fetchPage.map((c) => [c.resource, c.updatedSince]).sort(), [['clients', before.clients], ['projects', before.projects]]);
+    assert.deepEqual(second.calls.markDeleted, []);
+    assert.deepEqual(second.calls.commitCursors.flatMap((c) => c.cursors.map((x) => x.resource)).sort(), ['clients', 'projects']);
+    assert.equal(second.calls.recordRun.at(-1)?.mode, 'incremental');
+
+    // All resources: only tasks (never reconciled) is listed in full.
+    const third = mockActivities({ resources, state });
+    const three = await sync(third, { fullEvery: '7d' });
+    assert.equal(three.error, undefined);
+    assert.equal(three.summary?.mode, 'incremental');
+    assert.deepEqual(three.summary?.fullEvery, { due: ['tasks'], reconciled: ['tasks'] });
+    assert.deepEqual(third.calls.fetchPage.map((c) => [c.resource, c.updatedSince === null]).sort(), [['clients', false], ['projects', false], ['tasks', true]]);
+    assert.deepEqual(third.calls.markDeleted.map((c) => c.resource), ['tasks']);
+    const r = byName(three.summary!.resources);
+    assert.equal(r.tasks.full, true);
+    assert.equal(r.clients.full, undefined);
+  });
+
+  it('fullEvery under a Member token: a resource answering 403 stays due alone; the others alternate', async () => {
+    const state: Record<string, string> = {};
+    const resources = [spec('clients'), spec('roles', [], null), spec('time_entries')];
+    const reach: TokenReach = { userId: 7, accessRoles: ['member'], role: 'member', userIds: [7] };
+    const forbidden = { clients: () => ApplicationFailure.create({ message: 'Harvest answered 403 for clients', type: FORBIDDEN_FAILURE, nonRetryable: true }) };
+    const first = mockActivities({ resources, state, reach, fail: forbidden });
+    const one = await sync(first, { fullEvery: '7d' });
+    assert.equal(one.error, undefined);
+    assert.equal(one.summary?.mode, 'full');
+    assert.deepEqual(one.summary?.fullEvery, { due: ['clients', 'roles', 'time_entries'], reconciled: ['roles', 'time_entries'] });
+    assert.equal(byName(one.summary!.resources).clients.state, 'skipped');
+    assert.equal(state[fullMark('clients')], undefined, 'a skipped resource is not reconciled');
+
+    for (let run = 2; run <= 3; run++) {
+      const next = mockActivities({ resources, state, reach, fail: forbidden });
+      const cursor = state.time_entries;
+      const { summary, error } = await sync(next, { fullEvery: '7d' });
+      assert.equal(error, undefined);
+      assert.equal(summary?.mode, 'incremental', `run ${run}: only clients is due`);
+      assert.deepEqual(summary?.fullEvery, { due: ['clients'], reconciled: [] });
+      // time_entries reads from its cursor and marks nothing; roles has no updated_since (a full listing every run).
+      assert.deepEqual(next.calls.fetchPage.map((c) => [c.resource, c.updatedSince]).sort(), [['clients', null], ['roles', null], ['time_entries', cursor]]);
+      assert.deepEqual(next.calls.markDeleted.map((c) => c.resource), ['roles']);
+    }
+  });
+
+  it('fullEvery: the account-wide mark of older releases stands for resources without a mark of their own', async () => {
+    const recent = new Date(Date.now() - 3_600_000).toISOString();
+    const cursor = '2026-11-01T00:00:00.000Z';
+    const state: Record<string, string> = { [FULL_SYNC_MARK]: recent, clients: cursor, tasks: cursor, [fullMark('tasks')]: '2020-01-01T00:00:00.000Z' };
+    const mock = mockActivities({ resources: [spec('clients'), spec('tasks')], state });
+    const { summary, error } = await sync(mock, { fullEvery: '7d' });
+    assert.equal(error, undefined);
+    assert.deepEqual(summary?.fullEvery, { due: ['tasks'], reconciled: ['tasks'] });
+    assert.deepEqual(mock.calls.fetchPage.map((c) => [c.resource, c.updatedSince]).sort(), [['clients', cursor], ['tasks', null]]);
   });
 
   it('a backfill reads from since, marks no deletions and commits no cursor', async () => {
