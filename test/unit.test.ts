@@ -10,7 +10,7 @@ import { errorForStatus, parseRetryAfter, HarvestError } from '../src/harvest/er
 import { ConfigError, loadConfig, parseDotEnv } from '../src/config';
 import { createTableSQL } from '../src/clickhouse/schema';
 import { changeLine, progressBar, progressLines, retryLine, summaryLines } from '../src/cli/progress';
-import { cronOf, formatMs, scheduleIdFor, scheduleSpec, validateScheduleSettings } from '../src/schedules';
+import { cronOf, formatMs, scheduleFullEvery, scheduleIdFor, scheduleSpec, validateScheduleSettings } from '../src/schedules';
 import { parseRunArgs } from '../src/client';
 import { WINDOW_DAYS, windowOf, windowsBetween, windowsHolding } from '../src/sync/windows';
 
@@ -120,6 +120,14 @@ describe('schedules and the command line', () => {
     assert.deepEqual(scheduleSpec({ cron: '0 * * * *', timezone: 'Europe/Berlin' }), { cronExpressions: ['0 * * * *'], timezone: 'Europe/Berlin' });
     assert.equal(validateScheduleSettings({ every: '1h', cron: '0 * * * *' }).length, 1);
     assert.equal(validateScheduleSettings({ every: 'hourly', cron: '* *', catchupWindow: 'x', fullEvery: 'weekly' }).length, 5);
+  });
+  it('schedules reconcile every 7 days unless told otherwise', () => {
+    assert.equal(scheduleFullEvery(undefined), '7d');
+    assert.equal(scheduleFullEvery('12h'), '12h');
+    assert.equal(scheduleFullEvery('off'), undefined);
+    assert.equal(scheduleFullEvery('never'), undefined);
+    assert.deepEqual(validateScheduleSettings({ fullEvery: 'off' }), []);
+    assert.match(validateScheduleSettings({ fullEvery: 'weekly' }).join(';'), /--full-every must be an interval like "7d", or off/);
   });
   it('renders a calendar spec back as cron and intervals as text', () => {
     const all = (start: number | string, end: number | string) => [{ start, end, step: 1 }];
