@@ -352,12 +352,44 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     };
     await Promise.all(selected.map(run));
 
+    // A child list asks only the parents its parent (and change signals) named, so it may
+    // not move past what they read: its new cursor is capped by each one's cursor after
+    // this commit (the new one, else the old one; none: the child commits none). A payment
+    // between the two cursors is then read by the next run, once its invoice is read.
+    function capChildCursors(): ResourceProgress[] {
+      const after = new Map<string, string | null>();
+      const cursorAfter = (name: string): string | null => {
+        if (after.has(name)) return after.get(name)!;
+        const r = progress.get(name)!;
+        const spec = specs.get(name)!;
+        if (r.state === 'done' && r.pendingCursor) {
+          const bounds = new Set([spec.parent?.resource, ...(spec.changeSignals ?? []).flatMap((sig) => [sig.resource, sig.via?.resource])]);
+          for (const b of bounds) {
+            if (b === undefined || b === name || !progress.has(b) || !r.pendingCursor) continue;
+            const limit = cursorAfter(b);
+            if (limit === null) {
+              log.info('child cursor not moved: a resource it depends on has no cursor', { resource: name, bound: b });
+              r.pendingCursor = null;
+            } else if (limit < r.pendingCursor) {
+              log.info('child cursor held back to a resource it depends on', { resource: name, bound: b, cursor: limit });
+              r.pendingCursor = limit;
+            }
+          }
+        }
+        const cursor = r.state === 'done' && r.pendingCursor ? r.pendingCursor : (plan.cursors[name] ?? null);
+        after.set(name, cursor);
+        return cursor;
+      };
+      for (const name of selected) cursorAfter(name);
+      return [...progress.values()];
+    }
+
     const resources = [...progress.values()];
     // Cancelled: every child has stopped; nothing is committed, the next run starts from the old cursors.
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the sync was cancelled');
 
     // Cursors move only now, together, for the resources that finished (a failed one keeps its old cursor).
-    const cursors = resources.flatMap((r) => (r.state === 'done' && r.pendingCursor ? [{ resource: r.resource, cursor: r.pendingCursor }] : []));
+    const cursors = capChildCursors().flatMap((r) => (r.state === 'done' && r.pendingCursor ? [{ resource: r.resource, cursor: r.pendingCursor }] : []));
     // Each resource whose full reconciliation completed is its own reference point of
     // `fullEvery`; one skipped, failed or whose listing never held still stays due
     // (docs/listings.md), and makes no other resource due.

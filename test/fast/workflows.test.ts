@@ -41,6 +41,10 @@ interface MockOptions {
   pages?: Record<string, number>;
   /** Page-numbered resources: total pages told by page 1 (pages 2.. are asked by number, each held 30 ms). */
   numbered?: Record<string, number>;
+  /** Page-numbered resources whose total changes on every page (the listing never holds still). */
+  shifting?: string[];
+  /** Fan-outs: the parent ids listParentIds answers. */
+  parents?: Record<string, number[]>;
   /** A resource whose every page fails with this. */
   fail?: Record<string, () => Error>;
   cursors?: Record<string, string>;
@@ -67,6 +71,7 @@ interface Calls {
   mostWindowsInFlight: number;
   /** Page-numbered resources: most pages in flight at once. */
   mostInFlight: Record<string, number>;
+  listParentIds: Array<{ resource: string; afterId: number; changedIn?: string }>;
   other: string[];
 }
 
@@ -74,7 +79,7 @@ const pageOf = (url: string | null): number => (url === null ? 1 : Number(new UR
 const updatedAtOf = (page: number): string => new Date(Date.UTC(2026, 0, 1, 0, page)).toISOString();
 
 function mockActivities(opts: MockOptions): { activities: Partial<Activities>; calls: Calls } {
-  const calls: Calls = { fetchPage: [], markDeleted: [], commitCursors: [], recordRun: [], planAccountSync: [], replaceWindow: [], mostWindowsInFlight: 0, mostInFlight: {}, other: [] };
+  const calls: Calls = { fetchPage: [], markDeleted: [], commitCursors: [], recordRun: [], planAccountSync: [], replaceWindow: [], mostWindowsInFlight: 0, mostInFlight: {}, listParentIds: [], other: [] };
   const windowsInFlight = new Map<string, number>();
   const inFlight = new Map<string, number>();
   let shiftingTotal = 0;
@@ -136,7 +141,8 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
         calls.mostInFlight[req.resource] = Math.max(calls.mostInFlight[req.resource] ?? 0, inFlight.get(req.resource)!);
         await new Promise((r) => setTimeout(r, 30));
         inFlight.set(req.resource, inFlight.get(req.resource)! - 1);
-        return { next: null, rows: ROWS_PER_PAGE, requests: 1, rateLimited: 0, maxUpdatedAt: updatedAtOf(page), typeMismatches: 0, totalPages: numbered, totalEntries: numbered * ROWS_PER_PAGE };
+        const totalEntries = opts.shifting?.includes(req.resource) ? ++shiftingTotal : numbered * ROWS_PER_PAGE;
+        return { next: null, rows: ROWS_PER_PAGE, requests: 1, rateLimited: 0, maxUpdatedAt: updatedAtOf(page), typeMismatches: 0, totalPages: numbered, totalEntries };
       }
       const total = opts.pages?.[req.resource] ?? 1;
       return {
@@ -157,7 +163,12 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
       if (opts.state) for (const c of req.cursors) opts.state[c.resource] = c.cursor;
     },
     fetchRecord: unexpected('fetchRecord'),
-    listParentIds: unexpected('listParentIds'),
+    listParentIds: opts.parents
+      ? async (req: { resource: string; afterId: number; limit: number; changedIn?: string }) => {
+          calls.listParentIds.push(req);
+          return { ids: (opts.parents![req.resource] ?? []).filter((id) => id > req.afterId).slice(0, req.limit), rechecked: 0 };
+        }
+      : unexpected('listParentIds'),
     deletionCandidates: unexpected('deletionCandidates'),
     reportWindows: opts.windows ? async () => opts.windows!.list : unexpected('reportWindows'),
     replaceWindow: opts.windows
@@ -454,6 +465,49 @@ describe('workflows (mocked activities)', () => {
     assert.equal(error, undefined);
     assert.deepEqual(summary?.fullEvery, { due: ['tasks'], reconciled: ['tasks'] });
     assert.deepEqual(mock.calls.fetchPage.map((c) => [c.resource, c.updatedSince]).sort(), [['clients', cursor], ['tasks', null]]);
+  });
+
+  it("a child list's cursor never passes its parent's: an unstable parent holds it back, so the next run reads from there", async () => {
+    const c0 = '2026-11-01T00:00:00.000Z';
+    const later = '2026-11-02T00:00:00.000Z';
+    const invoices: WorkflowSpec = { name: 'invoices', paging: 'page', incremental: 'updated_since', dependsOn: [] };
+    const payments: WorkflowSpec = {
+      name: 'invoice_payments', paging: 'cursor', incremental: 'updated_since', dependsOn: ['invoices'],
+      parent: { resource: 'invoices', param: 'invoice_id', column: 'invoice_id' }, changeSignals: [{ resource: 'invoices', select: 'id' }],
+    };
+    // The payments' own cursor is later than the invoices' (both committed by earlier runs).
+    const state: Record<string, string> = { invoices: c0, invoice_payments: later };
+    const parents = { invoice_payments: [11, 12] };
+    const first = mockActivities({ resources: [invoices, payments], state, numbered: { invoices: 3 }, shifting: ['invoices'], parents });
+    const one = await sync(first, {});
+    assert.equal(one.error, undefined);
+    const r = byName(one.summary!.resources);
+    assert.equal(r.invoices.unstable, true);
+    assert.equal(r.invoice_payments.state, 'done');
+    assert.deepEqual(first.calls.listParentIds.map((c) => c.changedIn !== undefined), [true, true], 'only changed invoices were asked');
+    // The invoices' cursor stays; the payments' is held back to it (not moved to this run's start).
+    assert.deepEqual(first.calls.commitCursors.flatMap((c) => c.cursors), [{ resource: 'invoice_payments', cursor: c0 }]);
+    assert.deepEqual(state, { invoices: c0, invoice_payments: c0 });
+    assert.equal(r.invoice_payments.committedCursor, c0);
+
+    // The next run (the invoices hold still) lists every changed invoice's payments from c0:
+    // a payment made after c0 on an invoice the unstable listing missed is read now.
+    const second = mockActivities({ resources: [invoices, payments], state, numbered: { invoices: 3 }, parents });
+    const two = await sync(second, {});
+    assert.equal(two.error, undefined);
+    assert.deepEqual([...new Set(second.calls.fetchPage.filter((c) => c.resource === 'invoice_payments').map((c) => c.updatedSince))], [c0]);
+    const moved = second.calls.commitCursors.flatMap((c) => c.cursors);
+    assert.equal(moved.length, 2);
+    assert.equal(moved[0].cursor, moved[1].cursor, 'both moved to the same new cursor');
+    assert.ok(moved[0].cursor > later);
+
+    // A parent without any cursor: the child commits none.
+    const fresh: Record<string, string> = { invoice_payments: later };
+    const third = mockActivities({ resources: [invoices, payments], state: fresh, numbered: { invoices: 3 }, shifting: ['invoices'], parents });
+    const three = await sync(third, {});
+    assert.equal(three.error, undefined);
+    assert.deepEqual(third.calls.commitCursors.flatMap((c) => c.cursors).filter((c) => !c.resource.startsWith('__')), []);
+    assert.deepEqual(fresh, { invoice_payments: later });
   });
 
   it('a backfill reads from since, marks no deletions and commits no cursor', async () => {
