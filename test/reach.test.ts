@@ -9,7 +9,7 @@ import { query, runSync, testClickHouse, testConfig, unique, type TestSetup } fr
 import type { SyncSummary } from '../src/sync/types';
 import { CATALOG, getResource, tablesOf } from '../src/harvest/catalog';
 import { ensureSchema } from '../src/clickhouse/schema';
-import { parentIds, storePage } from '../src/clickhouse/store';
+import { parentIds, recordParentChecks, storePage } from '../src/clickhouse/store';
 import { buildTables } from '../src/clickhouse/rows';
 
 const TOKENS = { admin: 'test-pat', member: 'member-pat', manager: 'manager-pat' };
@@ -254,6 +254,47 @@ describe('child lists that change quietly', () => {
     const userRecs = [{ id: 1, is_active: true, updated_at: '2024-01-01T00:00:00Z' }, { id: 2, is_active: false, updated_at: '2024-01-02T00:00:00Z' }];
     await storePage(ch.client, db, users, '1', 'before', buildTables(users, userRecs, { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
     assert.deepEqual(await parentIds(ch.client, db, '1', getResource('billable_rates'), 0, 1000, 'now'), { ids: [1], rechecked: 1 });
+  });
+
+  it('the re-check rotates: every open parent is asked within a few runs, the longest unasked first', async () => {
+    const ch = testClickHouse();
+    const { database: db } = unique('reach_rotate');
+    await ensureSchema(ch.client, db, CATALOG);
+    const invoices = getResource('invoices');
+    const payments = getResource('invoice_payments');
+    const budget = payments.recheck!.budget;
+    assert.equal(budget, 25);
+    // 30 open invoices and 10 paid ones; none written by the runs below (no change signals).
+    const records = Array.from({ length: 40 }, (_, i) => ({
+      id: 2000 + i, state: i < 30 ? (i % 2 ? 'open' : 'draft') : 'paid', updated_at: new Date(Date.UTC(2024, 0, 1 + i)).toISOString().replace('.000', ''), line_items: [],
+    }));
+    await storePage(ch.client, db, invoices, '1', 'before', buildTables(invoices, records, { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
+    const open = records.filter((r) => r.state !== 'paid').map((r) => r.id);
+    const seen = new Set<number>();
+    const rounds: number[][] = [];
+    for (let run = 1; run <= 3; run++) {
+      const sync = `run-${run}`;
+      // Two chunks, as a fan-out reads them: the same set as one.
+      const first = await parentIds(ch.client, db, '1', payments, 0, 12, sync);
+      const rest = await parentIds(ch.client, db, '1', payments, first.ids.at(-1)!, 1000, sync);
+      const ids = [...first.ids, ...rest.ids];
+      assert.equal(ids.length, budget);
+      assert.equal(first.rechecked + rest.rechecked, budget);
+      assert.ok(ids.every((id) => open.includes(id)), 'only open invoices are re-checked');
+      rounds.push(ids);
+      for (const id of ids) seen.add(id);
+      await recordParentChecks(ch.client, db, '1', payments, sync, true);
+      // Recording again (a retried activity) changes nothing.
+      await recordParentChecks(ch.client, db, '1', payments, sync, true);
+      assert.deepEqual((await parentIds(ch.client, db, '1', payments, 0, 1000, sync)).ids, ids);
+    }
+    assert.deepEqual([...seen].sort((a, b) => a - b), open, 'all 30 open invoices re-checked within 3 runs');
+    // The first run takes the newest 25; the second starts with the 5 never asked.
+    const newest = [...open].sort((a, b) => b - a).slice(0, budget);
+    assert.deepEqual(rounds[0], [...newest].sort((a, b) => a - b));
+    for (const id of open.filter((x) => !newest.includes(x))) assert.ok(rounds[1].includes(id), `${id} waits one run at most`);
+    // Another child list keeps its own rotation.
+    assert.deepEqual((await parentIds(ch.client, db, '1', getResource('invoice_messages'), 0, 1000, 'run-1')).ids, [...newest].sort((a, b) => a - b));
   });
 
   it('typed nested values are back-filled from _raw into tables that lack their columns', async () => {

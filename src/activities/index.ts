@@ -11,7 +11,7 @@ import type { ClickHouseHandle } from '../clickhouse/connect';
 import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
 import { buildTables } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
-import { entryDates, markUnseenDeleted, parentIds, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type EncodedPage, writeSyncRun } from '../clickhouse/store';
+import { entryDates, markUnseenDeleted, parentIds, recordParentChecks, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type EncodedPage, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
 import { deletionScope } from '../sync/reach';
 import { readSyncState } from '../sync/plan';
@@ -233,9 +233,13 @@ export function createActivities(deps: ActivityDeps) {
       return replaceReportWindow(ch, db, getResource(req.resource), req.accountId, req.syncId, req.window, req.syncStartedAt);
     },
 
-    /** The cursors of the resources an account sync finished, once its whole graph ended. */
-    async commitCursors(req: { accountId: string; syncId: string; cursors: Array<{ resource: string; cursor: string }> }): Promise<void> {
+    /**
+     * The cursors of the resources an account sync finished, once its whole graph ended;
+     * and for the fan-outs in `checkedParents` (done), when their still-open parents were asked.
+     */
+    async commitCursors(req: { accountId: string; syncId: string; cursors: Array<{ resource: string; cursor: string }>; checkedParents?: Array<{ resource: string; changedOnly: boolean }> }): Promise<void> {
       for (const c of req.cursors) await writeCursor(ch, db, req.accountId, c.resource, c.cursor, req.syncId);
+      for (const c of req.checkedParents ?? []) await recordParentChecks(ch, db, req.accountId, getResource(c.resource), req.syncId, c.changedOnly);
     },
   };
 

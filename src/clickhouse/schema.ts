@@ -6,6 +6,8 @@ import { columnDDLType } from './rows';
 export const STATE_TABLE = '_sync_state';
 /** The run log: one row per sync of an account (newest version per run under FINAL). */
 export const RUNS_TABLE = '_sync_runs';
+/** When each still-open parent last had its child list asked (the re-check rotates through them). */
+export const PARENT_CHECKS_TABLE = '_sync_parent_checks';
 
 const q = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;
 export const tableRef = (db: string, table: string): string => `${q(db)}.${q(table)}`;
@@ -65,6 +67,20 @@ export function createStateTableSQL(db: string): string {
   ].join('\n');
 }
 
+export function createParentChecksTableSQL(db: string): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(db, PARENT_CHECKS_TABLE)} (`,
+    '  account_id UInt64,',
+    '  resource String,',
+    '  parent_id UInt64,',
+    "  checked_at DateTime64(3, 'UTC'),",
+    '  sync_id String',
+    ')',
+    'ENGINE = ReplacingMergeTree(checked_at)',
+    'ORDER BY (account_id, resource, parent_id)',
+  ].join('\n');
+}
+
 /** Columns the run log gained after its first release: added to existing tables at start. */
 const RUNS_ADDED_COLUMNS: Array<[string, string]> = [
   // Whose token ran the sync (`/users/me`), and its access roles.
@@ -116,6 +132,7 @@ export function createRunsTableSQL(db: string): string {
 export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[]): Promise<string[]> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${q(db)}` });
   await client.command({ query: createStateTableSQL(db) });
+  await client.command({ query: createParentChecksTableSQL(db) });
   await ensureRunsTable(client, db);
   const tables = specs.flatMap(tablesOf);
   for (const t of tables) await client.command({ query: createTableSQL(db, t) });

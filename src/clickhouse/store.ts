@@ -8,7 +8,7 @@ import { ENCODED_INSERT, type EncodedInserter } from './connect';
 import { getResource, type ResourceSpec } from '../harvest/catalog';
 import type { BuiltTables, NestedTable, Row, RowTable } from './rows';
 import { clickhouseDateTime64 } from './rows';
-import { RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
+import { PARENT_CHECKS_TABLE, RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
 import type { ParentChunk, SyncRunRecord } from '../sync/types';
 import type { RowScope } from '../sync/reach';
 
@@ -349,45 +349,82 @@ export async function writeCursor(client: ClickHouseClient, db: string, accountI
 
 /**
  * A chunk of live parent ids of fan-out resource `child` after `afterId`, ascending
- * (keyset paging). With `changedIn`, only parents its change signals name for that sync.
+ * (keyset paging). With `changedIn`, only parents its change signals name for that sync,
+ * and the still-open parents it asks again (`recheck`).
  */
 export async function parentIds(client: ClickHouseClient, db: string, accountId: string, child: ResourceSpec, afterId: number, limit: number, changedIn?: string): Promise<ParentChunk> {
-  if (!child.parent) throw new Error(`${child.name} has no parent`);
-  const parent = getResource(child.parent.resource);
-  let changed = '';
-  let recheck = '';
-  const recheckParams: Record<string, unknown> = {};
-  if (changedIn !== undefined && child.recheck) {
-    // Still-open parents, newest first, up to the budget: the same set for every chunk of
-    // this run, since the parent finished before its children started.
-    const { column, values, budget } = child.recheck;
-    const typed = values.every((v) => typeof v === 'boolean') ? 'Array(Bool)' : 'Array(String)';
-    recheck = `SELECT id FROM ${latestRows(db, parent.name, parent.key)}
-               WHERE _deleted = 0 AND ${quoteIdent(column)} IN {recheck_values:${typed}}
-               ORDER BY updated_at DESC, id DESC LIMIT {recheck_budget:UInt32}`;
-    Object.assign(recheckParams, { recheck_values: values, recheck_budget: budget });
-  }
-  let signalled = '';
-  if (changedIn !== undefined) {
-    const signals = (child.changeSignals ?? []).map((sig) => {
-      const written = `SELECT toUInt64(${quoteIdent(sig.select)}) FROM ${tableRef(db, sig.resource)} WHERE account_id = {account:UInt64} AND _sync_id = {sync:String}`;
-      if (!sig.via) return written;
-      return `SELECT toUInt64(${quoteIdent(sig.via.select)}) FROM ${latestRows(db, sig.via.resource, getResource(sig.via.resource).key)}
-              WHERE _deleted = 0 AND ${quoteIdent(sig.via.match)} IN (${written})`;
-    });
-    signalled = signals.length ? signals.join(' UNION DISTINCT ') : 'SELECT toUInt64(0) WHERE 0';
-    changed = recheck ? `AND (id IN (${signalled}) OR id IN (${recheck}))` : `AND id IN (${signalled})`;
-  }
+  const parent = parentOf(child);
+  const asked = changedIn !== undefined ? askedParents(db, child, parent) : undefined;
   const res = await client.query({
-    query: `SELECT id, ${recheck ? `id NOT IN (${signalled})` : '0'} AS rechecked FROM ${latestRows(db, parent.name, parent.key)}
-            WHERE _deleted = 0 AND id > {after:UInt64} ${changed}
+    query: `SELECT id, ${asked?.recheck ? `id NOT IN (${asked.signalled})` : '0'} AS rechecked FROM ${latestRows(db, parent.name, parent.key)}
+            WHERE _deleted = 0 AND id > {after:UInt64} ${asked ? `AND ${asked.where}` : ''}
             ORDER BY id LIMIT {limit:UInt32}`,
-    query_params: { account: accountId, after: afterId, limit, sync: changedIn ?? '', ...recheckParams },
+    query_params: { account: accountId, after: afterId, limit, sync: changedIn ?? '', child: child.name, ...asked?.params },
     format: 'JSONEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   const rows = await res.json<{ id: number; rechecked: number | boolean }>();
   return { ids: rows.map((r) => Number(r.id)), rechecked: rows.filter((r) => Number(r.rechecked) === 1 || r.rechecked === true).length };
+}
+
+/**
+ * After fan-out `child` read its parents in sync `syncId`: remembers when each still-open
+ * parent it asked (every one unless `changedOnly`) was last asked, so the re-check of open
+ * parents rotates through all of them, the longest unasked first. Repeatable: the parents
+ * asked are computed without this sync's own checks.
+ */
+export async function recordParentChecks(client: ClickHouseClient, db: string, accountId: string, child: ResourceSpec, syncId: string, changedOnly: boolean): Promise<void> {
+  if (!child.recheck) return;
+  const parent = parentOf(child);
+  const asked = changedOnly ? askedParents(db, child, parent) : undefined;
+  const open = openCondition(child.recheck);
+  await client.command({
+    query: `INSERT INTO ${tableRef(db, PARENT_CHECKS_TABLE)} (account_id, resource, parent_id, checked_at, sync_id)
+            SELECT {account:UInt64}, {child:String}, id, now64(3, 'UTC'), {sync:String} FROM ${latestRows(db, parent.name, parent.key)}
+            WHERE _deleted = 0 AND ${open.where} ${asked ? `AND ${asked.where}` : ''}`,
+    query_params: { account: accountId, sync: syncId, child: child.name, ...open.params, ...asked?.params },
+    clickhouse_settings: { async_insert: 0 },
+  });
+}
+
+function parentOf(child: ResourceSpec): ResourceSpec {
+  if (!child.parent) throw new Error(`${child.name} has no parent`);
+  return getResource(child.parent.resource);
+}
+
+function openCondition(recheck: NonNullable<ResourceSpec['recheck']>): { where: string; params: Record<string, unknown> } {
+  const typed = recheck.values.every((v) => typeof v === 'boolean') ? 'Array(Bool)' : 'Array(String)';
+  return { where: `${quoteIdent(recheck.column)} IN {recheck_values:${typed}}`, params: { recheck_values: recheck.values } };
+}
+
+/**
+ * The parents an incremental fan-out asks in sync {sync}: those its change signals name,
+ * and up to the budget of still-open ones (`recheck`), the longest unasked first (never
+ * asked before any), then the newest. Checks written by {sync} itself are left out, so
+ * every chunk of the sync, and the record of its checks, sees the same set.
+ */
+function askedParents(db: string, child: ResourceSpec, parent: ResourceSpec): { where: string; signalled: string; recheck?: string; params: Record<string, unknown> } {
+  const signals = (child.changeSignals ?? []).map((sig) => {
+    const written = `SELECT toUInt64(${quoteIdent(sig.select)}) FROM ${tableRef(db, sig.resource)} WHERE account_id = {account:UInt64} AND _sync_id = {sync:String}`;
+    if (!sig.via) return written;
+    return `SELECT toUInt64(${quoteIdent(sig.via.select)}) FROM ${latestRows(db, sig.via.resource, getResource(sig.via.resource).key)}
+            WHERE _deleted = 0 AND ${quoteIdent(sig.via.match)} IN (${written})`;
+  });
+  const signalled = signals.length ? signals.join(' UNION DISTINCT ') : 'SELECT toUInt64(0) WHERE 0';
+  if (!child.recheck) return { where: `id IN (${signalled})`, signalled, params: {} };
+  const open = openCondition(child.recheck);
+  const recheck = `SELECT p.id FROM ${latestRows(db, parent.name, parent.key)} AS p
+                   LEFT JOIN (SELECT parent_id, max(checked_at) AS last_checked FROM ${tableRef(db, PARENT_CHECKS_TABLE)}
+                              WHERE account_id = {account:UInt64} AND resource = {child:String} AND sync_id != {sync:String}
+                              GROUP BY parent_id) AS c ON p.id = c.parent_id
+                   WHERE p._deleted = 0 AND p.${open.where}
+                   ORDER BY c.last_checked ASC, p.updated_at DESC, p.id DESC LIMIT {recheck_budget:UInt32}`;
+  return {
+    where: `(id IN (${signalled}) OR id IN (${recheck}))`,
+    signalled,
+    recheck,
+    params: { ...open.params, recheck_budget: child.recheck.budget },
+  };
 }
 
 /**

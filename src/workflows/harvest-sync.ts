@@ -388,6 +388,9 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     // Cancelled: every child has stopped; nothing is committed, the next run starts from the old cursors.
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the sync was cancelled');
 
+    // Fan-outs that read their parents through this run remember when they asked the open
+    // ones (the re-check rotates through them).
+    const checkedParents = resources.flatMap((r) => (r.state === 'done' && r.pendingCursor && specs.get(r.resource)!.parent ? [{ resource: r.resource, changedOnly: r.changedParentsOnly === true }] : []));
     // Cursors move only now, together, for the resources that finished (a failed one keeps its old cursor).
     const cursors = capChildCursors().flatMap((r) => (r.state === 'done' && r.pendingCursor ? [{ resource: r.resource, cursor: r.pendingCursor }] : []));
     // Each resource whose full reconciliation completed is its own reference point of
@@ -398,7 +401,9 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       r.reconciled = true;
       cursors.push({ resource: fullMark(r.resource), cursor: startedAt.toISOString() });
     }
-    if (cursors.length > 0) await storeActivities.commitCursors({ accountId, syncId, cursors });
+    if (cursors.length > 0 || checkedParents.length > 0) {
+      await storeActivities.commitCursors({ accountId, syncId, cursors, ...(checkedParents.length ? { checkedParents } : {}) });
+    }
     for (const r of resources) {
       if (r.state === 'done' && r.pendingCursor) r.committedCursor = r.pendingCursor;
       delete r.pendingCursor;

@@ -63,7 +63,7 @@ interface MockOptions {
 interface Calls {
   fetchPage: PageRequest[];
   markDeleted: Array<{ resource: string; syncId: string }>;
-  commitCursors: Array<{ accountId: string; cursors: Array<{ resource: string; cursor: string }> }>;
+  commitCursors: Array<{ accountId: string; cursors: Array<{ resource: string; cursor: string }>; checkedParents?: Array<{ resource: string; changedOnly: boolean }> }>;
   recordRun: SyncRunRecord[];
   planAccountSync: unknown[];
   replaceWindow: string[];
@@ -158,8 +158,8 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
       calls.markDeleted.push({ resource: req.resource, syncId: req.syncId });
       return 3;
     },
-    async commitCursors(req: { accountId: string; cursors: Array<{ resource: string; cursor: string }> }) {
-      calls.commitCursors.push({ accountId: req.accountId, cursors: req.cursors });
+    async commitCursors(req: Calls['commitCursors'][number]) {
+      calls.commitCursors.push(req);
       if (opts.state) for (const c of req.cursors) opts.state[c.resource] = c.cursor;
     },
     fetchRecord: unexpected('fetchRecord'),
@@ -489,6 +489,8 @@ describe('workflows (mocked activities)', () => {
     assert.deepEqual(first.calls.commitCursors.flatMap((c) => c.cursors), [{ resource: 'invoice_payments', cursor: c0 }]);
     assert.deepEqual(state, { invoices: c0, invoice_payments: c0 });
     assert.equal(r.invoice_payments.committedCursor, c0);
+    // The fan-out read its parents: the still-open ones it asked are remembered (re-check rotation).
+    assert.deepEqual(first.calls.commitCursors[0].checkedParents, [{ resource: 'invoice_payments', changedOnly: true }]);
 
     // The next run (the invoices hold still) lists every changed invoice's payments from c0:
     // a payment made after c0 on an invoice the unstable listing missed is read now.
