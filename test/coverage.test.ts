@@ -2,7 +2,7 @@
 // fan-out, schema evolution and mistyped values.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { actingUser, generateAccount, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
+import { actingUser, generateAccount, reportRows, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
 import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
 import { query, rootMessage, runSync, temporalEnv, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
 import { assertTablesMatchFake } from './support/assertions';
@@ -236,12 +236,14 @@ describe('several accounts', () => {
           for (const row of rows) assert.deepEqual(JSON.parse(row._raw), want.get(row.key), `account ${account.accountId} ${table.name} ${row.key}`);
         }
       }
-      const cursors = await query<{ account_id: number; n: number }>(
-        `SELECT account_id, count() AS n FROM ${ids.database}._sync_state FINAL GROUP BY account_id ORDER BY account_id`,
+      const cursors = await query<{ account_id: number; n: number; marks: number }>(
+        `SELECT account_id, countIf(NOT startsWith(resource, '__full_sync')) AS n, countIf(startsWith(resource, '__full_sync:')) AS marks
+         FROM ${ids.database}._sync_state FINAL GROUP BY account_id ORDER BY account_id`,
       );
-      assert.deepEqual(cursors.map((c) => [String(c.account_id), Number(c.n)]).sort(), [
-        [String(first.accountId), CATALOG.length],
-        [String(second.accountId), CATALOG.length],
+      // A cursor per resource, and (a first run reconciles every resource) a full mark per resource.
+      assert.deepEqual(cursors.map((c) => [String(c.account_id), Number(c.n), Number(c.marks)]).sort(), [
+        [String(first.accountId), CATALOG.length, CATALOG.length],
+        [String(second.accountId), CATALOG.length, CATALOG.length],
       ].sort());
 
       // A list of ids syncs just those.
@@ -250,6 +252,102 @@ describe('several accounts', () => {
       assert.ifError(again.error);
       assert.equal(again.summary!.accountId, String(second.accountId));
       assert.equal(again.summary!.accounts, undefined);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+/** The live rows of a time-by-project report window are Harvest's (the fake's) rows of that window. */
+async function assertProjectWindow(db: string, fake: FakeHarvest, window: { from: string; to: string }, what: string): Promise<void> {
+  const stored = await query<{ project_id: number; currency: string; total_hours: number }>(
+    `SELECT project_id, currency, total_hours FROM ${db}.report_time_projects FINAL
+     WHERE _deleted = 0 AND window_from = {from:Date} AND window_to = {to:Date} ORDER BY project_id, currency`,
+    window,
+  );
+  const want = (reportRows(fake.data, 'time/projects', { window }) as Array<{ project_id: number; currency: string; total_hours: number }>)
+    .map((r) => ({ project_id: r.project_id, currency: r.currency, total_hours: r.total_hours }))
+    .sort((a, b) => a.project_id - b.project_id || a.currency.localeCompare(b.currency));
+  assert.ok(want.length > 0, `${what}: the window should hold entries`);
+  assert.deepEqual(stored, want, `${what}: window ${window.from}..${window.to}`);
+}
+
+describe('stale report windows', () => {
+  const RESOURCES = ['time_entries', 'expenses', 'report_time_projects'];
+  const W1 = windowOf('2024-06-01');
+  const W2 = windowOf('2025-06-01');
+  const inWindow = (e: Record<string, unknown>, w: { from: string; to: string }) => String(e.spent_date) >= w.from && String(e.spent_date) <= w.to;
+
+  it('a window whose entries changed is re-read by the run after one where the report answered 403', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 73, timeEntries: 600, users: 3 }), rateLimit: false });
+    try {
+      const ids = unique('stale_403');
+      const { cfg } = testConfig(fake, ids);
+      assert.ifError((await runSync(cfg, { resources: RESOURCES })).error);
+      await assertProjectWindow(ids.database, fake, W1, 'first run');
+      // An entry of an old window changes; the report is forbidden for one run.
+      const entry = fake.data.timeEntries.find((e) => inWindow(e, W1))!;
+      fake.update('timeEntries', entry.id, { hours: Number(entry.hours) + 3, rounded_hours: Number(entry.hours) + 3 });
+      // Changed just after the first run's cursor: the next run reads it, the one after does not.
+      const [{ cursor }] = await query<{ cursor: string }>(`SELECT toString(cursor) AS cursor FROM ${ids.database}._sync_state FINAL WHERE resource = 'time_entries'`);
+      entry.updated_at = new Date(Date.parse(`${cursor.replace(' ', 'T')}Z`) + 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      fake.faults.forbid('/v2/reports/time/projects');
+      const forbidden = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(forbidden.error);
+      assert.equal(resourceOf(forbidden.summary, 'report_time_projects').state, 'skipped');
+      assert.equal(resourceOf(forbidden.summary, 'time_entries').rows, 1);
+      fake.faults.clear();
+      // Nothing changed since: the window is stale all the same.
+      const next = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(next.error);
+      assert.equal(resourceOf(next.summary, 'time_entries').rows, 0);
+      await assertProjectWindow(ids.database, fake, W1, 'after the 403 run');
+      // Read: that window and today's, no other.
+      const asked = fake.requests.filter((r) => r.path === '/v2/reports/time/projects').slice(-2).map((r) => r.query.from).sort();
+      assert.ok(asked.includes(W1.from.replace(/-/g, '')), asked.join(','));
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('an entry moved across a window boundary fixes both windows', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 74, timeEntries: 600, users: 3 }), rateLimit: false });
+    try {
+      const ids = unique('stale_moved');
+      const { cfg } = testConfig(fake, ids);
+      assert.ifError((await runSync(cfg, { resources: RESOURCES })).error);
+      const entry = fake.data.timeEntries.find((e) => inWindow(e, W1))!;
+      fake.update('timeEntries', entry.id, { spent_date: '2025-06-02' });
+      const next = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(next.error);
+      assert.equal(resourceOf(next.summary, 'time_entries').rows, 1);
+      await assertProjectWindow(ids.database, fake, W1, 'the old window (the entry left it)');
+      await assertProjectWindow(ids.database, fake, W2, 'the new window');
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('the old window of a moved entry stays stale through a skipped report, even once merges dropped the older version', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 75, timeEntries: 600, users: 3 }), rateLimit: false });
+    try {
+      const ids = unique('stale_merged');
+      const { cfg } = testConfig(fake, ids);
+      assert.ifError((await runSync(cfg, { resources: RESOURCES })).error);
+      const entry = fake.data.timeEntries.find((e) => inWindow(e, W1))!;
+      fake.update('timeEntries', entry.id, { spent_date: '2025-06-02' });
+      fake.faults.forbid('/v2/reports/time/projects');
+      const skipped = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(skipped.error);
+      assert.equal(resourceOf(skipped.summary, 'report_time_projects').state, 'skipped');
+      fake.faults.clear();
+      // Only the entry's newest version is left: its old date is gone from the table.
+      await testClickHouse().client.command({ query: `OPTIMIZE TABLE ${ids.database}.time_entries FINAL` });
+      const [{ versions }] = await query<{ versions: number }>(`SELECT count() AS versions FROM ${ids.database}.time_entries WHERE id = {id:UInt64}`, { id: entry.id });
+      assert.equal(versions, 1);
+      assert.ifError((await runSync(cfg, { resources: RESOURCES })).error);
+      await assertProjectWindow(ids.database, fake, W1, 'the old window');
+      await assertProjectWindow(ids.database, fake, W2, 'the new window');
     } finally {
       await fake.close();
     }

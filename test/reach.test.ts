@@ -4,9 +4,12 @@
 // worker, embedded ClickHouse.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { actingUser, generateAccount, managedProjects, startFakeHarvest, teammatesFor, type FakeHarvest, type Rec } from '../src/sandbox';
+import { actingUser, generateAccount, managedProjects, reportRows, startFakeHarvest, teammatesFor, type FakeHarvest, type Rec } from '../src/sandbox';
 import { query, runSync, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
-import type { SyncSummary } from '../src/sync/types';
+import type { RecordCheck, SyncSummary, TokenReach } from '../src/sync/types';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { HarvestClient } from '../src/harvest/client';
+import { createActivities } from '../src/activities';
 import { CATALOG, getResource, tablesOf } from '../src/harvest/catalog';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { parentIds, recordParentChecks, storePage } from '../src/clickhouse/store';
@@ -153,6 +156,17 @@ describe('token reach', () => {
       assert.ok(teammateEntry && hidden.length >= 2, 'the seed gives the Manager teammates or managed projects, and hides others');
       const gone = fake.remove('timeEntries', teammateEntry.id as number);
       const hiddenGone = fake.remove('timeEntries', hidden[0].id as number);
+      assert.ok(projects.size > 0, 'the seed makes the Manager manage projects');
+      type ReportRow = { project_id: number; window_from: string; window_to: string; currency: string; total_hours: number; _sync_id: string };
+      const projectRows = (): Promise<ReportRow[]> => query<ReportRow>(
+        `SELECT project_id, toString(window_from) AS window_from, toString(window_to) AS window_to, currency, total_hours, _sync_id
+         FROM ${db}.report_time_projects FINAL WHERE _deleted = 0 ORDER BY window_from, project_id, currency`,
+      );
+      const clientRows = (): Promise<unknown[]> => query(`SELECT * EXCEPT (_synced_at) FROM ${db}.report_time_clients FINAL ORDER BY window_from, client_id, currency`);
+      const projectsBefore = await projectRows();
+      const clientsBefore = await clientRows();
+      assert.ok(projectsBefore.some((r) => !projects.has(r.project_id)) && projectsBefore.some((r) => projects.has(r.project_id)));
+      fake.resetLog();
 
       const { summary, error } = await runSync(manager.cfg, { mode: 'full' });
       assert.ifError(error);
@@ -164,6 +178,55 @@ describe('token reach', () => {
       assert.equal(live, 1);
       assert.match(resource(summary, 'time_entries').warning ?? '', /deletions marked only for rows of \d+ user\(s\)/);
       assert.match(resource(summary, 'expense_categories').warning ?? '', /deletions not marked/);
+
+      // Reports: rows that mix projects are not read at all; per-project rows only where the
+      // Manager sees every entry (its projects), whole; every other row stays as it was.
+      for (const name of ['report_time_clients', 'report_time_tasks', 'report_time_team', 'report_expenses_clients', 'report_expenses_categories', 'report_expenses_team']) {
+        assert.equal(resource(summary, name).state, 'skipped', name);
+        assert.match(resource(summary, name).warning ?? '', /not read: the token \(user \d+, manager\) is not an Administrator's and the rows of .* mix projects/);
+      }
+      assert.deepEqual(fake.requests.filter((r) => /^\/v2\/reports\/(time|expenses)\/(clients|tasks|team|categories)/.test(r.path)), []);
+      assert.deepEqual(await clientRows(), clientsBefore);
+      const projectsReport = resource(summary, 'report_time_projects');
+      assert.equal(projectsReport.state, 'done');
+      assert.match(projectsReport.warning ?? '', new RegExp(`only the rows of the ${projects.size} project\\(s\\) the token \\(user \\d+, manager\\) manages are written`));
+      const after = await projectRows();
+      assert.deepEqual(after.filter((r) => !projects.has(r.project_id)), projectsBefore.filter((r) => !projects.has(r.project_id)), 'rows of other projects untouched');
+      const windows = [...new Map(projectsBefore.map((r) => [r.window_from, { from: r.window_from, to: r.window_to }])).values()];
+      const want = windows.flatMap((w) => (reportRows(fake.data, 'time/projects', { window: w }) as Array<{ project_id: number; currency: string; total_hours: number }>)
+        .filter((r) => projects.has(r.project_id))
+        .map((r) => ({ project_id: r.project_id, window_from: w.from, currency: r.currency, total_hours: r.total_hours })));
+      const managedAfter = after.filter((r) => projects.has(r.project_id)).map((r) => ({ project_id: r.project_id, window_from: r.window_from, currency: r.currency, total_hours: r.total_hours }));
+      const order = (a: { window_from: string; project_id: number; currency: string }, b: typeof a) => a.window_from.localeCompare(b.window_from) || a.project_id - b.project_id || a.currency.localeCompare(b.currency);
+      assert.deepEqual(managedAfter.sort(order), want.sort(order), 'the managed projects hold their whole totals');
+    });
+
+    it('under a token below Administrator, a 404 marks a deletion candidate gone only when its stored row is within reach', async () => {
+      const me = actingUser(fake.data, 'manager')!;
+      const mates = new Set((teammatesFor(fake.data, me.id as number) ?? []).map((u) => u.id as number));
+      const projects = managedProjects(fake.data, me.id as number);
+      const reach: TokenReach = { userId: me.id as number, accessRoles: me.access_roles as string[], role: 'manager', userIds: [me.id as number, ...mates].sort((a, b) => a - b), projectIds: [...projects].sort((a, b) => a - b) };
+      const sees = (e: Rec): boolean => reach.userIds!.includes(userOf(e)) || projects.has(projectOf(e));
+      // Stored (by the Administrator's sync) and live: one entry the Manager sees, one it does not.
+      const live = await query<{ id: number; user_id: number; project_id: number }>(`SELECT id, user_id, project_id FROM ${db}.time_entries FINAL WHERE _deleted = 0`);
+      const byId = new Map(fake.data.timeEntries.map((e) => [e.id as number, e]));
+      const inReach = live.find((r) => byId.has(r.id) && sees(byId.get(r.id)!))!;
+      const outOfReach = live.find((r) => byId.has(r.id) && !sees(byId.get(r.id)!))!;
+      assert.ok(inReach && outOfReach);
+      fake.remove('timeEntries', inReach.id);
+      fake.remove('timeEntries', outOfReach.id);
+      const harvest = new HarvestClient(manager.cfg.harvest!);
+      const activities = createActivities({ harvest, harvestConfig: manager.cfg.harvest!, clickhouse: { ...testClickHouse(), database: db } });
+      const env = new MockActivityEnvironment();
+      const check = (id: number, withReach?: TokenReach): Promise<RecordCheck> =>
+        env.run(activities.fetchRecord, { accountId: String(fake.data.accountId), syncId: 'check', resource: 'time_entries', id: String(id), ...(withReach ? { reach: withReach } : {}) }) as Promise<RecordCheck>;
+      try {
+        assert.equal((await check(inReach.id, reach)).state, 'gone');
+        assert.equal((await check(outOfReach.id, reach)).state, 'unknown', 'a 404 for a record the token may not see proves nothing');
+        assert.equal((await check(outOfReach.id)).state, 'gone', "an Administrator's 404 is a deletion");
+      } finally {
+        await harvest.close();
+      }
     });
   });
 });

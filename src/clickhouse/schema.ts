@@ -8,6 +8,8 @@ export const STATE_TABLE = '_sync_state';
 export const RUNS_TABLE = '_sync_runs';
 /** When each still-open parent last had its child list asked (the re-check rotates through them). */
 export const PARENT_CHECKS_TABLE = '_sync_parent_checks';
+/** Report windows whose entries changed, when and by which sync that was noted (a report re-reads those noted since its cursor). */
+export const REPORT_WINDOWS_TABLE = '_sync_report_windows';
 
 const q = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;
 export const tableRef = (db: string, table: string): string => `${q(db)}.${q(table)}`;
@@ -81,6 +83,21 @@ export function createParentChecksTableSQL(db: string): string {
   ].join('\n');
 }
 
+export function createReportWindowsTableSQL(db: string): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(db, REPORT_WINDOWS_TABLE)} (`,
+    '  account_id UInt64,',
+    '  window_from Date,',
+    '  window_to Date,',
+    "  noted_at DateTime64(3, 'UTC'),",
+    '  sync_id String',
+    ')',
+    // Every note is kept (a few rows a run): which sync noted a window matters.
+    'ENGINE = MergeTree',
+    'ORDER BY (account_id, noted_at)',
+  ].join('\n');
+}
+
 /** Columns the run log gained after its first release: added to existing tables at start. */
 const RUNS_ADDED_COLUMNS: Array<[string, string]> = [
   // Whose token ran the sync (`/users/me`), and its access roles.
@@ -133,6 +150,7 @@ export async function ensureSchema(client: ClickHouseClient, db: string, specs: 
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${q(db)}` });
   await client.command({ query: createStateTableSQL(db) });
   await client.command({ query: createParentChecksTableSQL(db) });
+  await client.command({ query: createReportWindowsTableSQL(db) });
   await ensureRunsTable(client, db);
   const tables = specs.flatMap(tablesOf);
   for (const t of tables) await client.command({ query: createTableSQL(db, t) });

@@ -8,7 +8,7 @@ import { ENCODED_INSERT, type EncodedInserter } from './connect';
 import { getResource, type ResourceSpec } from '../harvest/catalog';
 import type { BuiltTables, NestedTable, Row, RowTable } from './rows';
 import { clickhouseDateTime64 } from './rows';
-import { PARENT_CHECKS_TABLE, RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
+import { PARENT_CHECKS_TABLE, REPORT_WINDOWS_TABLE, RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
 import type { ParentChunk, SyncRunRecord } from '../sync/types';
 import type { RowScope } from '../sync/reach';
 
@@ -282,16 +282,43 @@ export async function markUnseenDeleted(
   return marked;
 }
 
+/** Whether the newest stored version of record `id` is one a token with `scope` sees (its user's, or a managed project's). */
+export async function storedWithinScope(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, id: string, scope: RowScope): Promise<boolean> {
+  const scoped = scopeCondition(scope);
+  const res = await client.query({
+    query: `SELECT count() AS n FROM ${latestRows(db, spec.name, spec.key, 'toString(id) = {id:String}')} WHERE 1${scoped.where}`,
+    query_params: { account: accountId, id, ...scoped.params },
+    format: 'JSONEachRow',
+  });
+  const [{ n }] = await res.json<{ n: number | string }>();
+  return Number(n) > 0;
+}
+
 function scopeCondition(scope: RowScope): { where: string; params: Record<string, unknown> } {
   const parts = [`${quoteIdent(scope.userColumn)} IN {scope_users:Array(UInt64)}`];
   if (scope.projectColumn && scope.projectIds?.length) parts.push(`${quoteIdent(scope.projectColumn)} IN {scope_projects:Array(UInt64)}`);
   return { where: ` AND (${parts.join(' OR ')})`, params: { scope_users: scope.userIds, scope_projects: scope.projectIds ?? [] } };
 }
 
-/** Marks the rows of a report window that sync `syncId` did not write (the report no longer has them). */
-export async function replaceReportWindow(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, window: { from: string; to: string }, syncStartedAt: string): Promise<number> {
+/**
+ * Marks the rows of a report window that sync `syncId` did not write (the report no longer
+ * has them); with `projectIds`, only rows of those projects (the rest were not read whole).
+ */
+export async function replaceReportWindow(
+  client: ClickHouseClient,
+  db: string,
+  spec: ResourceSpec,
+  accountId: string,
+  syncId: string,
+  window: { from: string; to: string },
+  syncStartedAt: string,
+  projectIds?: readonly number[],
+): Promise<number> {
   const inWindow = 'window_from = {from:Date} AND window_to = {to:Date}';
   const windowInKey = spec.key.includes('window_from') && spec.key.includes('window_to');
+  if (projectIds && !spec.key.includes('project_id')) throw new Error(`${spec.name}: rows are not per project`);
+  // project_id is part of the key: it narrows the versions compared too.
+  const scope = [windowInKey ? inWindow : undefined, projectIds ? 'project_id IN {scope_projects:Array(UInt64)}' : undefined].filter(Boolean).join(' AND ');
   return tombstone(
     client,
     db,
@@ -300,8 +327,8 @@ export async function replaceReportWindow(client: ClickHouseClient, db: string, 
     accountId,
     syncId,
     `${windowInKey ? '1' : inWindow} AND _sync_id != {sync:String} AND ${WRITTEN_BEFORE}`,
-    { from: window.from, to: window.to, before: syncStartedAt },
-    windowInKey ? inWindow : undefined,
+    { from: window.from, to: window.to, before: syncStartedAt, scope_projects: projectIds ?? [] },
+    scope || undefined,
   );
 }
 
@@ -325,21 +352,66 @@ export async function entryDates(client: ClickHouseClient, db: string, accountId
   return (await res.json<{ d: string }>()).map((r) => r.d);
 }
 
+/**
+ * Report windows go stale when their entries change: the spent dates of every version
+ * (older ones and deleted ones included) of the time entries and expenses that have a
+ * version written by sync `writtenBy`, or since `since` (ISO) by any sync but `notBy`. An
+ * entry moved to another date names its old date too, as long as its older version is
+ * still stored (merges drop it: noteReportWindows keeps the windows it named). Ascending.
+ */
+export async function staleEntryDates(client: ClickHouseClient, db: string, accountId: string, by: { writtenBy: string } | { since: string; notBy: string }): Promise<string[]> {
+  const written = 'since' in by ? WRITTEN_SINCE : '_sync_id = {sync:String}';
+  const parts = ['time_entries', 'expenses'].map((t) =>
+    `SELECT DISTINCT spent_date AS d FROM ${tableRef(db, t)} WHERE account_id = {account:UInt64} AND spent_date IS NOT NULL
+     AND id IN (SELECT id FROM ${tableRef(db, t)} WHERE account_id = {account:UInt64} AND ${written})`,
+  );
+  const res = await client.query({
+    query: `SELECT DISTINCT toString(d) AS d FROM (${parts.join(' UNION ALL ')}) ORDER BY d`,
+    query_params: { account: accountId, ...('since' in by ? { since: by.since, sync: by.notBy } : { sync: by.writtenBy }) },
+    format: 'JSONEachRow',
+  });
+  return (await res.json<{ d: string }>()).map((r) => r.d);
+}
+
+const WRITTEN_SINCE = "_synced_at >= parseDateTime64BestEffort({since:String}, 3, 'UTC') AND _sync_id != {sync:String}";
+
+/** Remembers that sync `syncId` found these report windows stale. */
+export async function noteReportWindows(client: ClickHouseClient, db: string, accountId: string, syncId: string, windows: ReadonlyArray<{ from: string; to: string }>): Promise<void> {
+  if (windows.length === 0) return;
+  const notedAt = clickhouseDateTime64(new Date());
+  const rows = windows.map((w) => ({ account_id: accountId, window_from: w.from, window_to: w.to, noted_at: notedAt, sync_id: syncId }));
+  await insertWithToken(client, tableRef(db, REPORT_WINDOWS_TABLE), rows, uniqueToken(`${syncId}:report-windows`));
+}
+
+/** Report windows noted stale since `since` (ISO) by any sync but `notBy`, oldest first. */
+export async function notedReportWindows(client: ClickHouseClient, db: string, accountId: string, since: string, notBy: string): Promise<Array<{ from: string; to: string }>> {
+  const res = await client.query({
+    query: `SELECT DISTINCT toString(window_from) AS from, toString(window_to) AS to FROM ${tableRef(db, REPORT_WINDOWS_TABLE)}
+            WHERE account_id = {account:UInt64} AND noted_at >= parseDateTime64BestEffort({since:String}, 3, 'UTC') AND sync_id != {sync:String}
+            ORDER BY from`,
+    query_params: { account: accountId, since, sync: notBy },
+    format: 'JSONEachRow',
+  });
+  return res.json<{ from: string; to: string }>();
+}
+
 export interface CommittedCursor {
   resource: string;
   cursor: string;
+  /** The sync that committed it. */
+  syncId: string;
 }
 
 export async function readCursors(client: ClickHouseClient, db: string, accountId: string): Promise<CommittedCursor[]> {
   const res = await client.query({
-    query: `SELECT resource, formatDateTime(cursor, '%Y-%m-%dT%H:%i:%S.%fZ') AS cursor
+    query: `SELECT resource, formatDateTime(cursor, '%Y-%m-%dT%H:%i:%S.%fZ') AS cursor, sync_id
             FROM ${tableRef(db, STATE_TABLE)} FINAL WHERE account_id = {account:UInt64}`,
     query_params: { account: accountId },
     format: 'JSONEachRow',
   });
-  const rows = await res.json<{ resource: string; cursor: string }>();
+  const rows = await res.json<{ resource: string; cursor: string; sync_id: string }>();
   // %f prints microseconds; normalise to ISO milliseconds.
-  return rows.map((r) => ({ resource: r.resource, cursor: new Date(r.cursor.replace(/(\.\d{3})\d*Z$/, '$1Z')).toISOString() }));
+  return rows.map((r) => ({ resource: r.resource, cursor: new Date(r.cursor.replace(/(\.\d{3})\d*Z$/, '$1Z')).toISOString(), syncId: r.sync_id }));
 }
 
 export async function writeCursor(client: ClickHouseClient, db: string, accountId: string, resource: string, cursor: string, syncId: string): Promise<void> {

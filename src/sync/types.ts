@@ -7,7 +7,10 @@ import type { ResourceSpec } from '../harvest/catalog';
  * (a release may change it while a sync runs): the account sync gets these from an
  * activity, so they are in its history, and hands each resource child its own.
  */
-export type WorkflowSpec = Pick<ResourceSpec, 'name' | 'paging' | 'incremental' | 'dateRange' | 'parent' | 'changeSignals' | 'report' | 'dependsOn'>;
+export type WorkflowSpec = Pick<ResourceSpec, 'name' | 'paging' | 'incremental' | 'dateRange' | 'parent' | 'changeSignals' | 'report' | 'dependsOn'> & {
+  /** Reports: the key (whether its rows are per project decides what a limited token may write). */
+  key?: string[];
+};
 
 /** Failure type of a 403 from Harvest: the resource is skipped unless the run is strict. */
 export const FORBIDDEN_FAILURE = 'Harvest.forbidden';
@@ -92,6 +95,8 @@ export interface SyncState {
 export interface AccountSyncPlan extends SyncState {
   /** The selected resources with their dependencies, in catalog order. */
   resources: WorkflowSpec[];
+  /** Resources whose writes make report windows stale (time entries, expenses): noted when they end. */
+  windowInputs?: string[];
 }
 
 /**
@@ -105,6 +110,8 @@ export interface PageRequest {
   accountId: string;
   syncId: string;
   resource: string;
+  /** Reports under a token below Administrator: only the rows of projects it manages are stored. */
+  reach?: TokenReach;
   /** null: the resource's first page (or page `page`), built from `updatedSince` and `parentId`. */
   url: string | null;
   /** Page number of a page-numbered list, read in parallel once the first page told the count. */

@@ -28,6 +28,7 @@ import { QUERY_NAMES, accountWorkflowId, resourceWorkflowId, type AccountSyncRef
 import { dueForFull, fullMark, parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
 import { ACCOUNTS_ATTRIBUTE, MODE_ATTRIBUTE } from '../sync/search-attributes';
 import { rootMessage } from '../sync/failures';
+import { reportScope } from '../sync/reach';
 import { totalsOf } from '../sync/summary';
 import {
   FORBIDDEN_FAILURE,
@@ -295,6 +296,14 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         entry.warning = `not started: it needs ${missing.join(', ')}, which did not finish`;
         return false;
       }
+      // Below Administrator a report's totals cover what the token sees: written only where complete.
+      const scope = spec.report && reach && reach.role !== 'administrator' ? reportScope(spec, reach) : undefined;
+      if (scope && 'skip' in scope) {
+        entry.state = 'skipped';
+        entry.warning = scope.skip;
+        log.warn('report not read: the token is not an Administrator\'s', { resource: name, userId: reach!.userId });
+        return false;
+      }
       const cursorPlan = plans.get(name)!;
       const onlyChanged = changedOnly(name);
       entry.state = 'running';
@@ -327,18 +336,34 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         // a page holds its lane, up to IN_FLIGHT_MAX (docs/pacing.md).
         ...(input.concurrency === undefined ? { inFlight: { max: IN_FLIGHT_MAX, requestsPerSecond: GENERAL_REQUESTS_PER_SECOND } } : {}),
       };
+      // What an input of the windowed reports wrote, even partly, makes their windows stale:
+      // noted as it ends, so a report that does not run now re-reads them later.
+      const noteWindows = async (): Promise<void> => {
+        if (!plan.windowInputs?.includes(name)) return;
+        try {
+          await storeActivities.noteReportWindows({ accountId, syncId });
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          // A safety net only (the reports derive the same windows from the entries' versions).
+          log.warn('report windows not noted', { resource: name, error: rootMessage(err) });
+        }
+      };
       try {
         const child = await startChild(syncResource, {
           workflowId: resourceWorkflowId(laneId, name),
           args: [childInput],
         });
-        progress.set(name, { ...(await child.result()), ...(full.has(name) ? { full: true } : {}) });
+        const result = await child.result();
+        if (scope) result.warning = [scope.note, result.warning].filter(Boolean).join('; ');
+        progress.set(name, { ...result, ...(full.has(name) ? { full: true } : {}) });
+        await noteWindows();
         return true;
       } catch (err) {
         if (isCancellation(err)) {
           entry.state = 'cancelled';
           return false;
         }
+        await noteWindows();
         if (!input.strict && failureTypes(err).includes(FORBIDDEN_FAILURE)) {
           entry.state = 'skipped';
           entry.warning = `skipped: ${rootMessage(err)}`;

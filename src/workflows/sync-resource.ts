@@ -113,6 +113,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
         resource: spec.name,
         updatedSince: input.updatedSince,
         ...(input.range && spec.dateRange ? { range: input.range } : {}),
+        ...(input.reach && spec.report ? { reach: input.reach } : {}),
         ...req,
       });
     } finally {
@@ -280,7 +281,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
 
   if (spec.report?.windowed) {
     // One listing per window; a finished window's rows are replaced by what it now holds.
-    carry.windows ??= await storeActivities.reportWindows({ accountId: input.accountId, syncId: input.syncId, all: input.allWindows, ...(input.range ? { range: input.range } : {}) });
+    carry.windows ??= await storeActivities.reportWindows({ accountId: input.accountId, syncId: input.syncId, resource: spec.name, all: input.allWindows, ...(input.range ? { range: input.range } : {}) });
     // Side by side: each window's listing is its own (state in this loop, not in the carry),
     // and continue-as-new only between batches, when every window before is replaced.
     while (carry.windows.length > 0 && patched(PARALLEL_WINDOWS_PATCH)) {
@@ -289,7 +290,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
       const held = await Promise.all(
         batch.map(async (window) => {
           if (!(await readWindow(window))) return false;
-          await storeActivities.replaceWindow({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, window, syncStartedAt: input.runStartedAt });
+          await storeActivities.replaceWindow({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, window, syncStartedAt: input.runStartedAt, ...(input.reach ? { reach: input.reach } : {}) });
           return true;
         }),
       );
@@ -300,7 +301,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     while (carry.windows.length > 0) {
       // A window that never held still keeps its rows: what it missed is not gone.
       if (await readList()) {
-        await storeActivities.replaceWindow({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, window: carry.windows[0], syncStartedAt: input.runStartedAt });
+        await storeActivities.replaceWindow({ accountId: input.accountId, resource: spec.name, syncId: input.syncId, window: carry.windows[0], syncStartedAt: input.runStartedAt, ...(input.reach ? { reach: input.reach } : {}) });
       } else carry.unstable = true;
       carry.windows = carry.windows.slice(1);
       Object.assign(carry, { next: null, started: false, totalPages: 0, nextPage: 0, pass: 1, passTotal: null, shifted: false });
@@ -390,7 +391,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
       while (next < candidates.ids.length) {
         const id = candidates.ids[next++];
         progress.position = `confirming deletions (${next} of ${candidates.ids.length})`;
-        const check = await harvestActivities.fetchRecord({ accountId: input.accountId, syncId: input.syncId, resource: spec.name, id });
+        const check = await harvestActivities.fetchRecord({ accountId: input.accountId, syncId: input.syncId, resource: spec.name, id, ...(input.reach ? { reach: input.reach } : {}) });
         progress.requests += check.requests;
         progress.rateLimited += check.rateLimited;
         if (check.state === 'gone') {
