@@ -13,6 +13,7 @@ import { storePage } from '../src/clickhouse/store';
 import { ENCODED_INSERT } from '../src/clickhouse/connect';
 import type { SyncSummary } from '../src/sync/types';
 import { windowOf } from '../src/sync/windows';
+import { auditLines } from '../src/cli/status';
 
 const resourceOf = (s: SyncSummary | undefined, name: string) => s!.resources.find((r) => r.resource === name)!;
 
@@ -348,6 +349,58 @@ describe('stale report windows', () => {
       assert.ifError((await runSync(cfg, { resources: RESOURCES })).error);
       await assertProjectWindow(ids.database, fake, W1, 'the old window');
       await assertProjectWindow(ids.database, fake, W2, 'the new window');
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('the sync audits itself against the reports', () => {
+  it('an entry removed from the store behind its back is found by the next run and re-read; a window that stays off is flagged', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 76, timeEntries: 900, users: 3 }), rateLimit: false });
+    try {
+      const ids = unique('audit');
+      const db = ids.database;
+      const { cfg } = testConfig(fake, ids);
+      const RESOURCES = ['time_entries', 'expenses', 'report_time_projects', 'report_expenses_projects'];
+      const first = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(first.error);
+      // Every window read was audited, and agrees (time: rounded_hours; expenses: total_cost).
+      const audits = await query<{ report: string; streak: number; projects: number }>(`SELECT report, streak, projects FROM ${db}._sync_audit`);
+      assert.deepEqual([...new Set(audits.map((a) => a.report))].sort(), ['report_expenses_projects', 'report_time_projects']);
+      assert.ok(audits.every((a) => a.streak === 0 && a.projects > 0), JSON.stringify(audits));
+      assert.equal(first.summary!.audit, undefined);
+
+      // An entry of the current window vanishes from ClickHouse (not from Harvest).
+      const current = windowOf(new Date().toISOString().slice(0, 10));
+      const inCurrent = fake.data.timeEntries.filter((e) => String(e.spent_date) >= current.from && String(e.spent_date) <= current.to);
+      assert.ok(inCurrent.length >= 2, 'the seed has entries in the current window');
+      const lost = inCurrent[0];
+      await testClickHouse().client.command({ query: `ALTER TABLE ${db}.time_entries DELETE WHERE id = {id:UInt64}`, query_params: { id: lost.id }, clickhouse_settings: { mutations_sync: '2' } });
+      fake.resetLog();
+      const second = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(second.error);
+      assert.deepEqual(second.summary!.audit, { disagreeing: [{ report: 'report_time_projects', from: current.from, to: current.to, projects: 1, flagged: false }] });
+      assert.match(auditLines('1', second.summary!.audit!)[0], /report_time_projects .* disagrees with the synced entries for 1 project\(s\); its entries are re-read by the next run/);
+      // Found without a request of its own: the report read its window anyway.
+      assert.deepEqual(fake.requests.filter((r) => r.path === '/v2/time_entries').map((r) => r.query.from), [undefined]);
+
+      const third = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(third.error);
+      assert.equal(third.summary!.audit, undefined, 'the re-read entries agree with the report');
+      const [{ n }] = await query<{ n: number }>(`SELECT count() AS n FROM ${db}.time_entries FINAL WHERE _deleted = 0 AND id = {id:UInt64}`, { id: lost.id });
+      assert.equal(n, 1, 'the lost entry is back');
+      assert.ok(resourceOf(third.summary, 'time_entries').rows >= inCurrent.length, 'the window was listed in full');
+
+      // An entry deleted in Harvest stays in the store until a full run: re-read, the window still differs, and is flagged.
+      fake.remove('timeEntries', inCurrent[1].id);
+      const fourth = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(fourth.error);
+      assert.deepEqual(fourth.summary!.audit?.disagreeing.map((w) => [w.report, w.from, w.flagged]), [['report_time_projects', current.from, false]]);
+      const fifth = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(fifth.error);
+      assert.deepEqual(fifth.summary!.audit?.disagreeing.map((w) => [w.report, w.from, w.flagged]), [['report_time_projects', current.from, true]]);
+      assert.match(auditLines('1', fifth.summary!.audit!)[0], /FLAGGED/);
     } finally {
       await fake.close();
     }

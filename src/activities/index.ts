@@ -11,7 +11,7 @@ import type { ClickHouseHandle } from '../clickhouse/connect';
 import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
 import { buildTables } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
-import { entryDates, markUnseenDeleted, storedWithinScope, noteReportWindows, notedReportWindows, parentIds, recordParentChecks, staleEntryDates, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type CommittedCursor, type EncodedPage, writeSyncRun } from '../clickhouse/store';
+import { AUDITED_REPORTS, auditReportWindow, disagreeingWindows, entryDates, markUnseenDeleted, storedWithinScope, noteReportWindows, notedReportWindows, parentIds, recordParentChecks, staleEntryDates, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type CommittedCursor, type EncodedPage, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
 import { deletionScope, reportScope } from '../sync/reach';
 import { readSyncState } from '../sync/plan';
@@ -19,6 +19,7 @@ import { readTokenReach } from '../harvest/reach';
 import {
   FORBIDDEN_FAILURE,
   type AccountSyncPlan,
+  type AuditOutcome,
   type DateRange,
   type DeletionCandidates,
   type DeletionResult,
@@ -126,7 +127,18 @@ export function createActivities(deps: ActivityDeps) {
       const marks = Object.fromEntries(names.filter((n) => fullAt[n] !== undefined).map((n) => [n, fullAt[n]]));
       // Whose writes make report windows stale, selected or not: the workflow notes them.
       const windowInputs = [...new Set(CATALOG.filter((r) => r.report?.windowed).flatMap((r) => r.dependsOn))];
-      return { accountId, cursors, startDate: deps.harvestConfig.startDate ?? null, fullAt: marks, lastFullAt, windowInputs, resources: names.map((n) => workflowSpec(getResource(n))) };
+      // Windows whose last audit disagreed: their entries are listed again (no extra request to find them).
+      const reread: Record<string, Array<{ from: string; to: string }>> = {};
+      for (const w of await disagreeingWindows(ch, db, accountId)) {
+        const entries = AUDITED_REPORTS.find((a) => a.report === w.report)?.entries;
+        if (!entries || !names.includes(entries) || reread[entries]?.some((r) => r.from === w.from)) continue;
+        (reread[entries] ??= []).push({ from: w.from, to: w.to });
+      }
+      return {
+        accountId, cursors, startDate: deps.harvestConfig.startDate ?? null, fullAt: marks, lastFullAt, windowInputs,
+        auditedReports: AUDITED_REPORTS.map((a) => a.report), ...(Object.keys(reread).length ? { reread } : {}),
+        resources: names.map((n) => workflowSpec(getResource(n))),
+      };
     },
 
     async fetchPage(req: PageRequest): Promise<PageResult> {
@@ -285,7 +297,16 @@ export function createActivities(deps: ActivityDeps) {
       const spec = getResource(req.resource);
       const scope = req.reach && req.reach.role !== 'administrator' ? reportScope(spec, req.reach) : undefined;
       if (scope && 'skip' in scope) return 0;
-      return replaceReportWindow(ch, db, spec, req.accountId, req.syncId, req.window, req.syncStartedAt, scope?.projectIds);
+      const replaced = await replaceReportWindow(ch, db, spec, req.accountId, req.syncId, req.window, req.syncStartedAt, scope?.projectIds);
+      // The window as Harvest totals it, against the synced entries (whole only for an Administrator's token).
+      if (!scope) await auditReportWindow(ch, db, req.accountId, spec.name, req.window, req.syncId);
+      return replaced;
+    },
+
+    /** The windows this sync audited whose report and entries disagree (for the summary and `status`). */
+    async auditFindings(req: { accountId: string; syncId: string }): Promise<AuditOutcome> {
+      const windows = await disagreeingWindows(ch, db, req.accountId, req.syncId);
+      return { disagreeing: windows.map((w) => ({ report: w.report, from: w.from, to: w.to, projects: w.disagreeing.length, flagged: w.streak >= 2 })) };
     },
 
     /**

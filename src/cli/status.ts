@@ -3,7 +3,7 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { WORKFLOW_TYPES } from '../contracts';
 import { fetchProgress, type Output } from '../session';
-import type { FullEveryOutcome, ResourceProgress } from '../sync/types';
+import type { AuditOutcome, FullEveryOutcome, ResourceProgress } from '../sync/types';
 import { progressLines } from './progress';
 
 export interface SyncStatus {
@@ -18,6 +18,8 @@ export interface SyncStatus {
   tokens?: Record<string, { userId: number; accessRoles: string[]; role: string }>;
   /** Per account, once its sync finished: the resources `fullEvery` found due, and those it reconciled. */
   fullEvery?: Record<string, FullEveryOutcome>;
+  /** Per account, once its sync finished: report windows whose totals disagree with the synced entries. */
+  audit?: Record<string, AuditOutcome>;
   resources?: ResourceProgress[];
 }
 
@@ -33,7 +35,7 @@ export async function collectStatus(client: Client, opts: { workflowId?: string;
   }
   return Promise.all(
     found.map(async (wf) => {
-      const memo = (wf.memo ?? {}) as { accounts?: string[]; mode?: string; tokens?: SyncStatus['tokens']; fullEvery?: SyncStatus['fullEvery'] };
+      const memo = (wf.memo ?? {}) as { accounts?: string[]; mode?: string; tokens?: SyncStatus['tokens']; fullEvery?: SyncStatus['fullEvery']; audit?: SyncStatus['audit'] };
       return {
         workflowId: wf.workflowId,
         runId: wf.runId,
@@ -44,6 +46,7 @@ export async function collectStatus(client: Client, opts: { workflowId?: string;
         closeTime: wf.closeTime?.toISOString() ?? null,
         ...(memo.tokens ? { tokens: memo.tokens } : {}),
         ...(memo.fullEvery ? { fullEvery: memo.fullEvery } : {}),
+        ...(memo.audit ? { audit: memo.audit } : {}),
         resources: wf.status.name === 'RUNNING' ? await fetchProgress(client, wf.workflowId) : undefined,
       };
     }),
@@ -58,6 +61,7 @@ export function statusLines(report: SyncStatus[], bars: boolean): string[] {
     lines.push(`${r.workflowId}  ${r.status}${what ? `  (${what})` : ''}  started ${r.startTime}${r.closeTime ? `  closed ${r.closeTime}` : ''}`);
     for (const [account, t] of Object.entries(r.tokens ?? {})) lines.push(`    ${tokenLine(account, t)}`);
     for (const [account, f] of Object.entries(r.fullEvery ?? {})) lines.push(`    ${fullEveryLine(account, f)}`);
+    for (const [account, a] of Object.entries(r.audit ?? {})) lines.push(...auditLines(account, a).map((l) => `    ${l}`));
     if (r.resources) lines.push(...progressLines(r.resources, { bars }).map((l) => `    ${l}`));
   }
   return lines;
@@ -74,6 +78,16 @@ export function fullEveryLine(account: string, f: FullEveryOutcome): string {
   const still = f.due.filter((r) => !f.reconciled.includes(r));
   return `full reconciliation of account ${account} (fullEvery): ${f.reconciled.length} of ${f.due.length} due resource(s) reconciled` +
     (still.length ? `; still due: ${still.join(', ')}` : '');
+}
+
+/**
+ * `audit of account 1: report_time_projects 2025-12-25..2026-12-24 disagrees with the synced
+ * entries for 1 project(s); its entries are re-read by the next run` (FLAGGED: twice in a row).
+ */
+export function auditLines(account: string, a: AuditOutcome): string[] {
+  return a.disagreeing.map((w) =>
+    `audit of account ${account}: ${w.report} ${w.from}..${w.to} disagrees with the synced entries for ${w.projects} project(s); ` +
+    (w.flagged ? 'FLAGGED: it disagreed after its entries were re-read' : 'its entries are re-read by the next run'));
 }
 
 /** Prints the status once, or (terminal, running syncs) redraws it every second until they end. */

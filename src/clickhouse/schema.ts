@@ -8,6 +8,8 @@ export const STATE_TABLE = '_sync_state';
 export const RUNS_TABLE = '_sync_runs';
 /** When each still-open parent last had its child list asked (the re-check rotates through them). */
 export const PARENT_CHECKS_TABLE = '_sync_parent_checks';
+/** Each audit of a report window against the synced entries (the newest per window counts). */
+export const AUDIT_TABLE = '_sync_audit';
 /** Report windows whose entries changed, when and by which sync that was noted (a report re-reads those noted since its cursor). */
 export const REPORT_WINDOWS_TABLE = '_sync_report_windows';
 
@@ -98,6 +100,26 @@ export function createReportWindowsTableSQL(db: string): string {
   ].join('\n');
 }
 
+export function createAuditTableSQL(db: string): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(db, AUDIT_TABLE)} (`,
+    '  account_id UInt64,',
+    '  report LowCardinality(String),',
+    '  window_from Date,',
+    '  window_to Date,',
+    "  checked_at DateTime64(3, 'UTC'),",
+    '  sync_id String,',
+    '  projects UInt32,',
+    '  disagreeing Array(UInt64),',
+    '  report_values Array(Float64),',
+    '  entry_values Array(Float64),',
+    '  streak UInt32',
+    ')',
+    'ENGINE = MergeTree',
+    'ORDER BY (account_id, report, window_from, checked_at)',
+  ].join('\n');
+}
+
 /** Columns the run log gained after its first release: added to existing tables at start. */
 const RUNS_ADDED_COLUMNS: Array<[string, string]> = [
   // Whose token ran the sync (`/users/me`), and its access roles.
@@ -151,6 +173,7 @@ export async function ensureSchema(client: ClickHouseClient, db: string, specs: 
   await client.command({ query: createStateTableSQL(db) });
   await client.command({ query: createParentChecksTableSQL(db) });
   await client.command({ query: createReportWindowsTableSQL(db) });
+  await client.command({ query: createAuditTableSQL(db) });
   await ensureRunsTable(client, db);
   const tables = specs.flatMap(tablesOf);
   for (const t of tables) await client.command({ query: createTableSQL(db, t) });

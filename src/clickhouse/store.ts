@@ -8,7 +8,7 @@ import { ENCODED_INSERT, type EncodedInserter } from './connect';
 import { getResource, type ResourceSpec } from '../harvest/catalog';
 import type { BuiltTables, NestedTable, Row, RowTable } from './rows';
 import { clickhouseDateTime64 } from './rows';
-import { PARENT_CHECKS_TABLE, REPORT_WINDOWS_TABLE, RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
+import { AUDIT_TABLE, PARENT_CHECKS_TABLE, REPORT_WINDOWS_TABLE, RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
 import type { ParentChunk, SyncRunRecord } from '../sync/types';
 import type { RowScope } from '../sync/reach';
 
@@ -393,6 +393,89 @@ export async function notedReportWindows(client: ClickHouseClient, db: string, a
     format: 'JSONEachRow',
   });
   return res.json<{ from: string; to: string }>();
+}
+
+/**
+ * Reports the sync audits itself against: Harvest's totals per project and window, and
+ * the same sum over the synced entries. Time reports count `rounded_hours` (Harvest: the
+ * hours "used in summary reports and invoices"); expense reports `total_cost`. A project
+ * has one currency, so its rows are summed over currencies.
+ */
+export const AUDITED_REPORTS: ReadonlyArray<{ report: string; entries: string; reportValue: string; entryValue: string }> = [
+  { report: 'report_time_projects', entries: 'time_entries', reportValue: 'total_hours', entryValue: 'rounded_hours' },
+  { report: 'report_expenses_projects', entries: 'expenses', reportValue: 'total_amount', entryValue: 'total_cost' },
+];
+
+export interface WindowAudit {
+  report: string;
+  from: string;
+  to: string;
+  /** Projects compared, and those whose totals differ (report vs entries). */
+  projects: number;
+  disagreeing: Array<{ projectId: number; report: number; entries: number }>;
+  /** Audits of this window in a row that disagreed, this one included (0: it agrees). */
+  streak: number;
+}
+
+/**
+ * After report window `window` of `report` was read and replaced: compares its per-project
+ * totals with the live synced entries dated in the window (to the hundredth) and records
+ * the result in `_sync_audit`. Repeatable within a sync (its own earlier audit is not
+ * counted in the streak). Undefined for a report that is not audited.
+ */
+export async function auditReportWindow(client: ClickHouseClient, db: string, accountId: string, report: string, window: { from: string; to: string }, syncId: string): Promise<WindowAudit | undefined> {
+  const audited = AUDITED_REPORTS.find((a) => a.report === report);
+  if (!audited) return undefined;
+  const reportSpec = getResource(audited.report);
+  const inWindow = 'window_from = {from:Date} AND window_to = {to:Date}';
+  const dated = 'spent_date >= {from:Date} AND spent_date <= {to:Date}';
+  const entriesInWindow = `id IN (SELECT id FROM ${tableRef(db, audited.entries)} WHERE account_id = {account:UInt64} AND ${dated})`;
+  const res = await client.query({
+    query: `SELECT project_id, round(sum(r), 2) AS rep, round(sum(e), 2) AS ent FROM (
+              SELECT project_id, coalesce(${quoteIdent(audited.reportValue)}, 0) AS r, 0 AS e FROM ${latestRows(db, audited.report, reportSpec.key, inWindow)} WHERE _deleted = 0
+              UNION ALL
+              SELECT coalesce(project_id, 0) AS project_id, 0 AS r, coalesce(${quoteIdent(audited.entryValue)}, 0) AS e
+              FROM ${latestRows(db, audited.entries, getResource(audited.entries).key, entriesInWindow)} WHERE _deleted = 0 AND ${dated}
+            ) GROUP BY project_id ORDER BY project_id`,
+    query_params: { account: accountId, from: window.from, to: window.to },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  const rows = await res.json<{ project_id: number; rep: number; ent: number }>();
+  const disagreeing = rows.filter((x) => Math.abs(Number(x.rep) - Number(x.ent)) >= 0.005).map((x) => ({ projectId: Number(x.project_id), report: Number(x.rep), entries: Number(x.ent) }));
+  const prior = await client.query({
+    query: `SELECT argMax(streak, checked_at) AS prior FROM ${tableRef(db, AUDIT_TABLE)}
+            WHERE account_id = {account:UInt64} AND report = {report:String} AND ${inWindow} AND sync_id != {sync:String}`,
+    query_params: { account: accountId, report, from: window.from, to: window.to, sync: syncId },
+    format: 'JSONEachRow',
+  });
+  const [{ prior: before }] = await prior.json<{ prior: number }>();
+  const audit: WindowAudit = { report, from: window.from, to: window.to, projects: rows.length, disagreeing, streak: disagreeing.length ? Number(before ?? 0) + 1 : 0 };
+  await insertWithToken(client, tableRef(db, AUDIT_TABLE), [{
+    account_id: accountId, report, window_from: window.from, window_to: window.to, checked_at: clickhouseDateTime64(new Date()), sync_id: syncId,
+    projects: audit.projects, disagreeing: disagreeing.map((d) => d.projectId), report_values: disagreeing.map((d) => d.report), entry_values: disagreeing.map((d) => d.entries), streak: audit.streak,
+  }], uniqueToken(`${syncId}:audit`));
+  return audit;
+}
+
+/** The newest audit of every window of the account whose report and entries disagree, oldest window first. */
+export async function disagreeingWindows(client: ClickHouseClient, db: string, accountId: string, syncId?: string): Promise<WindowAudit[]> {
+  const res = await client.query({
+    query: `SELECT report, toString(window_from) AS from, toString(window_to) AS to, argMax(projects, checked_at) AS compared,
+                   argMax(disagreeing, checked_at) AS ids, argMax(report_values, checked_at) AS rv, argMax(entry_values, checked_at) AS ev,
+                   argMax(streak, checked_at) AS last_streak, argMax(sync_id, checked_at) AS last_sync
+            FROM ${tableRef(db, AUDIT_TABLE)} WHERE account_id = {account:UInt64}
+            GROUP BY report, window_from, window_to HAVING last_streak > 0 ${syncId !== undefined ? 'AND last_sync = {sync:String}' : ''}
+            ORDER BY window_from, report`,
+    query_params: { account: accountId, sync: syncId ?? '' },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  const rows = await res.json<{ report: string; from: string; to: string; compared: number; ids: number[]; rv: number[]; ev: number[]; last_streak: number }>();
+  return rows.map((r) => ({
+    report: r.report, from: r.from, to: r.to, projects: Number(r.compared), streak: Number(r.last_streak),
+    disagreeing: r.ids.map((id, i) => ({ projectId: Number(id), report: Number(r.rv[i]), entries: Number(r.ev[i]) })),
+  }));
 }
 
 export interface CommittedCursor {

@@ -97,6 +97,10 @@ export interface AccountSyncPlan extends SyncState {
   resources: WorkflowSpec[];
   /** Resources whose writes make report windows stale (time entries, expenses): noted when they end. */
   windowInputs?: string[];
+  /** Reports the sync audits itself against (their windows are compared with the entries once read). */
+  auditedReports?: string[];
+  /** Per resource (time entries, expenses): date ranges to list again in full, where the last audit disagreed. */
+  reread?: Record<string, Array<{ from: string; to: string }>>;
 }
 
 /**
@@ -234,6 +238,11 @@ export interface ResourceSyncInput {
   allWindows: boolean;
   /** Backfills: date range of date-ranged lists and report windows. */
   range?: DateRange;
+  /**
+   * Date-ranged lists: ranges to list in full (from/to, without updated_since) besides the
+   * normal listing: the windows whose report disagreed with the synced entries.
+   */
+  reread?: Array<{ from: string; to: string }>;
   /** When the account sync began (ISO): rows another sync wrote after it are not its deletions. */
   runStartedAt: string;
   /** Set when the token is below Administrator: deletion marking is narrowed to what it sees, or skipped. */
@@ -273,6 +282,8 @@ export interface ResourceCarry {
   unstable?: boolean;
   /** Moving average of the pages' `busyMs` (sizes the requests in flight). */
   busyMs?: number;
+  /** The `reread` range being listed (index), once the normal listing ended. */
+  rereadAt?: number;
 }
 
 /** One deletion candidate confirmed with Harvest (`GET /<resource>/{id}`). */
@@ -343,6 +354,8 @@ export interface SyncSummary {
    * reconciliation completed (the others stay due for the next run).
    */
   fullEvery?: FullEveryOutcome;
+  /** Report windows this run read whose totals disagree with the synced entries (see AuditOutcome). */
+  audit?: AuditOutcome;
   /**
    * Several accounts: one short summary per account (its totals; `resources` is then
    * empty, so the result stays small whatever the number of accounts). Each account's
@@ -351,6 +364,15 @@ export interface SyncSummary {
   accounts?: AccountSummary[];
   /** Totals over every resource. */
   totals?: SyncTotals;
+}
+
+/**
+ * The sync's audit of the report windows it read (report_time_projects and
+ * report_expenses_projects against the synced entries): the windows whose totals
+ * disagree, their entries re-read by the next run; `flagged` once they disagreed twice in a row.
+ */
+export interface AuditOutcome {
+  disagreeing: Array<{ report: string; from: string; to: string; projects: number; flagged: boolean }>;
 }
 
 export interface FullEveryOutcome {

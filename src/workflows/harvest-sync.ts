@@ -34,6 +34,7 @@ import {
   FORBIDDEN_FAILURE,
   type AccountSummary,
   type AccountSyncInput,
+  type AuditOutcome,
   type FullEveryOutcome,
   type ResourceProgress,
   type ResourceSyncInput,
@@ -72,6 +73,7 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const refs: AccountSyncRef[] = [];
   const tokens: Record<string, NonNullable<SyncSummary['token']>> = {};
   const fullEvery: Record<string, FullEveryOutcome> = {};
+  const audit: Record<string, AuditOutcome> = {};
   setHandler(syncProgressQuery, () => ({ syncId: info.workflowId, mode, startedAt, resources: [], accountSyncs: refs }));
 
   const { searchAttributes, resourceNames, taskQueue } = await storeActivities.ensureSchema();
@@ -105,6 +107,11 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
           // ...and which resources `fullEvery` reconciled, and which stay due.
           fullEvery[ref.accountId] = summary.fullEvery;
           upsertMemo({ fullEvery });
+        }
+        if (summary.audit) {
+          // ...and which report windows disagree with the synced entries.
+          audit[ref.accountId] = summary.audit;
+          upsertMemo({ audit });
         }
         return { summary, runId: child.firstExecutionRunId };
       } catch (err) {
@@ -327,6 +334,9 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         markDeletions,
         allWindows,
         ...(range ? { range } : {}),
+        // Windows whose report disagreed with the entries last time: listed again in full
+        // (an incremental listing only; a full one reads them anyway).
+        ...(plan.reread?.[name]?.length && cursorPlan.updatedSince !== null && mode !== 'backfill' ? { reread: plan.reread[name] } : {}),
         runStartedAt: startedAt.toISOString(),
         ...(reach && reach.role !== 'administrator' ? { reach } : {}),
         historyLimit: Math.max(20, input.historyLimit ?? 5000),
@@ -434,6 +444,15 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       delete r.pendingCursor;
     }
 
+    // The report windows read are audited as they are replaced: which disagree with the entries.
+    const audited = (plan.auditedReports ?? []).some((name) => ['done', 'failed'].includes(progress.get(name)?.state ?? ''));
+    const audit = audited ? await storeActivities.auditFindings({ accountId, syncId }) : undefined;
+    for (const w of audit?.disagreeing ?? []) {
+      const what = { accountId, report: w.report, window: `${w.from}..${w.to}`, projects: w.projects };
+      if (w.flagged) log.warn('report window disagrees with the synced entries again: its entries were re-read and still differ', what);
+      else log.info('report window disagrees with the synced entries: the next run re-reads them', what);
+    }
+
     const failed = resources.filter((r) => r.state === 'failed');
     if (failed.length > 0) {
       const skipped = resources.filter((r) => r.state === 'skipped' && r.warning?.startsWith('not started')).map((r) => r.resource);
@@ -449,6 +468,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       accountId: plan.accountId,
       mode,
       ...(due.size > 0 ? { fullEvery: { due: [...due], reconciled: resources.filter((r) => due.has(r.resource) && r.reconciled).map((r) => r.resource) } } : {}),
+      ...(audit?.disagreeing.length ? { audit } : {}),
       status: 'succeeded',
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),

@@ -114,6 +114,7 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
         updatedSince: input.updatedSince,
         ...(input.range && spec.dateRange ? { range: input.range } : {}),
         ...(input.reach && spec.report ? { reach: input.reach } : {}),
+        ...(carry.rereadAt !== undefined && input.reread ? { range: input.reread[carry.rereadAt], updatedSince: null } : {}),
         ...req,
       });
     } finally {
@@ -309,6 +310,12 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     }
   } else if (!spec.parent) {
     if (!(await readList())) carry.unstable = true;
+    // Date ranges to list in full again (windows whose report disagreed with the entries).
+    while (input.reread && (carry.rereadAt ?? -1) + 1 < input.reread.length) {
+      carry.rereadAt = (carry.rereadAt ?? -1) + 1;
+      Object.assign(carry, { next: null, started: false, totalPages: 0, nextPage: 0, pass: 1, passTotal: null, shifted: false });
+      if (!(await readList())) carry.unstable = true;
+    }
   } else {
     for (;;) {
       const chunk: ParentChunk | number[] = await storeActivities.listParentIds({
