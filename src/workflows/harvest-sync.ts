@@ -104,9 +104,10 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
           upsertMemo({ tokens });
         }
         if (summary.fullEvery) {
-          // ...and which resources `fullEvery` reconciled, and which stay due.
+          // ...and which resources `fullEvery` reconciled, and which stay due (a run of one
+          // account shows the mode it ran in: full when every resource was due).
           fullEvery[ref.accountId] = summary.fullEvery;
-          upsertMemo({ fullEvery });
+          upsertMemo({ fullEvery, ...(accounts.length === 1 ? { mode: summary.mode } : {}) });
         }
         if (summary.audit) {
           // ...and which report windows disagree with the synced entries.

@@ -197,6 +197,8 @@ function resolve(all: WorkflowSpec[], selected?: string[]): Set<string> {
 interface Outcome {
   summary?: SyncSummary;
   error?: ApplicationFailure;
+  /** The harvestSync workflow (its memo is what `harvest-sync status` shows). */
+  workflowId: string;
 }
 
 /** One harvestSync of the account on a worker running the mocks. */
@@ -207,13 +209,14 @@ async function sync(mock: { activities: Partial<Activities> }, input: SyncInput)
   // Report pages run on their own task queue (paced for the reports budget).
   const reports = await Worker.create({ connection: env.nativeConnection, taskQueue: reportsTaskQueue(taskQueue), activities: mock.activities });
   return reports.runUntil(() => worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('harvestSync', { taskQueue, workflowId: `wf-${taskQueue}`, args: [{ accountId: ACCOUNT, ...input }] });
+    const workflowId = `wf-${taskQueue}`;
+    const handle = await env.client.workflow.start('harvestSync', { taskQueue, workflowId, args: [{ accountId: ACCOUNT, ...input }] });
     try {
-      return { summary: (await handle.result()) as SyncSummary };
+      return { summary: (await handle.result()) as SyncSummary, workflowId };
     } catch (err) {
       assert.ok(err instanceof WorkflowFailedError, `unexpected error ${String(err)}`);
       assert.ok(err.cause instanceof ApplicationFailure, `failure without an application cause: ${String(err.cause)}`);
-      return { error: err.cause };
+      return { error: err.cause, workflowId };
     }
   }));
 }
@@ -440,6 +443,10 @@ describe('workflows (mocked activities)', () => {
     assert.equal(one.error, undefined);
     assert.equal(one.summary?.mode, 'full');
     assert.deepEqual(one.summary?.fullEvery, { due: ['clients', 'roles', 'time_entries'], reconciled: ['roles', 'time_entries'] });
+    // What `harvest-sync status` reads: the mode the run ran in, and what stays due.
+    const memo = (await (await temporalEnv()).client.workflow.getHandle(one.workflowId).describe()).memo as { mode?: string; fullEvery?: Record<string, unknown> };
+    assert.equal(memo.mode, 'full');
+    assert.deepEqual(memo.fullEvery, { [ACCOUNT]: one.summary!.fullEvery });
     assert.equal(byName(one.summary!.resources).clients.state, 'skipped');
     assert.equal(state[fullMark('clients')], undefined, 'a skipped resource is not reconciled');
 
