@@ -9,6 +9,20 @@ import type { SyncInput, SyncSummary } from './sync/types';
 
 export const SCHEDULE_MEMO_KIND = 'harvest-sync';
 
+/** Schedules reconcile every resource this often unless told otherwise (`--full-every off`). */
+export const DEFAULT_FULL_EVERY = '7d';
+/** `--full-every` values that turn periodic full reconciliation off. */
+export const FULL_EVERY_OFF = ['off', 'never'] as const;
+
+/**
+ * A schedule's `fullEvery` from `--full-every`: the default when not given, none for
+ * `off`/`never`, else the interval as given (validateScheduleSettings checks it).
+ */
+export function scheduleFullEvery(option: string | undefined): string | undefined {
+  if (option === undefined) return DEFAULT_FULL_EVERY;
+  return (FULL_EVERY_OFF as readonly string[]).includes(option.trim()) ? undefined : option;
+}
+
 export interface ScheduleTiming {
   /** "1h", "30m", "1d" */
   every?: string;
@@ -19,6 +33,7 @@ export interface ScheduleTiming {
 
 export interface ScheduleSettings extends ScheduleTiming {
   resources?: string[];
+  /** The workflow input's `fullEvery` (see scheduleFullEvery for the command line's default). */
   fullEvery?: string;
   /** How far back a schedule catches up on runs missed while Temporal was unavailable. */
   catchupWindow: string;
@@ -44,7 +59,9 @@ export function validateScheduleSettings(s: Partial<ScheduleSettings>): string[]
   if (s.every !== undefined && parseInterval(s.every) === null) problems.push(`--every must be an interval like "1h", "30m" or "1d" (got "${s.every}")`);
   if (s.cron !== undefined && s.cron.trim().split(/\s+/).length !== 5) problems.push(`--cron must have five fields like "0 * * * *" (got "${s.cron}")`);
   if (s.catchupWindow !== undefined && parseInterval(s.catchupWindow) === null) problems.push(`--catchup-window must be an interval like "1h" (got "${s.catchupWindow}")`);
-  if (s.fullEvery !== undefined && parseInterval(s.fullEvery) === null) problems.push(`--full-every must be an interval like "7d" (got "${s.fullEvery}")`);
+  if (s.fullEvery !== undefined && !(FULL_EVERY_OFF as readonly string[]).includes(s.fullEvery.trim()) && parseInterval(s.fullEvery) === null) {
+    problems.push(`--full-every must be an interval like "7d", or off (got "${s.fullEvery}")`);
+  }
   return problems;
 }
 
@@ -87,7 +104,8 @@ export async function createSchedule(client: Client, taskQueue: string, accountI
 
 export interface ScheduleUpdate extends Partial<ScheduleTiming> {
   resources?: string[] | 'all';
-  fullEvery?: string | 'never';
+  /** An interval, or `off` / `never`: no periodic full reconciliation. */
+  fullEvery?: string;
   catchupWindow?: string;
 }
 
@@ -96,8 +114,11 @@ export async function updateSchedule(client: Client, scheduleId: string, u: Sche
     const input = { ...((prev.action.args?.[0] as SyncInput | undefined) ?? {}) };
     if (u.resources === 'all') delete input.resources;
     else if (u.resources) input.resources = u.resources;
-    if (u.fullEvery === 'never') delete input.fullEvery;
-    else if (u.fullEvery) input.fullEvery = u.fullEvery;
+    if (u.fullEvery !== undefined) {
+      const fullEvery = scheduleFullEvery(u.fullEvery);
+      if (fullEvery === undefined) delete input.fullEvery;
+      else input.fullEvery = fullEvery;
+    }
     let spec: ScheduleSpec = prev.spec;
     if (u.every || u.cron || u.timezone) {
       spec = u.every || u.cron ? scheduleSpec({ every: u.every, cron: u.cron, timezone: u.timezone ?? prev.spec.timezone }) : { ...prev.spec, timezone: u.timezone };
@@ -230,7 +251,7 @@ export function scheduleReportLines(r: ScheduleReport): string[] {
   const lines = [
     `${r.scheduleId}${r.paused ? '  PAUSED' : ''}`,
     `  account      ${r.accountId ?? 'all'}`,
-    `  runs         ${r.timing}; resources ${r.input.resources?.join(',') ?? 'all'}${r.input.fullEvery ? `; full reconciliation every ${r.input.fullEvery}` : ''}`,
+    `  runs         ${r.timing}; resources ${r.input.resources?.join(',') ?? 'all'}; ${r.input.fullEvery ? `full reconciliation of each resource every ${r.input.fullEvery}` : 'no periodic full reconciliation'}`,
     `  policies     overlap ${r.overlap}, catch-up window ${r.catchupWindow}, pause on failure ${r.pauseOnFailure ? 'on' : 'off'}`,
   ];
   if (r.note) lines.push(`  note         ${r.note}`);

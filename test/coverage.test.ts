@@ -2,7 +2,7 @@
 // fan-out, schema evolution and mistyped values.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { actingUser, generateAccount, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
+import { actingUser, generateAccount, reportRows, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
 import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
 import { query, rootMessage, runSync, temporalEnv, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
 import { assertTablesMatchFake } from './support/assertions';
@@ -13,6 +13,7 @@ import { storePage } from '../src/clickhouse/store';
 import { ENCODED_INSERT } from '../src/clickhouse/connect';
 import type { SyncSummary } from '../src/sync/types';
 import { windowOf } from '../src/sync/windows';
+import { auditLines } from '../src/cli/status';
 
 const resourceOf = (s: SyncSummary | undefined, name: string) => s!.resources.find((r) => r.resource === name)!;
 
@@ -236,12 +237,14 @@ describe('several accounts', () => {
           for (const row of rows) assert.deepEqual(JSON.parse(row._raw), want.get(row.key), `account ${account.accountId} ${table.name} ${row.key}`);
         }
       }
-      const cursors = await query<{ account_id: number; n: number }>(
-        `SELECT account_id, count() AS n FROM ${ids.database}._sync_state FINAL GROUP BY account_id ORDER BY account_id`,
+      const cursors = await query<{ account_id: number; n: number; marks: number }>(
+        `SELECT account_id, countIf(NOT startsWith(resource, '__full_sync')) AS n, countIf(startsWith(resource, '__full_sync:')) AS marks
+         FROM ${ids.database}._sync_state FINAL GROUP BY account_id ORDER BY account_id`,
       );
-      assert.deepEqual(cursors.map((c) => [String(c.account_id), Number(c.n)]).sort(), [
-        [String(first.accountId), CATALOG.length],
-        [String(second.accountId), CATALOG.length],
+      // A cursor per resource, and (a first run reconciles every resource) a full mark per resource.
+      assert.deepEqual(cursors.map((c) => [String(c.account_id), Number(c.n), Number(c.marks)]).sort(), [
+        [String(first.accountId), CATALOG.length, CATALOG.length],
+        [String(second.accountId), CATALOG.length, CATALOG.length],
       ].sort());
 
       // A list of ids syncs just those.
@@ -250,6 +253,154 @@ describe('several accounts', () => {
       assert.ifError(again.error);
       assert.equal(again.summary!.accountId, String(second.accountId));
       assert.equal(again.summary!.accounts, undefined);
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+/** The live rows of a time-by-project report window are Harvest's (the fake's) rows of that window. */
+async function assertProjectWindow(db: string, fake: FakeHarvest, window: { from: string; to: string }, what: string): Promise<void> {
+  const stored = await query<{ project_id: number; currency: string; total_hours: number }>(
+    `SELECT project_id, currency, total_hours FROM ${db}.report_time_projects FINAL
+     WHERE _deleted = 0 AND window_from = {from:Date} AND window_to = {to:Date} ORDER BY project_id, currency`,
+    window,
+  );
+  const want = (reportRows(fake.data, 'time/projects', { window }) as Array<{ project_id: number; currency: string; total_hours: number }>)
+    .map((r) => ({ project_id: r.project_id, currency: r.currency, total_hours: r.total_hours }))
+    .sort((a, b) => a.project_id - b.project_id || a.currency.localeCompare(b.currency));
+  assert.ok(want.length > 0, `${what}: the window should hold entries`);
+  assert.deepEqual(stored, want, `${what}: window ${window.from}..${window.to}`);
+}
+
+describe('stale report windows', () => {
+  const RESOURCES = ['time_entries', 'expenses', 'report_time_projects'];
+  const W1 = windowOf('2024-06-01');
+  const W2 = windowOf('2025-06-01');
+  const inWindow = (e: Record<string, unknown>, w: { from: string; to: string }) => String(e.spent_date) >= w.from && String(e.spent_date) <= w.to;
+
+  it('a window whose entries changed is re-read by the run after one where the report answered 403', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 73, timeEntries: 600, users: 3 }), rateLimit: false });
+    try {
+      const ids = unique('stale_403');
+      const { cfg } = testConfig(fake, ids);
+      assert.ifError((await runSync(cfg, { resources: RESOURCES })).error);
+      await assertProjectWindow(ids.database, fake, W1, 'first run');
+      // An entry of an old window changes; the report is forbidden for one run.
+      const entry = fake.data.timeEntries.find((e) => inWindow(e, W1))!;
+      fake.update('timeEntries', entry.id, { hours: Number(entry.hours) + 3, rounded_hours: Number(entry.hours) + 3 });
+      // Changed just after the first run's cursor: the next run reads it, the one after does not.
+      const [{ cursor }] = await query<{ cursor: string }>(`SELECT toString(cursor) AS cursor FROM ${ids.database}._sync_state FINAL WHERE resource = 'time_entries'`);
+      entry.updated_at = new Date(Date.parse(`${cursor.replace(' ', 'T')}Z`) + 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      fake.faults.forbid('/v2/reports/time/projects');
+      const forbidden = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(forbidden.error);
+      assert.equal(resourceOf(forbidden.summary, 'report_time_projects').state, 'skipped');
+      assert.equal(resourceOf(forbidden.summary, 'time_entries').rows, 1);
+      fake.faults.clear();
+      // Nothing changed since: the window is stale all the same.
+      const next = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(next.error);
+      assert.equal(resourceOf(next.summary, 'time_entries').rows, 0);
+      await assertProjectWindow(ids.database, fake, W1, 'after the 403 run');
+      // Read: that window and today's, no other.
+      const asked = fake.requests.filter((r) => r.path === '/v2/reports/time/projects').slice(-2).map((r) => r.query.from).sort();
+      assert.ok(asked.includes(W1.from.replace(/-/g, '')), asked.join(','));
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('an entry moved across a window boundary fixes both windows', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 74, timeEntries: 600, users: 3 }), rateLimit: false });
+    try {
+      const ids = unique('stale_moved');
+      const { cfg } = testConfig(fake, ids);
+      assert.ifError((await runSync(cfg, { resources: RESOURCES })).error);
+      const entry = fake.data.timeEntries.find((e) => inWindow(e, W1))!;
+      fake.update('timeEntries', entry.id, { spent_date: '2025-06-02' });
+      const next = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(next.error);
+      assert.equal(resourceOf(next.summary, 'time_entries').rows, 1);
+      await assertProjectWindow(ids.database, fake, W1, 'the old window (the entry left it)');
+      await assertProjectWindow(ids.database, fake, W2, 'the new window');
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('the old window of a moved entry stays stale through a skipped report, even once merges dropped the older version', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 75, timeEntries: 600, users: 3 }), rateLimit: false });
+    try {
+      const ids = unique('stale_merged');
+      const { cfg } = testConfig(fake, ids);
+      assert.ifError((await runSync(cfg, { resources: RESOURCES })).error);
+      const entry = fake.data.timeEntries.find((e) => inWindow(e, W1))!;
+      fake.update('timeEntries', entry.id, { spent_date: '2025-06-02' });
+      fake.faults.forbid('/v2/reports/time/projects');
+      const skipped = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(skipped.error);
+      assert.equal(resourceOf(skipped.summary, 'report_time_projects').state, 'skipped');
+      fake.faults.clear();
+      // Only the entry's newest version is left: its old date is gone from the table.
+      await testClickHouse().client.command({ query: `OPTIMIZE TABLE ${ids.database}.time_entries FINAL` });
+      const [{ versions }] = await query<{ versions: number }>(`SELECT count() AS versions FROM ${ids.database}.time_entries WHERE id = {id:UInt64}`, { id: entry.id });
+      assert.equal(versions, 1);
+      assert.ifError((await runSync(cfg, { resources: RESOURCES })).error);
+      await assertProjectWindow(ids.database, fake, W1, 'the old window');
+      await assertProjectWindow(ids.database, fake, W2, 'the new window');
+    } finally {
+      await fake.close();
+    }
+  });
+});
+
+describe('the sync audits itself against the reports', () => {
+  it('an entry removed from the store behind its back is found by the next run and re-read; a window that stays off is flagged', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 76, timeEntries: 900, users: 3 }), rateLimit: false });
+    try {
+      const ids = unique('audit');
+      const db = ids.database;
+      const { cfg } = testConfig(fake, ids);
+      const RESOURCES = ['time_entries', 'expenses', 'report_time_projects', 'report_expenses_projects'];
+      const first = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(first.error);
+      // Every window read was audited, and agrees (time: rounded_hours; expenses: total_cost).
+      const audits = await query<{ report: string; streak: number; projects: number }>(`SELECT report, streak, projects FROM ${db}._sync_audit`);
+      assert.deepEqual([...new Set(audits.map((a) => a.report))].sort(), ['report_expenses_projects', 'report_time_projects']);
+      assert.ok(audits.every((a) => a.streak === 0 && a.projects > 0), JSON.stringify(audits));
+      assert.equal(first.summary!.audit, undefined);
+
+      // An entry of the current window vanishes from ClickHouse (not from Harvest).
+      const current = windowOf(new Date().toISOString().slice(0, 10));
+      const inCurrent = fake.data.timeEntries.filter((e) => String(e.spent_date) >= current.from && String(e.spent_date) <= current.to);
+      assert.ok(inCurrent.length >= 2, 'the seed has entries in the current window');
+      const lost = inCurrent[0];
+      await testClickHouse().client.command({ query: `ALTER TABLE ${db}.time_entries DELETE WHERE id = {id:UInt64}`, query_params: { id: lost.id }, clickhouse_settings: { mutations_sync: '2' } });
+      fake.resetLog();
+      const second = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(second.error);
+      assert.deepEqual(second.summary!.audit, { disagreeing: [{ report: 'report_time_projects', from: current.from, to: current.to, projects: 1, flagged: false }] });
+      assert.match(auditLines('1', second.summary!.audit!)[0], /report_time_projects .* disagrees with the synced entries for 1 project\(s\); its entries are re-read by the next run/);
+      // Found without a request of its own: the report read its window anyway.
+      assert.deepEqual(fake.requests.filter((r) => r.path === '/v2/time_entries').map((r) => r.query.from), [undefined]);
+
+      const third = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(third.error);
+      assert.equal(third.summary!.audit, undefined, 'the re-read entries agree with the report');
+      const [{ n }] = await query<{ n: number }>(`SELECT count() AS n FROM ${db}.time_entries FINAL WHERE _deleted = 0 AND id = {id:UInt64}`, { id: lost.id });
+      assert.equal(n, 1, 'the lost entry is back');
+      assert.ok(resourceOf(third.summary, 'time_entries').rows >= inCurrent.length, 'the window was listed in full');
+
+      // An entry deleted in Harvest stays in the store until a full run: re-read, the window still differs, and is flagged.
+      fake.remove('timeEntries', inCurrent[1].id);
+      const fourth = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(fourth.error);
+      assert.deepEqual(fourth.summary!.audit?.disagreeing.map((w) => [w.report, w.from, w.flagged]), [['report_time_projects', current.from, false]]);
+      const fifth = await runSync(cfg, { resources: RESOURCES });
+      assert.ifError(fifth.error);
+      assert.deepEqual(fifth.summary!.audit?.disagreeing.map((w) => [w.report, w.from, w.flagged]), [['report_time_projects', current.from, true]]);
+      assert.match(auditLines('1', fifth.summary!.audit!)[0], /FLAGGED/);
     } finally {
       await fake.close();
     }
@@ -324,8 +475,9 @@ describe('periodic full reconciliation', () => {
       const first = await runSync(cfg, { fullEvery: '7d' });
       assert.ifError(first.error);
       assert.equal(first.summary!.mode, 'full', 'no full run yet: reconcile');
-      const [{ n }] = await query<{ n: number }>(`SELECT count() AS n FROM ${ids.database}._sync_state FINAL WHERE resource = '__full_sync'`);
-      assert.equal(n, 1);
+      // Every resource is its own reference point of fullEvery.
+      const marks = await query<{ resource: string }>(`SELECT resource FROM ${ids.database}._sync_state FINAL WHERE startsWith(resource, '__full_sync') ORDER BY resource`);
+      assert.deepEqual(marks.map((m) => m.resource), CATALOG.map((r) => `__full_sync:${r.name}`).sort());
       const entry = fake.data.timeEntries[0];
       fake.remove('timeEntries', entry.id);
       const second = await runSync(cfg, { fullEvery: '7d' });
@@ -333,6 +485,31 @@ describe('periodic full reconciliation', () => {
       assert.equal(second.summary!.mode, 'incremental', 'the full run was minutes ago');
       const [{ d }] = await query<{ d: number }>(`SELECT _deleted AS d FROM ${ids.database}.time_entries FINAL WHERE id = {id:UInt64}`, { id: entry.id });
       assert.equal(d, 0, 'an incremental run cannot see the delete');
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('fullEvery with resources: the first run reconciles them, the next is incremental', async () => {
+    const fake = await startFakeHarvest({ data: generateAccount({ seed: 82, timeEntries: 200, users: 2 }), rateLimit: false });
+    try {
+      const ids = unique('fullevery_sel');
+      const { cfg } = testConfig(fake, ids);
+      const input = { fullEvery: '7d', resources: ['clients', 'time_entries'] };
+      const first = await runSync(cfg, input);
+      assert.ifError(first.error);
+      assert.equal(first.summary!.mode, 'full');
+      const runs = async () => query<{ mode: string; reconciled: string[] }>(`SELECT mode, reconciled FROM ${ids.database}._sync_runs FINAL ORDER BY started_at`);
+      assert.deepEqual(await runs(), [{ mode: 'full', reconciled: ['clients', 'time_entries'] }]);
+      const gone = fake.data.timeEntries[0];
+      fake.remove('timeEntries', gone.id);
+      const second = await runSync(cfg, input);
+      assert.ifError(second.error);
+      assert.equal(second.summary!.mode, 'incremental', 'both resources were reconciled minutes ago');
+      assert.equal(resourceOf(second.summary, 'time_entries').updatedSince !== null, true);
+      assert.deepEqual((await runs()).map((r) => r.mode), ['full', 'incremental']);
+      const [{ d }] = await query<{ d: number }>(`SELECT _deleted AS d FROM ${ids.database}.time_entries FINAL WHERE id = {id:UInt64}`, { id: gone.id });
+      assert.equal(d, 0, 'an incremental run does not reconcile');
     } finally {
       await fake.close();
     }

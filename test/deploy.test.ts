@@ -134,6 +134,8 @@ describe('docker-compose.yml', () => {
     const command = Array.isArray(s.command) ? s.command : String(s.command).split(/\s+/);
     assert.deepEqual(command.slice(0, 3), ['schedule', 'create', '--every']);
     assert.match(command[3], /^(\$\{HARVEST_SYNC_EVERY:-1h\}|\d+[smhd])$/);
+    // Deletions are reconciled every 7 days unless told otherwise.
+    assert.deepEqual(command.slice(4), ['--full-every', '${HARVEST_SYNC_FULL_EVERY:-7d}']);
     assert.match(String(s.restart), /^on-failure(:\d+)?$/);
     assert.ok(dependsOn(s).worker, 'the schedule starts after the worker');
   });

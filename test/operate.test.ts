@@ -59,9 +59,10 @@ describe('operating harvest-sync', () => {
         return (JSON.parse(r.stdout) as ScheduleReport[])[0];
       };
 
-      const created = await cli(['schedule', 'create', '--every', '1h', '--full-every', '7d'], cliEnv);
+      // Without --full-every: each resource is reconciled every 7 days.
+      const created = await cli(['schedule', 'create', '--every', '1h'], cliEnv);
       assert.equal(created.code, 0, created.stderr);
-      assert.match(created.stdout, new RegExp(`created schedule ${scheduleId}: account ${account}, every 1h`));
+      assert.match(created.stdout, new RegExp(`created schedule ${scheduleId}: account ${account}, every 1h, full reconciliation of each resource every 7d`));
       const again = await cli(['schedule', 'create', '--every', '1h'], cliEnv);
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stdout, /already exists; left as it is/);

@@ -4,12 +4,15 @@
 // worker, embedded ClickHouse.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { actingUser, generateAccount, managedProjects, startFakeHarvest, teammatesFor, type FakeHarvest, type Rec } from '../src/sandbox';
+import { actingUser, generateAccount, managedProjects, reportRows, startFakeHarvest, teammatesFor, type FakeHarvest, type Rec } from '../src/sandbox';
 import { query, runSync, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
-import type { SyncSummary } from '../src/sync/types';
+import type { RecordCheck, SyncSummary, TokenReach } from '../src/sync/types';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { HarvestClient } from '../src/harvest/client';
+import { createActivities } from '../src/activities';
 import { CATALOG, getResource, tablesOf } from '../src/harvest/catalog';
 import { ensureSchema } from '../src/clickhouse/schema';
-import { parentIds, storePage } from '../src/clickhouse/store';
+import { parentIds, recordParentChecks, storePage } from '../src/clickhouse/store';
 import { buildTables } from '../src/clickhouse/rows';
 
 const TOKENS = { admin: 'test-pat', member: 'member-pat', manager: 'manager-pat' };
@@ -153,6 +156,17 @@ describe('token reach', () => {
       assert.ok(teammateEntry && hidden.length >= 2, 'the seed gives the Manager teammates or managed projects, and hides others');
       const gone = fake.remove('timeEntries', teammateEntry.id as number);
       const hiddenGone = fake.remove('timeEntries', hidden[0].id as number);
+      assert.ok(projects.size > 0, 'the seed makes the Manager manage projects');
+      type ReportRow = { project_id: number; window_from: string; window_to: string; currency: string; total_hours: number; _sync_id: string };
+      const projectRows = (): Promise<ReportRow[]> => query<ReportRow>(
+        `SELECT project_id, toString(window_from) AS window_from, toString(window_to) AS window_to, currency, total_hours, _sync_id
+         FROM ${db}.report_time_projects FINAL WHERE _deleted = 0 ORDER BY window_from, project_id, currency`,
+      );
+      const clientRows = (): Promise<unknown[]> => query(`SELECT * EXCEPT (_synced_at) FROM ${db}.report_time_clients FINAL ORDER BY window_from, client_id, currency`);
+      const projectsBefore = await projectRows();
+      const clientsBefore = await clientRows();
+      assert.ok(projectsBefore.some((r) => !projects.has(r.project_id)) && projectsBefore.some((r) => projects.has(r.project_id)));
+      fake.resetLog();
 
       const { summary, error } = await runSync(manager.cfg, { mode: 'full' });
       assert.ifError(error);
@@ -164,6 +178,55 @@ describe('token reach', () => {
       assert.equal(live, 1);
       assert.match(resource(summary, 'time_entries').warning ?? '', /deletions marked only for rows of \d+ user\(s\)/);
       assert.match(resource(summary, 'expense_categories').warning ?? '', /deletions not marked/);
+
+      // Reports: rows that mix projects are not read at all; per-project rows only where the
+      // Manager sees every entry (its projects), whole; every other row stays as it was.
+      for (const name of ['report_time_clients', 'report_time_tasks', 'report_time_team', 'report_expenses_clients', 'report_expenses_categories', 'report_expenses_team']) {
+        assert.equal(resource(summary, name).state, 'skipped', name);
+        assert.match(resource(summary, name).warning ?? '', /not read: the token \(user \d+, manager\) is not an Administrator's and the rows of .* mix projects/);
+      }
+      assert.deepEqual(fake.requests.filter((r) => /^\/v2\/reports\/(time|expenses)\/(clients|tasks|team|categories)/.test(r.path)), []);
+      assert.deepEqual(await clientRows(), clientsBefore);
+      const projectsReport = resource(summary, 'report_time_projects');
+      assert.equal(projectsReport.state, 'done');
+      assert.match(projectsReport.warning ?? '', new RegExp(`only the rows of the ${projects.size} project\\(s\\) the token \\(user \\d+, manager\\) manages are written`));
+      const after = await projectRows();
+      assert.deepEqual(after.filter((r) => !projects.has(r.project_id)), projectsBefore.filter((r) => !projects.has(r.project_id)), 'rows of other projects untouched');
+      const windows = [...new Map(projectsBefore.map((r) => [r.window_from, { from: r.window_from, to: r.window_to }])).values()];
+      const want = windows.flatMap((w) => (reportRows(fake.data, 'time/projects', { window: w }) as Array<{ project_id: number; currency: string; total_hours: number }>)
+        .filter((r) => projects.has(r.project_id))
+        .map((r) => ({ project_id: r.project_id, window_from: w.from, currency: r.currency, total_hours: r.total_hours })));
+      const managedAfter = after.filter((r) => projects.has(r.project_id)).map((r) => ({ project_id: r.project_id, window_from: r.window_from, currency: r.currency, total_hours: r.total_hours }));
+      const order = (a: { window_from: string; project_id: number; currency: string }, b: typeof a) => a.window_from.localeCompare(b.window_from) || a.project_id - b.project_id || a.currency.localeCompare(b.currency);
+      assert.deepEqual(managedAfter.sort(order), want.sort(order), 'the managed projects hold their whole totals');
+    });
+
+    it('under a token below Administrator, a 404 marks a deletion candidate gone only when its stored row is within reach', async () => {
+      const me = actingUser(fake.data, 'manager')!;
+      const mates = new Set((teammatesFor(fake.data, me.id as number) ?? []).map((u) => u.id as number));
+      const projects = managedProjects(fake.data, me.id as number);
+      const reach: TokenReach = { userId: me.id as number, accessRoles: me.access_roles as string[], role: 'manager', userIds: [me.id as number, ...mates].sort((a, b) => a - b), projectIds: [...projects].sort((a, b) => a - b) };
+      const sees = (e: Rec): boolean => reach.userIds!.includes(userOf(e)) || projects.has(projectOf(e));
+      // Stored (by the Administrator's sync) and live: one entry the Manager sees, one it does not.
+      const live = await query<{ id: number; user_id: number; project_id: number }>(`SELECT id, user_id, project_id FROM ${db}.time_entries FINAL WHERE _deleted = 0`);
+      const byId = new Map(fake.data.timeEntries.map((e) => [e.id as number, e]));
+      const inReach = live.find((r) => byId.has(r.id) && sees(byId.get(r.id)!))!;
+      const outOfReach = live.find((r) => byId.has(r.id) && !sees(byId.get(r.id)!))!;
+      assert.ok(inReach && outOfReach);
+      fake.remove('timeEntries', inReach.id);
+      fake.remove('timeEntries', outOfReach.id);
+      const harvest = new HarvestClient(manager.cfg.harvest!);
+      const activities = createActivities({ harvest, harvestConfig: manager.cfg.harvest!, clickhouse: { ...testClickHouse(), database: db } });
+      const env = new MockActivityEnvironment();
+      const check = (id: number, withReach?: TokenReach): Promise<RecordCheck> =>
+        env.run(activities.fetchRecord, { accountId: String(fake.data.accountId), syncId: 'check', resource: 'time_entries', id: String(id), ...(withReach ? { reach: withReach } : {}) }) as Promise<RecordCheck>;
+      try {
+        assert.equal((await check(inReach.id, reach)).state, 'gone');
+        assert.equal((await check(outOfReach.id, reach)).state, 'unknown', 'a 404 for a record the token may not see proves nothing');
+        assert.equal((await check(outOfReach.id)).state, 'gone', "an Administrator's 404 is a deletion");
+      } finally {
+        await harvest.close();
+      }
     });
   });
 });
@@ -254,6 +317,47 @@ describe('child lists that change quietly', () => {
     const userRecs = [{ id: 1, is_active: true, updated_at: '2024-01-01T00:00:00Z' }, { id: 2, is_active: false, updated_at: '2024-01-02T00:00:00Z' }];
     await storePage(ch.client, db, users, '1', 'before', buildTables(users, userRecs, { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
     assert.deepEqual(await parentIds(ch.client, db, '1', getResource('billable_rates'), 0, 1000, 'now'), { ids: [1], rechecked: 1 });
+  });
+
+  it('the re-check rotates: every open parent is asked within a few runs, the longest unasked first', async () => {
+    const ch = testClickHouse();
+    const { database: db } = unique('reach_rotate');
+    await ensureSchema(ch.client, db, CATALOG);
+    const invoices = getResource('invoices');
+    const payments = getResource('invoice_payments');
+    const budget = payments.recheck!.budget;
+    assert.equal(budget, 25);
+    // 30 open invoices and 10 paid ones; none written by the runs below (no change signals).
+    const records = Array.from({ length: 40 }, (_, i) => ({
+      id: 2000 + i, state: i < 30 ? (i % 2 ? 'open' : 'draft') : 'paid', updated_at: new Date(Date.UTC(2024, 0, 1 + i)).toISOString().replace('.000', ''), line_items: [],
+    }));
+    await storePage(ch.client, db, invoices, '1', 'before', buildTables(invoices, records, { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
+    const open = records.filter((r) => r.state !== 'paid').map((r) => r.id);
+    const seen = new Set<number>();
+    const rounds: number[][] = [];
+    for (let run = 1; run <= 3; run++) {
+      const sync = `run-${run}`;
+      // Two chunks, as a fan-out reads them: the same set as one.
+      const first = await parentIds(ch.client, db, '1', payments, 0, 12, sync);
+      const rest = await parentIds(ch.client, db, '1', payments, first.ids.at(-1)!, 1000, sync);
+      const ids = [...first.ids, ...rest.ids];
+      assert.equal(ids.length, budget);
+      assert.equal(first.rechecked + rest.rechecked, budget);
+      assert.ok(ids.every((id) => open.includes(id)), 'only open invoices are re-checked');
+      rounds.push(ids);
+      for (const id of ids) seen.add(id);
+      await recordParentChecks(ch.client, db, '1', payments, sync, true);
+      // Recording again (a retried activity) changes nothing.
+      await recordParentChecks(ch.client, db, '1', payments, sync, true);
+      assert.deepEqual((await parentIds(ch.client, db, '1', payments, 0, 1000, sync)).ids, ids);
+    }
+    assert.deepEqual([...seen].sort((a, b) => a - b), open, 'all 30 open invoices re-checked within 3 runs');
+    // The first run takes the newest 25; the second starts with the 5 never asked.
+    const newest = [...open].sort((a, b) => b - a).slice(0, budget);
+    assert.deepEqual(rounds[0], [...newest].sort((a, b) => a - b));
+    for (const id of open.filter((x) => !newest.includes(x))) assert.ok(rounds[1].includes(id), `${id} waits one run at most`);
+    // Another child list keeps its own rotation.
+    assert.deepEqual((await parentIds(ch.client, db, '1', getResource('invoice_messages'), 0, 1000, 'run-1')).ids, [...newest].sort((a, b) => a - b));
   });
 
   it('typed nested values are back-filled from _raw into tables that lack their columns', async () => {

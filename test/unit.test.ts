@@ -10,7 +10,8 @@ import { errorForStatus, parseRetryAfter, HarvestError } from '../src/harvest/er
 import { ConfigError, loadConfig, parseDotEnv } from '../src/config';
 import { createTableSQL } from '../src/clickhouse/schema';
 import { changeLine, progressBar, progressLines, retryLine, summaryLines } from '../src/cli/progress';
-import { cronOf, formatMs, scheduleIdFor, scheduleSpec, validateScheduleSettings } from '../src/schedules';
+import { statusLines } from '../src/cli/status';
+import { cronOf, formatMs, scheduleFullEvery, scheduleIdFor, scheduleSpec, validateScheduleSettings } from '../src/schedules';
 import { parseRunArgs } from '../src/client';
 import { WINDOW_DAYS, windowOf, windowsBetween, windowsHolding } from '../src/sync/windows';
 
@@ -120,6 +121,14 @@ describe('schedules and the command line', () => {
     assert.deepEqual(scheduleSpec({ cron: '0 * * * *', timezone: 'Europe/Berlin' }), { cronExpressions: ['0 * * * *'], timezone: 'Europe/Berlin' });
     assert.equal(validateScheduleSettings({ every: '1h', cron: '0 * * * *' }).length, 1);
     assert.equal(validateScheduleSettings({ every: 'hourly', cron: '* *', catchupWindow: 'x', fullEvery: 'weekly' }).length, 5);
+  });
+  it('schedules reconcile every 7 days unless told otherwise', () => {
+    assert.equal(scheduleFullEvery(undefined), '7d');
+    assert.equal(scheduleFullEvery('12h'), '12h');
+    assert.equal(scheduleFullEvery('off'), undefined);
+    assert.equal(scheduleFullEvery('never'), undefined);
+    assert.deepEqual(validateScheduleSettings({ fullEvery: 'off' }), []);
+    assert.match(validateScheduleSettings({ fullEvery: 'weekly' }).join(';'), /--full-every must be an interval like "7d", or off/);
   });
   it('renders a calendar spec back as cron and intervals as text', () => {
     const all = (start: number | string, end: number | string) => [{ start, end, step: 1 }];
@@ -288,6 +297,20 @@ describe('progress display', () => {
       `  f: read updated since ${cursor}; cursor unchanged`,
     ]);
     assert.equal(summaryLines(all, 1000).length, 5 + 2, 'on a terminal the table comes first');
+    // A full listing that did not complete is named: the next run tries again (fullEvery keeps it due).
+    assert.deepEqual(summaryLines([{ ...done, full: true, reconciled: true }, { ...done, resource: 'users', full: true, state: 'skipped' as const }], 1000, { table: false }).at(-1),
+      '  not reconciled (a full listing did not complete; the next run tries again): users');
+  });
+  it('status names what fullEvery reconciled and the report windows that disagree', () => {
+    const lines = statusLines([{
+      workflowId: 'wf', runId: 'r', status: 'COMPLETED', accounts: ['1'], mode: 'incremental', startTime: '2026-01-01T00:00:00.000Z', closeTime: '2026-01-01T00:01:00.000Z',
+      fullEvery: { '1': { due: ['clients', 'users'], reconciled: ['clients'] } },
+      audit: { '1': { disagreeing: [{ report: 'report_time_projects', from: '2025-12-25', to: '2026-12-24', projects: 2, flagged: true }] } },
+    }], false);
+    assert.deepEqual(lines.slice(1), [
+      '    full reconciliation of account 1 (fullEvery): 1 of 2 due resource(s) reconciled; still due: users',
+      '    audit of account 1: report_time_projects 2025-12-25..2026-12-24 disagrees with the synced entries for 2 project(s); FLAGGED: it disagreed after its entries were re-read',
+    ]);
   });
 });
 

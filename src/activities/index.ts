@@ -11,15 +11,16 @@ import type { ClickHouseHandle } from '../clickhouse/connect';
 import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
 import { buildTables } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
-import { disturbedWindows, entryDates, markUnseenDeleted, type WindowCheck, parentIds, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type EncodedPage, writeSyncRun } from '../clickhouse/store';
+import { AUDITED_REPORTS, auditReportWindow, disagreeingWindows, disturbedWindows, entryDates, markUnseenDeleted, storedWithinScope, noteReportWindows, notedReportWindows, parentIds, recordParentChecks, staleEntryDates, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type CommittedCursor, type EncodedPage, type WindowCheck, writeSyncRun } from '../clickhouse/store';
 import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
 import { datesOf } from '../sync/date-windows';
-import { deletionScope } from '../sync/reach';
+import { deletionScope, reportScope } from '../sync/reach';
+import { readSyncState } from '../sync/plan';
 import { readTokenReach } from '../harvest/reach';
 import {
   FORBIDDEN_FAILURE,
-  FULL_SYNC_MARK,
   type AccountSyncPlan,
+  type AuditOutcome,
   type DateRange,
   type DeletionCandidates,
   type DeletionResult,
@@ -68,6 +69,19 @@ export function createActivities(deps: ActivityDeps) {
     dates.catch(() => entryDatesAsked.delete(key));
     return dates;
   };
+  // The reports of one sync share a cursor (they commit together): one query for them all.
+  const staleAsked = new Map<string, { at: number; dates: Promise<string[]> }>();
+  const staleDates = (accountId: string, syncId: string, since: CommittedCursor): Promise<string[]> => {
+    const now = Date.now();
+    for (const [k, v] of staleAsked) if (now - v.at > 60_000) staleAsked.delete(k);
+    const key = `${accountId}\n${syncId}\n${since.cursor}\n${since.syncId}`;
+    const known = staleAsked.get(key);
+    if (known) return known.dates;
+    const dates = staleEntryDates(ch, db, accountId, { since: since.cursor, notBy: since.syncId });
+    staleAsked.set(key, { at: now, dates });
+    dates.catch(() => staleAsked.delete(key));
+    return dates;
+  };
   const activities = {
     /**
      * Tables ready; tells the workflow whether it may upsert search attributes and which
@@ -107,11 +121,25 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         throw ApplicationFailure.nonRetryable((err as Error).message, 'InvalidInput');
       }
-      const cursors: Record<string, string> = {};
-      for (const c of await readCursors(ch, db, accountId)) cursors[c.resource] = c.cursor;
-      const lastFullAt = cursors[FULL_SYNC_MARK] ?? null;
-      delete cursors[FULL_SYNC_MARK];
-      return { accountId, cursors, startDate: deps.harvestConfig.startDate ?? null, lastFullAt, resources: names.map((n) => workflowSpec(getResource(n))) };
+      const rows: Record<string, string> = {};
+      for (const c of await readCursors(ch, db, accountId)) rows[c.resource] = c.cursor;
+      const { cursors, fullAt, lastFullAt } = readSyncState(rows);
+      // Marks of the selected resources only: the plan stays as small as the selection.
+      const marks = Object.fromEntries(names.filter((n) => fullAt[n] !== undefined).map((n) => [n, fullAt[n]]));
+      // Whose writes make report windows stale, selected or not: the workflow notes them.
+      const windowInputs = [...new Set(CATALOG.filter((r) => r.report?.windowed).flatMap((r) => r.dependsOn))];
+      // Windows whose last audit disagreed: their entries are listed again (no extra request to find them).
+      const reread: Record<string, Array<{ from: string; to: string }>> = {};
+      for (const w of await disagreeingWindows(ch, db, accountId)) {
+        const entries = AUDITED_REPORTS.find((a) => a.report === w.report)?.entries;
+        if (!entries || !names.includes(entries) || reread[entries]?.some((r) => r.from === w.from)) continue;
+        (reread[entries] ??= []).push({ from: w.from, to: w.to });
+      }
+      return {
+        accountId, cursors, startDate: deps.harvestConfig.startDate ?? null, fullAt: marks, lastFullAt, windowInputs,
+        auditedReports: AUDITED_REPORTS.map((a) => a.report), ...(Object.keys(reread).length ? { reread } : {}),
+        resources: names.map((n) => workflowSpec(getResource(n))),
+      };
     },
 
     async fetchPage(req: PageRequest): Promise<PageResult> {
@@ -190,9 +218,12 @@ export function createActivities(deps: ActivityDeps) {
     /**
      * One deletion candidate asked of Harvest (`GET /<resource>/{id}`, one request, so
      * the task queue's pacing counts it like a page): 404 is gone; a record is alive and
-     * is stored like a listed one (so it counts as seen by this sync).
+     * is stored like a listed one (so it counts as seen by this sync). Under a token below
+     * Administrator (`reach`), Harvest may answer 404 for a record the token may not see:
+     * gone only when its stored row is provably within reach (the token's user's, or on a
+     * project it manages), else unknown.
      */
-    async fetchRecord(req: { accountId: string; syncId: string; resource: string; id: string }): Promise<RecordCheck> {
+    async fetchRecord(req: { accountId: string; syncId: string; resource: string; id: string; reach?: TokenReach }): Promise<RecordCheck> {
       const ctx = Context.current();
       const prior = ctx.info.heartbeatDetails as Partial<AttemptCounts> | undefined;
       const counts: AttemptCounts = { requests: (prior?.requests ?? 0) + 1, rateLimited: prior?.rateLimited ?? 0 };
@@ -200,7 +231,12 @@ export function createActivities(deps: ActivityDeps) {
       const spec = getResource(req.resource);
       try {
         const record = await deps.harvest.getRecord(spec, req.id, req.accountId);
-        if (record === null) return { state: 'gone', ...counts };
+        if (record === null) {
+          if (!req.reach || req.reach.role === 'administrator') return { state: 'gone', ...counts };
+          const decision = deletionScope(spec, req.reach);
+          const within = 'scope' in decision && (await storedWithinScope(ch, db, spec, req.accountId, req.id, decision.scope));
+          return { state: within ? 'gone' : 'unknown', ...counts };
+        }
         const built = buildTables(spec, [record], { accountId: req.accountId, syncedAt: new Date(), syncId: req.syncId });
         await storePage(ch, db, spec, req.accountId, req.syncId, built);
         return { state: 'alive', ...counts };
@@ -214,24 +250,44 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Windows a windowed report must read: all (from the oldest entry) or those with
-     * changes, plus today's; backfills: those covering their date range.
+     * Windows a windowed report must read: all (from the oldest entry), or today's and the
+     * stale ones; backfills: those covering their date range. Stale (given the report's
+     * `resource`): the windows of every version of the entries written since the report's
+     * own committed cursor, and the windows noted stale since then, except by the sync that
+     * committed it (it wrote its entries, and noted them, before its report read them).
+     * The cursor does not move when the report fails, is skipped or ends unstable, so the
+     * next run derives the same windows again.
      */
-    async reportWindows(req: { accountId: string; syncId: string; all: boolean; range?: DateRange }): Promise<ReportWindow[]> {
+    async reportWindows(req: { accountId: string; syncId: string; all: boolean; range?: DateRange; resource?: string }): Promise<ReportWindow[]> {
       const today = new Date().toISOString().slice(0, 10);
       if (req.range) {
         const last = req.range.to && req.range.to < today ? req.range.to : today;
         const first = req.range.from ?? (await syncEntryDates(req.accountId, req.syncId, true))[0] ?? last;
         return windowsBetween(first < last ? first : last, last);
       }
-      const dates = await syncEntryDates(req.accountId, req.syncId, req.all);
-      if (req.all) return dates.length ? windowsBetween(dates[0] < today ? dates[0] : today, today) : [windowOf(today)];
-      return windowsHolding([...dates, today]);
+      const cursor = req.resource && !req.all ? (await readCursors(ch, db, req.accountId)).find((c) => c.resource === req.resource) : undefined;
+      if (req.all || (req.resource && cursor === undefined)) {
+        const dates = await syncEntryDates(req.accountId, req.syncId, true);
+        return dates.length ? windowsBetween(dates[0] < today ? dates[0] : today, today) : [windowOf(today)];
+      }
+      // Callers that do not name the report: the windows of the entries this sync wrote.
+      if (cursor === undefined) return windowsHolding([...(await syncEntryDates(req.accountId, req.syncId, false)), today]);
+      const [dates, noted] = await Promise.all([staleDates(req.accountId, req.syncId, cursor), notedReportWindows(ch, db, req.accountId, cursor.cursor, cursor.syncId)]);
+      // Noted now, the old windows of moved entries outlive the merges that drop older versions.
+      const known = new Set(noted.map((w) => w.from));
+      await noteReportWindows(ch, db, req.accountId, req.syncId, windowsHolding(dates).filter((w) => !known.has(w.from)));
+      return windowsHolding([...dates, ...noted.map((w) => w.from), today]);
     },
 
-    /** After every page of a window: its rows this sync did not write are gone from the report. */
-    async replaceWindow(req: { accountId: string; resource: string; syncId: string; window: ReportWindow; syncStartedAt: string }): Promise<number> {
-      return replaceReportWindow(ch, db, getResource(req.resource), req.accountId, req.syncId, req.window, req.syncStartedAt);
+    /**
+     * After an input of the windowed reports (time entries, expenses) ended, in any state:
+     * notes the windows its writes made stale (old dates of moved entries included), so
+     * the reports re-read them whenever they next run, even if none runs in this sync.
+     */
+    async noteReportWindows(req: { accountId: string; syncId: string }): Promise<number> {
+      const windows = windowsHolding(await staleEntryDates(ch, db, req.accountId, { writtenBy: req.syncId }));
+      await noteReportWindows(ch, db, req.accountId, req.syncId, windows);
+      return windows.length;
     },
 
     /** Paged date windows of a dated resource that an edit may have disturbed while they were read (docs/listings.md). */
@@ -239,9 +295,34 @@ export function createActivities(deps: ActivityDeps) {
       return disturbedWindows(ch, db, getResource(req.resource), req.accountId, req.windows);
     },
 
-    /** The cursors of the resources an account sync finished, once its whole graph ended. */
-    async commitCursors(req: { accountId: string; syncId: string; cursors: Array<{ resource: string; cursor: string }> }): Promise<void> {
+    /**
+     * After every page of a window: its rows this sync did not write are gone from the
+     * report; under a token below Administrator (`reach`), only rows of the projects it
+     * manages (the only ones it wrote: reportScope), and none of a report it may not read.
+     */
+    async replaceWindow(req: { accountId: string; resource: string; syncId: string; window: ReportWindow; syncStartedAt: string; reach?: TokenReach }): Promise<number> {
+      const spec = getResource(req.resource);
+      const scope = req.reach && req.reach.role !== 'administrator' ? reportScope(spec, req.reach) : undefined;
+      if (scope && 'skip' in scope) return 0;
+      const replaced = await replaceReportWindow(ch, db, spec, req.accountId, req.syncId, req.window, req.syncStartedAt, scope?.projectIds);
+      // The window as Harvest totals it, against the synced entries (whole only for an Administrator's token).
+      if (!scope) await auditReportWindow(ch, db, req.accountId, spec.name, req.window, req.syncId);
+      return replaced;
+    },
+
+    /** The windows this sync audited whose report and entries disagree (for the summary and `status`). */
+    async auditFindings(req: { accountId: string; syncId: string }): Promise<AuditOutcome> {
+      const windows = await disagreeingWindows(ch, db, req.accountId, req.syncId);
+      return { disagreeing: windows.map((w) => ({ report: w.report, from: w.from, to: w.to, projects: w.disagreeing.length, flagged: w.streak >= 2 })) };
+    },
+
+    /**
+     * The cursors of the resources an account sync finished, once its whole graph ended;
+     * and for the fan-outs in `checkedParents` (done), when their still-open parents were asked.
+     */
+    async commitCursors(req: { accountId: string; syncId: string; cursors: Array<{ resource: string; cursor: string }>; checkedParents?: Array<{ resource: string; changedOnly: boolean }> }): Promise<void> {
       for (const c of req.cursors) await writeCursor(ch, db, req.accountId, c.resource, c.cursor, req.syncId);
+      for (const c of req.checkedParents ?? []) await recordParentChecks(ch, db, req.accountId, getResource(c.resource), req.syncId, c.changedOnly);
     },
   };
 
@@ -296,7 +377,11 @@ export type Activities = ReturnType<typeof createActivities>;
 
 /** A fetched page as rows serialized for the engine, and what the workflow learns of it. */
 function preparePage(spec: ResourceSpec, req: PageRequest, page: FetchedListPage): { encoded: EncodedPage; result: Omit<PageResult, 'requests' | 'rateLimited'> } {
-  const built = buildTables(spec, page.records, {
+  // A report read with a token below Administrator: only the rows it sees whole (reportScope).
+  const scope = spec.report && req.reach && req.reach.role !== 'administrator' ? reportScope(spec, req.reach) : undefined;
+  const projects = scope && 'projectIds' in scope ? new Set(scope.projectIds) : undefined;
+  const records = scope ? (projects ? page.records.filter((r) => projects.has(Number(r.project_id))) : []) : page.records;
+  const built = buildTables(spec, records, {
     accountId: req.accountId,
     parentId: req.parentId,
     window: req.window,
@@ -304,7 +389,7 @@ function preparePage(spec: ResourceSpec, req: PageRequest, page: FetchedListPage
     syncId: req.syncId,
   });
   // The rows are a pure function of Harvest's answer and this context: their dedup token.
-  const pageHash = createHash('sha256').update(JSON.stringify([columnsOf(spec), req.accountId, req.parentId ?? null, req.window ?? null, page.bodyHash])).digest('hex');
+  const pageHash = createHash('sha256').update(JSON.stringify([columnsOf(spec), req.accountId, req.parentId ?? null, req.window ?? null, page.bodyHash, ...(scope ? [projects ? [...projects] : []] : [])])).digest('hex');
   return {
     encoded: encodePage(built, pageHash),
     result: {
@@ -332,9 +417,10 @@ function columnsOf(spec: ResourceSpec): string {
 
 /** The part of a catalog entry the workflows decide from (columns and nested tables stay with the activities). */
 export function workflowSpec(spec: ResourceSpec): WorkflowSpec {
-  const { name, paging, incremental, dateRange, parent, changeSignals, report, dependsOn } = spec;
+  const { name, paging, incremental, dateRange, parent, changeSignals, report, dependsOn, key } = spec;
   return {
     name, paging, incremental, dependsOn,
+    ...(report ? { key } : {}),
     ...(dateRange !== undefined ? { dateRange } : {}),
     ...(parent ? { parent } : {}),
     ...(changeSignals ? { changeSignals } : {}),

@@ -117,13 +117,13 @@ const SETTINGS: Array<[string, string]> = [
   ['--cron "0 * * * *"', 'or a cron expression (five fields)'],
   ['--timezone TZ', 'time zone of the cron expression (default UTC)'],
   RESOURCES,
-  ['--full-every 7d', 'a run becomes a full reconciliation when the last full one is older than that'],
+  ['--full-every 7d', 'list each resource in full (and mark deletions) once its last full reconciliation is older than that (create: 7d unless given; off: never)'],
   ['--catchup-window 1h', 'after an outage, missed runs within the window run once (default 1h)'],
 ];
 
 export const SCHEDULE_COMMANDS: Record<string, CommandHelp> = {
   create: {
-    usage: ['schedule create [--every 1h | --cron "0 * * * *"] [--timezone TZ] [--resources a,b]', '                [--full-every 7d] [--catchup-window 1h] [--account ID]'],
+    usage: ['schedule create [--every 1h | --cron "0 * * * *"] [--timezone TZ] [--resources a,b]', '                [--full-every 7d|off] [--catchup-window 1h] [--account ID]'],
     summary: 'one schedule per account (id <task queue>-<account>)',
     options: [...SETTINGS, ACCOUNT],
     notes: ['An existing schedule is left as it is: change it with `schedule update`.'],
@@ -136,9 +136,9 @@ export const SCHEDULE_COMMANDS: Record<string, CommandHelp> = {
     notes: [IDS_NOTE],
   },
   update: {
-    usage: ['schedule update [ID…] [--account ID] [--every 1h | --cron …] [--resources a,b|all]', '                [--full-every 7d|never] [--catchup-window 1h]'],
+    usage: ['schedule update [ID…] [--account ID] [--every 1h | --cron …] [--resources a,b|all]', '                [--full-every 7d|off] [--catchup-window 1h]'],
     summary: 'change the timing or the input of schedules',
-    options: [...SETTINGS, ['--resources all', 'every resource again'], ['--full-every never', 'no periodic full runs'], ACCOUNT],
+    options: [...SETTINGS, ['--resources all', 'every resource again'], ['--full-every off', 'no periodic full reconciliation (never works too)'], ACCOUNT],
     notes: [IDS_NOTE],
   },
   pause: { usage: ['schedule pause [ID…] [--account ID] [--note text]'], summary: 'stop starting runs', options: [ACCOUNT, ['--note text', 'why (shown by describe)']], notes: [IDS_NOTE] },

@@ -87,6 +87,8 @@ export function summaryLines(resources: readonly ResourceProgress[], elapsedMs: 
   for (const [what, names] of groups) {
     lines.push(`  ${names.length > 4 ? `${names.length} resources (${names.slice(0, 3).join(', ')}, …)` : names.join(', ')}: ${what}`);
   }
+  const unreconciled = resources.filter((r) => r.full && !r.reconciled).map((r) => r.resource);
+  if (unreconciled.length) lines.push(`  not reconciled (a full listing did not complete; the next run tries again): ${unreconciled.join(', ')}`);
   return lines;
 }
 

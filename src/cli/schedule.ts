@@ -10,6 +10,7 @@ import {
   describeSchedule,
   listScheduleIds,
   scheduleIdFor,
+  scheduleFullEvery,
   scheduleReportLines,
   updateSchedule,
   validateScheduleSettings,
@@ -78,12 +79,12 @@ async function create(args: string[], env: Env, out: Output): Promise<number> {
     cron: values.cron as string | undefined,
     timezone: values.timezone as string | undefined,
     resources: list(values.resources),
-    fullEvery: values['full-every'] as string | undefined,
+    fullEvery: scheduleFullEvery(values['full-every'] as string | undefined),
     catchupWindow: (values['catchup-window'] as string | undefined) ?? '1h',
     note: values.note as string | undefined,
   };
   const problems = [
-    ...validateScheduleSettings(settings),
+    ...validateScheduleSettings({ ...settings, fullEvery: values['full-every'] as string | undefined }),
     ...validateSyncInput({ ...(settings.resources ? { resources: settings.resources } : {}) }, CATALOG.map((r) => r.name)).map((p) => `--${p}`),
   ];
   if (values.account !== undefined && !/^\d+$/.test(values.account as string)) problems.push('--account must be a Harvest account id (digits)');
@@ -100,7 +101,8 @@ async function create(args: string[], env: Env, out: Output): Promise<number> {
     for (const accountId of accounts) {
       const { scheduleId, created } = await createSchedule(client, cfg.temporal.taskQueue, accountId, settings);
       out.write(created
-        ? `created schedule ${scheduleId}: account ${accountId}, ${settings.cron ? `cron "${settings.cron}"` : `every ${settings.every ?? '1h'}`}\n`
+        ? `created schedule ${scheduleId}: account ${accountId}, ${settings.cron ? `cron "${settings.cron}"` : `every ${settings.every ?? '1h'}`}, ` +
+          `${settings.fullEvery ? `full reconciliation of each resource every ${settings.fullEvery}` : 'no periodic full reconciliation'}\n`
         : `schedule ${scheduleId} already exists; left as it is (change it with \`harvest-sync schedule update ${scheduleId}\`)\n`);
     }
     return 0;
@@ -143,7 +145,7 @@ async function manage(sub: string, args: string[], env: Env, out: Output): Promi
       fullEvery: values['full-every'] as string | undefined,
       catchupWindow: values['catchup-window'] as string | undefined,
     };
-    problems.push(...validateScheduleSettings({ ...update, fullEvery: update.fullEvery === 'never' ? undefined : update.fullEvery, resources: undefined }));
+    problems.push(...validateScheduleSettings({ ...update, resources: undefined }));
     if (Array.isArray(resources)) problems.push(...validateSyncInput({ resources }, CATALOG.map((r) => r.name)).map((p) => `--${p}`));
     if (Object.values(update).every((v) => v === undefined)) problems.push('schedule update needs something to change (--every, --cron, --resources, --full-every, --catchup-window)');
   }

@@ -6,6 +6,12 @@ import { columnDDLType } from './rows';
 export const STATE_TABLE = '_sync_state';
 /** The run log: one row per sync of an account (newest version per run under FINAL). */
 export const RUNS_TABLE = '_sync_runs';
+/** When each still-open parent last had its child list asked (the re-check rotates through them). */
+export const PARENT_CHECKS_TABLE = '_sync_parent_checks';
+/** Each audit of a report window against the synced entries (the newest per window counts). */
+export const AUDIT_TABLE = '_sync_audit';
+/** Report windows whose entries changed, when and by which sync that was noted (a report re-reads those noted since its cursor). */
+export const REPORT_WINDOWS_TABLE = '_sync_report_windows';
 
 const q = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;
 export const tableRef = (db: string, table: string): string => `${q(db)}.${q(table)}`;
@@ -65,11 +71,62 @@ export function createStateTableSQL(db: string): string {
   ].join('\n');
 }
 
+export function createParentChecksTableSQL(db: string): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(db, PARENT_CHECKS_TABLE)} (`,
+    '  account_id UInt64,',
+    '  resource String,',
+    '  parent_id UInt64,',
+    "  checked_at DateTime64(3, 'UTC'),",
+    '  sync_id String',
+    ')',
+    'ENGINE = ReplacingMergeTree(checked_at)',
+    'ORDER BY (account_id, resource, parent_id)',
+  ].join('\n');
+}
+
+export function createReportWindowsTableSQL(db: string): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(db, REPORT_WINDOWS_TABLE)} (`,
+    '  account_id UInt64,',
+    '  window_from Date,',
+    '  window_to Date,',
+    "  noted_at DateTime64(3, 'UTC'),",
+    '  sync_id String',
+    ')',
+    // Every note is kept (a few rows a run): which sync noted a window matters.
+    'ENGINE = MergeTree',
+    'ORDER BY (account_id, noted_at)',
+  ].join('\n');
+}
+
+export function createAuditTableSQL(db: string): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(db, AUDIT_TABLE)} (`,
+    '  account_id UInt64,',
+    '  report LowCardinality(String),',
+    '  window_from Date,',
+    '  window_to Date,',
+    "  checked_at DateTime64(3, 'UTC'),",
+    '  sync_id String,',
+    '  projects UInt32,',
+    '  disagreeing Array(UInt64),',
+    '  report_values Array(Float64),',
+    '  entry_values Array(Float64),',
+    '  streak UInt32',
+    ')',
+    'ENGINE = MergeTree',
+    'ORDER BY (account_id, report, window_from, checked_at)',
+  ].join('\n');
+}
+
 /** Columns the run log gained after its first release: added to existing tables at start. */
 const RUNS_ADDED_COLUMNS: Array<[string, string]> = [
   // Whose token ran the sync (`/users/me`), and its access roles.
   ['token_user_id', 'Nullable(UInt64)'],
   ['token_access_roles', 'Array(String)'],
+  // Resources whose full reconciliation completed in the run (the reference point of fullEvery).
+  ['reconciled', 'Array(String)'],
 ];
 
 /** Creates the run log, or adds the columns an older one lacks (NULL / empty for old runs). */
@@ -114,6 +171,9 @@ export function createRunsTableSQL(db: string): string {
 export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[]): Promise<string[]> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${q(db)}` });
   await client.command({ query: createStateTableSQL(db) });
+  await client.command({ query: createParentChecksTableSQL(db) });
+  await client.command({ query: createReportWindowsTableSQL(db) });
+  await client.command({ query: createAuditTableSQL(db) });
   await ensureRunsTable(client, db);
   const tables = specs.flatMap(tablesOf);
   for (const t of tables) await client.command({ query: createTableSQL(db, t) });

@@ -8,7 +8,7 @@ import { ENCODED_INSERT, type EncodedInserter } from './connect';
 import { getResource, type ResourceSpec } from '../harvest/catalog';
 import type { BuiltTables, NestedTable, Row, RowTable } from './rows';
 import { clickhouseDateTime64 } from './rows';
-import { RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
+import { AUDIT_TABLE, PARENT_CHECKS_TABLE, REPORT_WINDOWS_TABLE, RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
 import type { ParentChunk, SyncRunRecord } from '../sync/types';
 import type { RowScope } from '../sync/reach';
 
@@ -282,16 +282,43 @@ export async function markUnseenDeleted(
   return marked;
 }
 
+/** Whether the newest stored version of record `id` is one a token with `scope` sees (its user's, or a managed project's). */
+export async function storedWithinScope(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, id: string, scope: RowScope): Promise<boolean> {
+  const scoped = scopeCondition(scope);
+  const res = await client.query({
+    query: `SELECT count() AS n FROM ${latestRows(db, spec.name, spec.key, 'toString(id) = {id:String}')} WHERE 1${scoped.where}`,
+    query_params: { account: accountId, id, ...scoped.params },
+    format: 'JSONEachRow',
+  });
+  const [{ n }] = await res.json<{ n: number | string }>();
+  return Number(n) > 0;
+}
+
 function scopeCondition(scope: RowScope): { where: string; params: Record<string, unknown> } {
   const parts = [`${quoteIdent(scope.userColumn)} IN {scope_users:Array(UInt64)}`];
   if (scope.projectColumn && scope.projectIds?.length) parts.push(`${quoteIdent(scope.projectColumn)} IN {scope_projects:Array(UInt64)}`);
   return { where: ` AND (${parts.join(' OR ')})`, params: { scope_users: scope.userIds, scope_projects: scope.projectIds ?? [] } };
 }
 
-/** Marks the rows of a report window that sync `syncId` did not write (the report no longer has them). */
-export async function replaceReportWindow(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, window: { from: string; to: string }, syncStartedAt: string): Promise<number> {
+/**
+ * Marks the rows of a report window that sync `syncId` did not write (the report no longer
+ * has them); with `projectIds`, only rows of those projects (the rest were not read whole).
+ */
+export async function replaceReportWindow(
+  client: ClickHouseClient,
+  db: string,
+  spec: ResourceSpec,
+  accountId: string,
+  syncId: string,
+  window: { from: string; to: string },
+  syncStartedAt: string,
+  projectIds?: readonly number[],
+): Promise<number> {
   const inWindow = 'window_from = {from:Date} AND window_to = {to:Date}';
   const windowInKey = spec.key.includes('window_from') && spec.key.includes('window_to');
+  if (projectIds && !spec.key.includes('project_id')) throw new Error(`${spec.name}: rows are not per project`);
+  // project_id is part of the key: it narrows the versions compared too.
+  const scope = [windowInKey ? inWindow : undefined, projectIds ? 'project_id IN {scope_projects:Array(UInt64)}' : undefined].filter(Boolean).join(' AND ');
   return tombstone(
     client,
     db,
@@ -300,8 +327,8 @@ export async function replaceReportWindow(client: ClickHouseClient, db: string, 
     accountId,
     syncId,
     `${windowInKey ? '1' : inWindow} AND _sync_id != {sync:String} AND ${WRITTEN_BEFORE}`,
-    { from: window.from, to: window.to, before: syncStartedAt },
-    windowInKey ? inWindow : undefined,
+    { from: window.from, to: window.to, before: syncStartedAt, scope_projects: projectIds ?? [] },
+    scope || undefined,
   );
 }
 
@@ -325,21 +352,149 @@ export async function entryDates(client: ClickHouseClient, db: string, accountId
   return (await res.json<{ d: string }>()).map((r) => r.d);
 }
 
+/**
+ * Report windows go stale when their entries change: the spent dates of every version
+ * (older ones and deleted ones included) of the time entries and expenses that have a
+ * version written by sync `writtenBy`, or since `since` (ISO) by any sync but `notBy`. An
+ * entry moved to another date names its old date too, as long as its older version is
+ * still stored (merges drop it: noteReportWindows keeps the windows it named). Ascending.
+ */
+export async function staleEntryDates(client: ClickHouseClient, db: string, accountId: string, by: { writtenBy: string } | { since: string; notBy: string }): Promise<string[]> {
+  const written = 'since' in by ? WRITTEN_SINCE : '_sync_id = {sync:String}';
+  const parts = ['time_entries', 'expenses'].map((t) =>
+    `SELECT DISTINCT spent_date AS d FROM ${tableRef(db, t)} WHERE account_id = {account:UInt64} AND spent_date IS NOT NULL
+     AND id IN (SELECT id FROM ${tableRef(db, t)} WHERE account_id = {account:UInt64} AND ${written})`,
+  );
+  const res = await client.query({
+    query: `SELECT DISTINCT toString(d) AS d FROM (${parts.join(' UNION ALL ')}) ORDER BY d`,
+    query_params: { account: accountId, ...('since' in by ? { since: by.since, sync: by.notBy } : { sync: by.writtenBy }) },
+    format: 'JSONEachRow',
+  });
+  return (await res.json<{ d: string }>()).map((r) => r.d);
+}
+
+const WRITTEN_SINCE = "_synced_at >= parseDateTime64BestEffort({since:String}, 3, 'UTC') AND _sync_id != {sync:String}";
+
+/** Remembers that sync `syncId` found these report windows stale. */
+export async function noteReportWindows(client: ClickHouseClient, db: string, accountId: string, syncId: string, windows: ReadonlyArray<{ from: string; to: string }>): Promise<void> {
+  if (windows.length === 0) return;
+  const notedAt = clickhouseDateTime64(new Date());
+  const rows = windows.map((w) => ({ account_id: accountId, window_from: w.from, window_to: w.to, noted_at: notedAt, sync_id: syncId }));
+  await insertWithToken(client, tableRef(db, REPORT_WINDOWS_TABLE), rows, uniqueToken(`${syncId}:report-windows`));
+}
+
+/** Report windows noted stale since `since` (ISO) by any sync but `notBy`, oldest first. */
+export async function notedReportWindows(client: ClickHouseClient, db: string, accountId: string, since: string, notBy: string): Promise<Array<{ from: string; to: string }>> {
+  const res = await client.query({
+    query: `SELECT DISTINCT toString(window_from) AS from, toString(window_to) AS to FROM ${tableRef(db, REPORT_WINDOWS_TABLE)}
+            WHERE account_id = {account:UInt64} AND noted_at >= parseDateTime64BestEffort({since:String}, 3, 'UTC') AND sync_id != {sync:String}
+            ORDER BY from`,
+    query_params: { account: accountId, since, sync: notBy },
+    format: 'JSONEachRow',
+  });
+  return res.json<{ from: string; to: string }>();
+}
+
+/**
+ * Reports the sync audits itself against: Harvest's totals per project and window, and
+ * the same sum over the synced entries. Time reports count `rounded_hours` (Harvest: the
+ * hours "used in summary reports and invoices"); expense reports `total_cost`. A project
+ * has one currency, so its rows are summed over currencies.
+ */
+export const AUDITED_REPORTS: ReadonlyArray<{ report: string; entries: string; reportValue: string; entryValue: string }> = [
+  { report: 'report_time_projects', entries: 'time_entries', reportValue: 'total_hours', entryValue: 'rounded_hours' },
+  { report: 'report_expenses_projects', entries: 'expenses', reportValue: 'total_amount', entryValue: 'total_cost' },
+];
+
+export interface WindowAudit {
+  report: string;
+  from: string;
+  to: string;
+  /** Projects compared, and those whose totals differ (report vs entries). */
+  projects: number;
+  disagreeing: Array<{ projectId: number; report: number; entries: number }>;
+  /** Audits of this window in a row that disagreed, this one included (0: it agrees). */
+  streak: number;
+}
+
+/**
+ * After report window `window` of `report` was read and replaced: compares its per-project
+ * totals with the live synced entries dated in the window (to the hundredth) and records
+ * the result in `_sync_audit`. Repeatable within a sync (its own earlier audit is not
+ * counted in the streak). Undefined for a report that is not audited.
+ */
+export async function auditReportWindow(client: ClickHouseClient, db: string, accountId: string, report: string, window: { from: string; to: string }, syncId: string): Promise<WindowAudit | undefined> {
+  const audited = AUDITED_REPORTS.find((a) => a.report === report);
+  if (!audited) return undefined;
+  const reportSpec = getResource(audited.report);
+  const inWindow = 'window_from = {from:Date} AND window_to = {to:Date}';
+  const dated = 'spent_date >= {from:Date} AND spent_date <= {to:Date}';
+  const entriesInWindow = `id IN (SELECT id FROM ${tableRef(db, audited.entries)} WHERE account_id = {account:UInt64} AND ${dated})`;
+  const res = await client.query({
+    query: `SELECT project_id, round(sum(r), 2) AS rep, round(sum(e), 2) AS ent FROM (
+              SELECT project_id, coalesce(${quoteIdent(audited.reportValue)}, 0) AS r, 0 AS e FROM ${latestRows(db, audited.report, reportSpec.key, inWindow)} WHERE _deleted = 0
+              UNION ALL
+              SELECT coalesce(project_id, 0) AS project_id, 0 AS r, coalesce(${quoteIdent(audited.entryValue)}, 0) AS e
+              FROM ${latestRows(db, audited.entries, getResource(audited.entries).key, entriesInWindow)} WHERE _deleted = 0 AND ${dated}
+            ) GROUP BY project_id ORDER BY project_id`,
+    query_params: { account: accountId, from: window.from, to: window.to },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  const rows = await res.json<{ project_id: number; rep: number; ent: number }>();
+  const disagreeing = rows.filter((x) => Math.abs(Number(x.rep) - Number(x.ent)) >= 0.005).map((x) => ({ projectId: Number(x.project_id), report: Number(x.rep), entries: Number(x.ent) }));
+  const prior = await client.query({
+    query: `SELECT argMax(streak, checked_at) AS prior FROM ${tableRef(db, AUDIT_TABLE)}
+            WHERE account_id = {account:UInt64} AND report = {report:String} AND ${inWindow} AND sync_id != {sync:String}`,
+    query_params: { account: accountId, report, from: window.from, to: window.to, sync: syncId },
+    format: 'JSONEachRow',
+  });
+  const [{ prior: before }] = await prior.json<{ prior: number }>();
+  const audit: WindowAudit = { report, from: window.from, to: window.to, projects: rows.length, disagreeing, streak: disagreeing.length ? Number(before ?? 0) + 1 : 0 };
+  await insertWithToken(client, tableRef(db, AUDIT_TABLE), [{
+    account_id: accountId, report, window_from: window.from, window_to: window.to, checked_at: clickhouseDateTime64(new Date()), sync_id: syncId,
+    projects: audit.projects, disagreeing: disagreeing.map((d) => d.projectId), report_values: disagreeing.map((d) => d.report), entry_values: disagreeing.map((d) => d.entries), streak: audit.streak,
+  }], uniqueToken(`${syncId}:audit`));
+  return audit;
+}
+
+/** The newest audit of every window of the account whose report and entries disagree, oldest window first. */
+export async function disagreeingWindows(client: ClickHouseClient, db: string, accountId: string, syncId?: string): Promise<WindowAudit[]> {
+  const res = await client.query({
+    query: `SELECT report, toString(window_from) AS from, toString(window_to) AS to, argMax(projects, checked_at) AS compared,
+                   argMax(disagreeing, checked_at) AS ids, argMax(report_values, checked_at) AS rv, argMax(entry_values, checked_at) AS ev,
+                   argMax(streak, checked_at) AS last_streak, argMax(sync_id, checked_at) AS last_sync
+            FROM ${tableRef(db, AUDIT_TABLE)} WHERE account_id = {account:UInt64}
+            GROUP BY report, window_from, window_to HAVING last_streak > 0 ${syncId !== undefined ? 'AND last_sync = {sync:String}' : ''}
+            ORDER BY window_from, report`,
+    query_params: { account: accountId, sync: syncId ?? '' },
+    format: 'JSONEachRow',
+    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
+  });
+  const rows = await res.json<{ report: string; from: string; to: string; compared: number; ids: number[]; rv: number[]; ev: number[]; last_streak: number }>();
+  return rows.map((r) => ({
+    report: r.report, from: r.from, to: r.to, projects: Number(r.compared), streak: Number(r.last_streak),
+    disagreeing: r.ids.map((id, i) => ({ projectId: Number(id), report: Number(r.rv[i]), entries: Number(r.ev[i]) })),
+  }));
+}
+
 export interface CommittedCursor {
   resource: string;
   cursor: string;
+  /** The sync that committed it. */
+  syncId: string;
 }
 
 export async function readCursors(client: ClickHouseClient, db: string, accountId: string): Promise<CommittedCursor[]> {
   const res = await client.query({
-    query: `SELECT resource, formatDateTime(cursor, '%Y-%m-%dT%H:%i:%S.%fZ') AS cursor
+    query: `SELECT resource, formatDateTime(cursor, '%Y-%m-%dT%H:%i:%S.%fZ') AS cursor, sync_id
             FROM ${tableRef(db, STATE_TABLE)} FINAL WHERE account_id = {account:UInt64}`,
     query_params: { account: accountId },
     format: 'JSONEachRow',
   });
-  const rows = await res.json<{ resource: string; cursor: string }>();
+  const rows = await res.json<{ resource: string; cursor: string; sync_id: string }>();
   // %f prints microseconds; normalise to ISO milliseconds.
-  return rows.map((r) => ({ resource: r.resource, cursor: new Date(r.cursor.replace(/(\.\d{3})\d*Z$/, '$1Z')).toISOString() }));
+  return rows.map((r) => ({ resource: r.resource, cursor: new Date(r.cursor.replace(/(\.\d{3})\d*Z$/, '$1Z')).toISOString(), syncId: r.sync_id }));
 }
 
 export async function writeCursor(client: ClickHouseClient, db: string, accountId: string, resource: string, cursor: string, syncId: string): Promise<void> {
@@ -349,45 +504,82 @@ export async function writeCursor(client: ClickHouseClient, db: string, accountI
 
 /**
  * A chunk of live parent ids of fan-out resource `child` after `afterId`, ascending
- * (keyset paging). With `changedIn`, only parents its change signals name for that sync.
+ * (keyset paging). With `changedIn`, only parents its change signals name for that sync,
+ * and the still-open parents it asks again (`recheck`).
  */
 export async function parentIds(client: ClickHouseClient, db: string, accountId: string, child: ResourceSpec, afterId: number, limit: number, changedIn?: string): Promise<ParentChunk> {
-  if (!child.parent) throw new Error(`${child.name} has no parent`);
-  const parent = getResource(child.parent.resource);
-  let changed = '';
-  let recheck = '';
-  const recheckParams: Record<string, unknown> = {};
-  if (changedIn !== undefined && child.recheck) {
-    // Still-open parents, newest first, up to the budget: the same set for every chunk of
-    // this run, since the parent finished before its children started.
-    const { column, values, budget } = child.recheck;
-    const typed = values.every((v) => typeof v === 'boolean') ? 'Array(Bool)' : 'Array(String)';
-    recheck = `SELECT id FROM ${latestRows(db, parent.name, parent.key)}
-               WHERE _deleted = 0 AND ${quoteIdent(column)} IN {recheck_values:${typed}}
-               ORDER BY updated_at DESC, id DESC LIMIT {recheck_budget:UInt32}`;
-    Object.assign(recheckParams, { recheck_values: values, recheck_budget: budget });
-  }
-  let signalled = '';
-  if (changedIn !== undefined) {
-    const signals = (child.changeSignals ?? []).map((sig) => {
-      const written = `SELECT toUInt64(${quoteIdent(sig.select)}) FROM ${tableRef(db, sig.resource)} WHERE account_id = {account:UInt64} AND _sync_id = {sync:String}`;
-      if (!sig.via) return written;
-      return `SELECT toUInt64(${quoteIdent(sig.via.select)}) FROM ${latestRows(db, sig.via.resource, getResource(sig.via.resource).key)}
-              WHERE _deleted = 0 AND ${quoteIdent(sig.via.match)} IN (${written})`;
-    });
-    signalled = signals.length ? signals.join(' UNION DISTINCT ') : 'SELECT toUInt64(0) WHERE 0';
-    changed = recheck ? `AND (id IN (${signalled}) OR id IN (${recheck}))` : `AND id IN (${signalled})`;
-  }
+  const parent = parentOf(child);
+  const asked = changedIn !== undefined ? askedParents(db, child, parent) : undefined;
   const res = await client.query({
-    query: `SELECT id, ${recheck ? `id NOT IN (${signalled})` : '0'} AS rechecked FROM ${latestRows(db, parent.name, parent.key)}
-            WHERE _deleted = 0 AND id > {after:UInt64} ${changed}
+    query: `SELECT id, ${asked?.recheck ? `id NOT IN (${asked.signalled})` : '0'} AS rechecked FROM ${latestRows(db, parent.name, parent.key)}
+            WHERE _deleted = 0 AND id > {after:UInt64} ${asked ? `AND ${asked.where}` : ''}
             ORDER BY id LIMIT {limit:UInt32}`,
-    query_params: { account: accountId, after: afterId, limit, sync: changedIn ?? '', ...recheckParams },
+    query_params: { account: accountId, after: afterId, limit, sync: changedIn ?? '', child: child.name, ...asked?.params },
     format: 'JSONEachRow',
     clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
   });
   const rows = await res.json<{ id: number; rechecked: number | boolean }>();
   return { ids: rows.map((r) => Number(r.id)), rechecked: rows.filter((r) => Number(r.rechecked) === 1 || r.rechecked === true).length };
+}
+
+/**
+ * After fan-out `child` read its parents in sync `syncId`: remembers when each still-open
+ * parent it asked (every one unless `changedOnly`) was last asked, so the re-check of open
+ * parents rotates through all of them, the longest unasked first. Repeatable: the parents
+ * asked are computed without this sync's own checks.
+ */
+export async function recordParentChecks(client: ClickHouseClient, db: string, accountId: string, child: ResourceSpec, syncId: string, changedOnly: boolean): Promise<void> {
+  if (!child.recheck) return;
+  const parent = parentOf(child);
+  const asked = changedOnly ? askedParents(db, child, parent) : undefined;
+  const open = openCondition(child.recheck);
+  await client.command({
+    query: `INSERT INTO ${tableRef(db, PARENT_CHECKS_TABLE)} (account_id, resource, parent_id, checked_at, sync_id)
+            SELECT {account:UInt64}, {child:String}, id, now64(3, 'UTC'), {sync:String} FROM ${latestRows(db, parent.name, parent.key)}
+            WHERE _deleted = 0 AND ${open.where} ${asked ? `AND ${asked.where}` : ''}`,
+    query_params: { account: accountId, sync: syncId, child: child.name, ...open.params, ...asked?.params },
+    clickhouse_settings: { async_insert: 0 },
+  });
+}
+
+function parentOf(child: ResourceSpec): ResourceSpec {
+  if (!child.parent) throw new Error(`${child.name} has no parent`);
+  return getResource(child.parent.resource);
+}
+
+function openCondition(recheck: NonNullable<ResourceSpec['recheck']>): { where: string; params: Record<string, unknown> } {
+  const typed = recheck.values.every((v) => typeof v === 'boolean') ? 'Array(Bool)' : 'Array(String)';
+  return { where: `${quoteIdent(recheck.column)} IN {recheck_values:${typed}}`, params: { recheck_values: recheck.values } };
+}
+
+/**
+ * The parents an incremental fan-out asks in sync {sync}: those its change signals name,
+ * and up to the budget of still-open ones (`recheck`), the longest unasked first (never
+ * asked before any), then the newest. Checks written by {sync} itself are left out, so
+ * every chunk of the sync, and the record of its checks, sees the same set.
+ */
+function askedParents(db: string, child: ResourceSpec, parent: ResourceSpec): { where: string; signalled: string; recheck?: string; params: Record<string, unknown> } {
+  const signals = (child.changeSignals ?? []).map((sig) => {
+    const written = `SELECT toUInt64(${quoteIdent(sig.select)}) FROM ${tableRef(db, sig.resource)} WHERE account_id = {account:UInt64} AND _sync_id = {sync:String}`;
+    if (!sig.via) return written;
+    return `SELECT toUInt64(${quoteIdent(sig.via.select)}) FROM ${latestRows(db, sig.via.resource, getResource(sig.via.resource).key)}
+            WHERE _deleted = 0 AND ${quoteIdent(sig.via.match)} IN (${written})`;
+  });
+  const signalled = signals.length ? signals.join(' UNION DISTINCT ') : 'SELECT toUInt64(0) WHERE 0';
+  if (!child.recheck) return { where: `id IN (${signalled})`, signalled, params: {} };
+  const open = openCondition(child.recheck);
+  const recheck = `SELECT p.id FROM ${latestRows(db, parent.name, parent.key)} AS p
+                   LEFT JOIN (SELECT parent_id, max(checked_at) AS last_checked FROM ${tableRef(db, PARENT_CHECKS_TABLE)}
+                              WHERE account_id = {account:UInt64} AND resource = {child:String} AND sync_id != {sync:String}
+                              GROUP BY parent_id) AS c ON p.id = c.parent_id
+                   WHERE p._deleted = 0 AND p.${open.where}
+                   ORDER BY c.last_checked ASC, p.updated_at DESC, p.id DESC LIMIT {recheck_budget:UInt32}`;
+  return {
+    where: `(id IN (${signalled}) OR id IN (${recheck}))`,
+    signalled,
+    recheck,
+    params: { ...open.params, recheck_budget: child.recheck.budget },
+  };
 }
 
 /**
@@ -421,6 +613,7 @@ export async function writeSyncRun(client: ClickHouseClient, db: string, run: Sy
     'resources.error': run.resources.map((r) => r.error ?? r.warning ?? ''),
     token_user_id: run.token?.userId ?? null,
     token_access_roles: run.token?.accessRoles ?? [],
+    reconciled: run.resources.filter((r) => r.reconciled).map((r) => r.resource),
     _synced_at: clickhouseDateTime64(new Date()),
   };
   await insertWithToken(client, tableRef(db, RUNS_TABLE), [row], uniqueToken(`${run.runId}:run:${run.status}`));

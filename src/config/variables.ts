@@ -173,6 +173,10 @@ export const ENV_VARIABLES = [
   },
   // --- docker compose only (docker-compose.yml reads them; harvest-sync does not) -------
   { name: 'HARVEST_SYNC_EVERY', section: 'compose', type: 'text', default: '1h', doc: 'how often the `schedule` service\'s Temporal schedule syncs' },
+  {
+    name: 'HARVEST_SYNC_FULL_EVERY', section: 'compose', type: 'text', default: '7d',
+    doc: 'how often that schedule lists each resource in full and marks deletions (`fullEvery`; `off`: never)',
+  },
   { name: 'GRAFANA_ADMIN_USER', section: 'compose', type: 'text', default: 'admin', doc: 'Grafana\'s admin login (the dashboard itself opens without one)' },
   { name: 'GRAFANA_ADMIN_PASSWORD', section: 'compose', type: 'text', default: 'admin', secret: true, doc: 'Grafana\'s admin password' },
 ] as const satisfies readonly EnvVariable[];

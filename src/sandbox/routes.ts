@@ -139,8 +139,9 @@ export interface RouteError {
  * - 'own':   a member gets 200 with only their own records (time entries, expenses):
  *            the quiet narrowing a sync must notice.
  * A 'manager' token is refused what a member is, except that it may call 'self' routes
- * for its teammates too, and 'own' lists also hold its teammates' records and those on the
- * projects it manages.
+ * for its teammates too, 'own' lists also hold its teammates' records and those on the
+ * projects it manages, and it may run the reports: their totals count only those records
+ * (an assumption: Harvest does not document what a Manager's reports hold).
  */
 export type Access = 'all' | 'admin' | 'self' | 'own';
 

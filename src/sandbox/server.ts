@@ -362,7 +362,9 @@ class FakeHarvestServer {
     const { route, params } = match;
     const role = this.roleOf(req);
     const ctx: RouteContext = { me: actingUser(data, role) };
-    if (this.denied(role, data, route.access, params, ctx)) return FORBIDDEN();
+    // A Manager may run reports; their totals count only the entries it sees (a member: 403).
+    const managerReport = route.type === 'report' && role === 'manager';
+    if (!managerReport && this.denied(role, data, route.access, params, ctx)) return FORBIDDEN();
     switch (route.type) {
       case 'object': {
         const value = route.object(data, params, ctx);
@@ -372,8 +374,11 @@ class FakeHarvestServer {
       }
       case 'list':
         return this.list(route, params, ctx, data, req, url, role);
-      case 'report':
-        return this.report(route, data, req, url);
+      case 'report': {
+        if (!managerReport) return this.report(route, data, req, url);
+        const sees = visibleToToken(data, role, ctx.me);
+        return this.report(route, { ...data, timeEntries: data.timeEntries.filter(sees), expenses: data.expenses.filter(sees) }, req, url);
+      }
     }
   }
 

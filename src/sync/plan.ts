@@ -4,7 +4,7 @@
 /** Records changed this long before a run began are read again by the next run (clock skew, in-flight writes). */
 export const CURSOR_SAFETY_MARGIN_MS = 5 * 60_000;
 
-import type { DateRange, SyncMode } from './types';
+import { FULL_SYNC_MARK, type DateRange, type SyncMode, type WorkflowSpec } from './types';
 
 export interface CursorPlanInput {
   mode: SyncMode;
@@ -54,6 +54,38 @@ export function planCursor(p: CursorPlanInput): CursorPlan {
     return { updatedSince: since, commit: coversGap ? commitAt : null };
   }
   return { updatedSince: p.committed ?? p.startDate ?? null, commit: commitAt };
+}
+
+/** `_sync_state` pseudo-resource holding the start of the run that last reconciled `resource` in full. */
+export function fullMark(resource: string): string {
+  return `${FULL_SYNC_MARK}:${resource}`;
+}
+
+/** `_sync_state` rows (resource → cursor) as the committed cursors and the full marks. */
+export function readSyncState(rows: Record<string, string>): { cursors: Record<string, string>; fullAt: Record<string, string>; lastFullAt: string | null } {
+  const cursors: Record<string, string> = {};
+  const fullAt: Record<string, string> = {};
+  const prefix = `${FULL_SYNC_MARK}:`;
+  for (const [resource, cursor] of Object.entries(rows)) {
+    if (resource.startsWith(prefix)) fullAt[resource.slice(prefix.length)] = cursor;
+    else if (resource !== FULL_SYNC_MARK) cursors[resource] = cursor;
+  }
+  return { cursors, fullAt, lastFullAt: rows[FULL_SYNC_MARK] ?? null };
+}
+
+/**
+ * With `fullEvery`, the resources an incremental run lists in full: those whose last
+ * complete full reconciliation is older than `everyMs` or unknown, and the children of a
+ * due parent (a child reads every parent the parent's full listing writes anyway, so
+ * reconciling it costs nothing more). `resources` in catalog order: parents first.
+ */
+export function dueForFull(p: { resources: readonly WorkflowSpec[]; fullAt: Record<string, string>; lastFullAt: string | null; everyMs: number; now: Date }): Set<string> {
+  const due = new Set<string>();
+  for (const r of p.resources) {
+    const last = p.fullAt[r.name] ?? p.lastFullAt;
+    if (last === null || p.now.getTime() - new Date(last).getTime() >= p.everyMs || (r.parent && due.has(r.parent.resource))) due.add(r.name);
+  }
+  return due;
 }
 
 /** "7d", "12h", "90m" → milliseconds; null when malformed. */

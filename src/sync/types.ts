@@ -7,7 +7,10 @@ import type { ResourceSpec } from '../harvest/catalog';
  * (a release may change it while a sync runs): the account sync gets these from an
  * activity, so they are in its history, and hands each resource child its own.
  */
-export type WorkflowSpec = Pick<ResourceSpec, 'name' | 'paging' | 'incremental' | 'dateRange' | 'parent' | 'changeSignals' | 'report' | 'dependsOn'>;
+export type WorkflowSpec = Pick<ResourceSpec, 'name' | 'paging' | 'incremental' | 'dateRange' | 'parent' | 'changeSignals' | 'report' | 'dependsOn'> & {
+  /** Reports: the key (whether its rows are per project decides what a limited token may write). */
+  key?: string[];
+};
 
 /** Failure type of a 403 from Harvest: the resource is skipped unless the run is strict. */
 export const FORBIDDEN_FAILURE = 'Harvest.forbidden';
@@ -31,9 +34,10 @@ export interface SyncInput {
   /** Fail the run when a resource answers 403 (default: skip it with a warning). */
   strict?: boolean;
   /**
-   * Periodic full reconciliation for scheduled runs: an incremental run becomes a full one
-   * (which also detects deletes) when the last complete full run is older than this
-   * ("7d", "12h", "90m").
+   * Periodic full reconciliation, per resource ("7d", "12h", "90m"; schedules default to
+   * 7d): in an incremental run, every resource whose last complete full reconciliation is
+   * older than this (or that never had one) is listed in full and its deletions marked; the
+   * others are read incrementally. A resource skipped (403), failed or unstable stays due.
    */
   fullEvery?: string;
   /** Advanced: event count after which a resource workflow continues as new (default 5000). */
@@ -78,7 +82,12 @@ export interface SyncState {
   cursors: Record<string, string>;
   /** HARVEST_START_DATE, if configured (ISO). */
   startDate: string | null;
-  /** Start of the last full run that synced every resource (ISO), if any. */
+  /** Per resource: start of the run that last completed its full reconciliation (ISO). */
+  fullAt: Record<string, string>;
+  /**
+   * Start of the last full run of every resource, as releases before per-resource marks
+   * recorded it (ISO), if any: it stands for every resource without a mark of its own.
+   */
   lastFullAt: string | null;
 }
 
@@ -86,15 +95,27 @@ export interface SyncState {
 export interface AccountSyncPlan extends SyncState {
   /** The selected resources with their dependencies, in catalog order. */
   resources: WorkflowSpec[];
+  /** Resources whose writes make report windows stale (time entries, expenses): noted when they end. */
+  windowInputs?: string[];
+  /** Reports the sync audits itself against (their windows are compared with the entries once read). */
+  auditedReports?: string[];
+  /** Per resource (time entries, expenses): date ranges to list again in full, where the last audit disagreed. */
+  reread?: Record<string, Array<{ from: string; to: string }>>;
 }
 
-/** Pseudo-resource under which `_sync_state` records the last complete full run. */
+/**
+ * Pseudo-resource of `_sync_state`: `__full_sync:<resource>` holds the start of the run that
+ * last completed that resource's full reconciliation; `__full_sync` alone is the older
+ * account-wide mark (a full run of every resource).
+ */
 export const FULL_SYNC_MARK = '__full_sync';
 
 export interface PageRequest {
   accountId: string;
   syncId: string;
   resource: string;
+  /** Reports under a token below Administrator: only the rows of projects it manages are stored. */
+  reach?: TokenReach;
   /** null: the resource's first page (or page `page`), built from `updatedSince` and `parentId`. */
   url: string | null;
   /** Page number of a page-numbered list, read in parallel once the first page told the count. */
@@ -212,6 +233,13 @@ export interface ResourceProgress {
   confirmedAlive?: number;
   confirmedGone?: number;
   unconfirmed?: number;
+  /**
+   * This run lists the resource in full and marks what it did not see as deleted (mode
+   * full, a first run, a resource without `updated_since`, or `fullEvery` found it due).
+   */
+  full?: boolean;
+  /** The full reconciliation completed (done, listing held still): the reference point of `fullEvery`. */
+  reconciled?: boolean;
   /** Fan-out resources: whether only parents that may have changed were asked. */
   changedParentsOnly?: boolean;
   /** Incremental fan-outs: parents asked again only because they are still active (within the catalog's budget). */
@@ -237,6 +265,11 @@ export interface ResourceSyncInput {
   allWindows: boolean;
   /** Backfills: date range of date-ranged lists and report windows. */
   range?: DateRange;
+  /**
+   * Date-ranged lists: ranges to list in full (from/to, without updated_since) besides the
+   * normal listing: the windows whose report disagreed with the synced entries.
+   */
+  reread?: DateRange[];
   /** When the account sync began (ISO): rows another sync wrote after it are not its deletions. */
   runStartedAt: string;
   /** Set when the token is below Administrator: deletion marking is narrowed to what it sees, or skipped. */
@@ -251,8 +284,6 @@ export interface ResourceSyncInput {
   inFlight?: { max: number; requestsPerSecond: number };
   /** Page-numbered lists: passes read at most while the list keeps shifting (default 3). */
   listingPasses?: number;
-  /** Dated lists: date ranges read in full (no updated_since) besides the listing. */
-  reread?: DateRange[];
   /** Full reconciliations of page-numbered lists: deletion candidates confirmed one by one at most (default 500). */
   confirmBudget?: number;
   /** Carried across continue-as-new. */
@@ -273,6 +304,7 @@ export interface ResourceCarry {
   unstable?: boolean;
   /** Moving average of the pages' `busyMs` (sizes the requests in flight). */
   busyMs?: number;
+  /** The `reread` range being listed (index), once the normal listing ended. */
 }
 
 /** One listing that follows links.next, in passes while its `total_entries` changes. */
@@ -416,6 +448,13 @@ export interface SyncSummary {
   /** The token's user and access roles (`/users/me`). */
   token?: Pick<TokenReach, 'userId' | 'accessRoles' | 'role'>;
   /**
+   * `fullEvery` found resources due: those listed in full this run, and those of them whose
+   * reconciliation completed (the others stay due for the next run).
+   */
+  fullEvery?: FullEveryOutcome;
+  /** Report windows this run read whose totals disagree with the synced entries (see AuditOutcome). */
+  audit?: AuditOutcome;
+  /**
    * Several accounts: one short summary per account (its totals; `resources` is then
    * empty, so the result stays small whatever the number of accounts). Each account's
    * per-resource progress is the result of its own `syncAccount` run (`workflowId`, `runId`).
@@ -423,6 +462,20 @@ export interface SyncSummary {
   accounts?: AccountSummary[];
   /** Totals over every resource. */
   totals?: SyncTotals;
+}
+
+/**
+ * The sync's audit of the report windows it read (report_time_projects and
+ * report_expenses_projects against the synced entries): the windows whose totals
+ * disagree, their entries re-read by the next run; `flagged` once they disagreed twice in a row.
+ */
+export interface AuditOutcome {
+  disagreeing: Array<{ report: string; from: string; to: string; projects: number; flagged: boolean }>;
+}
+
+export interface FullEveryOutcome {
+  due: string[];
+  reconciled: string[];
 }
 
 export interface SyncTotals {

@@ -17,7 +17,6 @@ import {
   defineQuery,
   isCancellation,
   log,
-  patched,
   setHandler,
   startChild,
   upsertMemo,
@@ -26,15 +25,17 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { QUERY_NAMES, accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../contracts';
-import { parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
+import { dueForFull, fullMark, parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
 import { ACCOUNTS_ATTRIBUTE, MODE_ATTRIBUTE } from '../sync/search-attributes';
 import { rootMessage } from '../sync/failures';
+import { reportScope } from '../sync/reach';
 import { totalsOf } from '../sync/summary';
 import {
   FORBIDDEN_FAILURE,
-  FULL_SYNC_MARK,
   type AccountSummary,
   type AccountSyncInput,
+  type AuditOutcome,
+  type FullEveryOutcome,
   type ResourceProgress,
   type ResourceSyncInput,
   type SyncInput,
@@ -52,11 +53,8 @@ export { accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncPr
 
 export const syncProgressQuery = defineQuery<SyncProgress>(QUERY_NAMES.progress);
 
-/** Account syncs read the token's reach (`/users/me`) first; older histories did not. */
-export const TOKEN_REACH_PATCH = 'token-reach';
-
-/** Patch id of requests in flight sized by latency (older syncs read a fixed number). */
-export const IN_FLIGHT_PATCH = 'in-flight-by-latency';
+/** Pages in flight per resource at least (or exactly, when the sync was given `concurrency`). */
+export const PAGES_IN_FLIGHT = 8;
 /** Most requests in flight of one resource when sized by latency. */
 export const IN_FLIGHT_MAX = 24;
 /** Harvest's general budget as a rate: 100 requests per 15 s. */
@@ -74,6 +72,8 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const startedAt = info.runStartTime.toISOString();
   const refs: AccountSyncRef[] = [];
   const tokens: Record<string, NonNullable<SyncSummary['token']>> = {};
+  const fullEvery: Record<string, FullEveryOutcome> = {};
+  const audit: Record<string, AuditOutcome> = {};
   setHandler(syncProgressQuery, () => ({ syncId: info.workflowId, mode, startedAt, resources: [], accountSyncs: refs }));
 
   const { searchAttributes, resourceNames, taskQueue } = await storeActivities.ensureSchema();
@@ -98,10 +98,21 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
         });
         const summary = await child.result();
         ref.state = 'done';
-        if (summary.token && patched(TOKEN_REACH_PATCH)) {
+        if (summary.token) {
           // `harvest-sync status` shows whose token synced each account.
           tokens[ref.accountId] = summary.token;
           upsertMemo({ tokens });
+        }
+        if (summary.fullEvery) {
+          // ...and which resources `fullEvery` reconciled, and which stay due (a run of one
+          // account shows the mode it ran in: full when every resource was due).
+          fullEvery[ref.accountId] = summary.fullEvery;
+          upsertMemo({ fullEvery, ...(accounts.length === 1 ? { mode: summary.mode } : {}) });
+        }
+        if (summary.audit) {
+          // ...and which report windows disagree with the synced entries.
+          audit[ref.accountId] = summary.audit;
+          upsertMemo({ audit });
         }
         return { summary, runId: child.firstExecutionRunId };
       } catch (err) {
@@ -196,27 +207,31 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0,
     });
   }
-  // A periodic full reconciliation is decided before anything says which mode this run is.
+  // Periodic full reconciliation, per resource: decided before anything says which mode
+  // this run is. The run is `full` when every selected resource is due.
   const fullEvery = input.fullEvery ? parseInterval(input.fullEvery) : null;
-  if (mode === 'incremental' && fullEvery !== null && input.since === undefined) {
-    const due = plan.lastFullAt === null || startedAt.getTime() - new Date(plan.lastFullAt).getTime() >= fullEvery;
-    if (due) {
-      mode = 'full';
-      log.info('periodic full reconciliation', { accountId, lastFullAt: plan.lastFullAt, fullEvery: input.fullEvery });
-    }
+  const due = mode === 'incremental' && fullEvery !== null && input.since === undefined
+    ? dueForFull({ resources: plan.resources, fullAt: plan.fullAt ?? {}, lastFullAt: plan.lastFullAt, everyMs: fullEvery, now: startedAt })
+    : new Set<string>();
+  if (due.size > 0) {
+    if (due.size === selected.length) mode = 'full';
+    log.info('periodic full reconciliation', { accountId, resources: [...due], fullEvery: input.fullEvery });
   }
-  upsertMemo({ accountId, mode, startedBy: input.origin.workflowId, trigger: input.origin.trigger, ...(mode !== (input.mode ?? 'incremental') ? { promotedFrom: input.mode ?? 'incremental' } : {}) });
+  const modeOf = (name: string): SyncMode => (due.has(name) ? 'full' : mode);
+  upsertMemo({
+    accountId, mode, startedBy: input.origin.workflowId, trigger: input.origin.trigger,
+    ...(mode !== (input.mode ?? 'incremental') ? { promotedFrom: input.mode ?? 'incremental' } : {}),
+    ...(due.size > 0 && mode !== 'full' ? { fullResources: [...due] } : {}),
+  });
   if (input.searchAttributes) upsertSearchAttributes([{ key: ACCOUNTS_ATTRIBUTE, value: [accountId] }, { key: MODE_ATTRIBUTE, value: mode }]);
 
   await record('running');
   try {
-    if (patched(TOKEN_REACH_PATCH)) {
-      reach = await storeActivities.readTokenReach({ accountId });
-      if (reach.role !== 'administrator') {
-        log.warn('the token is not an Administrator\'s: it sees part of the account, so deletions are marked only where Harvest says whose a row is', {
-          accountId, userId: reach.userId, accessRoles: reach.accessRoles,
-        });
-      }
+    reach = await storeActivities.readTokenReach({ accountId });
+    if (reach.role !== 'administrator') {
+      log.warn('the token is not an Administrator\'s: it sees part of the account, so deletions are marked only where Harvest says whose a row is', {
+        accountId, userId: reach.userId, accessRoles: reach.accessRoles,
+      });
     }
     const summary = { ...(await runGraph()), ...(reach ? { token: token() } : {}) };
     await record('succeeded');
@@ -237,7 +252,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     for (const name of selected) {
       const spec = specs.get(name)!;
       plans.set(name, planCursor({
-        mode,
+        mode: modeOf(name),
         since: input.since,
         until: input.until,
         committed: plan.cursors[name],
@@ -251,7 +266,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     // change signal was read this run from no later than its own lower bound.
     const changedOnly = (name: string): boolean => {
       const spec = specs.get(name)!;
-      const since = mode === 'incremental' ? (input.since ?? plan.cursors[name]) : undefined;
+      const since = modeOf(name) === 'incremental' ? (input.since ?? plan.cursors[name]) : undefined;
       if (!spec.parent || !spec.changeSignals || since === undefined) return false;
       return spec.changeSignals.every((sig) =>
         [sig.resource, sig.via?.resource].every((r) => {
@@ -263,6 +278,9 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     };
     const backfillRange = mode === 'backfill' ? { from: new Date(input.since!).toISOString().slice(0, 10), ...(input.until ? { to: input.until.slice(0, 10) } : {}) } : undefined;
 
+    // Resources whose run is a full reconciliation: a complete listing that marks deletions,
+    // or (windowed reports) every window read again.
+    const full = new Set<string>();
     const finished = new Map<string, Promise<boolean>>();
     const run = (name: string): Promise<boolean> => {
       let p = finished.get(name);
@@ -286,11 +304,25 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         entry.warning = `not started: it needs ${missing.join(', ')}, which did not finish`;
         return false;
       }
+      // Below Administrator a report's totals cover what the token sees: written only where complete.
+      const scope = spec.report && reach && reach.role !== 'administrator' ? reportScope(spec, reach) : undefined;
+      if (scope && 'skip' in scope) {
+        entry.state = 'skipped';
+        entry.warning = scope.skip;
+        log.warn('report not read: the token is not an Administrator\'s', { resource: name, userId: reach!.userId });
+        return false;
+      }
       const cursorPlan = plans.get(name)!;
       const onlyChanged = changedOnly(name);
       entry.state = 'running';
       entry.updatedSince = cursorPlan.updatedSince;
       const range = cursorPlan.range ?? (spec.report?.windowed ? backfillRange : undefined);
+      const markDeletions = mode !== 'backfill' && cursorPlan.updatedSince === null && !onlyChanged && !spec.report?.windowed;
+      const allWindows = modeOf(name) === 'full' || plan.cursors[name] === undefined;
+      if (mode !== 'backfill' && (markDeletions || (spec.report?.windowed && allWindows))) {
+        full.add(name);
+        entry.full = true;
+      }
       const childInput: ResourceSyncInput = {
         accountId,
         syncId,
@@ -300,30 +332,49 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         commitCursor: cursorPlan.commit,
         changedOnly: onlyChanged,
         // Windowed reports replace window by window instead; a backfill lists only part of history.
-        markDeletions: mode !== 'backfill' && cursorPlan.updatedSince === null && !onlyChanged && !spec.report?.windowed,
-        allWindows: mode === 'full' || plan.cursors[name] === undefined,
+        markDeletions,
+        allWindows,
         ...(range ? { range } : {}),
+        // Windows whose report disagreed with the entries last time: listed again in full
+        // (an incremental listing only; a full one reads them anyway).
+        ...(plan.reread?.[name]?.length && cursorPlan.updatedSince !== null && mode !== 'backfill' ? { reread: plan.reread[name] } : {}),
         runStartedAt: startedAt.toISOString(),
         ...(reach && reach.role !== 'administrator' ? { reach } : {}),
         historyLimit: Math.max(20, input.historyLimit ?? 5000),
         // Pages in flight per resource: with window pacing a fresh window is spent at once.
-        concurrency: Math.min(16, input.concurrency ?? (patched('pages-in-flight-8') ? 8 : 4)),
+        concurrency: Math.min(16, input.concurrency ?? PAGES_IN_FLIGHT),
         // Unless the sync was given a concurrency: as many as the budget's rate needs while
         // a page holds its lane, up to IN_FLIGHT_MAX (docs/pacing.md).
-        ...(input.concurrency === undefined && patched(IN_FLIGHT_PATCH) ? { inFlight: { max: IN_FLIGHT_MAX, requestsPerSecond: GENERAL_REQUESTS_PER_SECOND } } : {}),
+        ...(input.concurrency === undefined ? { inFlight: { max: IN_FLIGHT_MAX, requestsPerSecond: GENERAL_REQUESTS_PER_SECOND } } : {}),
+      };
+      // What an input of the windowed reports wrote, even partly, makes their windows stale:
+      // noted as it ends, so a report that does not run now re-reads them later.
+      const noteWindows = async (): Promise<void> => {
+        if (!plan.windowInputs?.includes(name)) return;
+        try {
+          await storeActivities.noteReportWindows({ accountId, syncId });
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          // A safety net only (the reports derive the same windows from the entries' versions).
+          log.warn('report windows not noted', { resource: name, error: rootMessage(err) });
+        }
       };
       try {
         const child = await startChild(syncResource, {
           workflowId: resourceWorkflowId(laneId, name),
           args: [childInput],
         });
-        progress.set(name, await child.result());
+        const result = await child.result();
+        if (scope) result.warning = [scope.note, result.warning].filter(Boolean).join('; ');
+        progress.set(name, { ...result, ...(full.has(name) ? { full: true } : {}) });
+        await noteWindows();
         return true;
       } catch (err) {
         if (isCancellation(err)) {
           entry.state = 'cancelled';
           return false;
         }
+        await noteWindows();
         if (!input.strict && failureTypes(err).includes(FORBIDDEN_FAILURE)) {
           entry.state = 'skipped';
           entry.warning = `skipped: ${rootMessage(err)}`;
@@ -337,20 +388,70 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
     };
     await Promise.all(selected.map(run));
 
+    // A child list asks only the parents its parent (and change signals) named, so it may
+    // not move past what they read: its new cursor is capped by each one's cursor after
+    // this commit (the new one, else the old one; none: the child commits none). A payment
+    // between the two cursors is then read by the next run, once its invoice is read.
+    function capChildCursors(): ResourceProgress[] {
+      const after = new Map<string, string | null>();
+      const cursorAfter = (name: string): string | null => {
+        if (after.has(name)) return after.get(name)!;
+        const r = progress.get(name)!;
+        const spec = specs.get(name)!;
+        if (r.state === 'done' && r.pendingCursor) {
+          const bounds = new Set([spec.parent?.resource, ...(spec.changeSignals ?? []).flatMap((sig) => [sig.resource, sig.via?.resource])]);
+          for (const b of bounds) {
+            if (b === undefined || b === name || !progress.has(b) || !r.pendingCursor) continue;
+            const limit = cursorAfter(b);
+            if (limit === null) {
+              log.info('child cursor not moved: a resource it depends on has no cursor', { resource: name, bound: b });
+              r.pendingCursor = null;
+            } else if (limit < r.pendingCursor) {
+              log.info('child cursor held back to a resource it depends on', { resource: name, bound: b, cursor: limit });
+              r.pendingCursor = limit;
+            }
+          }
+        }
+        const cursor = r.state === 'done' && r.pendingCursor ? r.pendingCursor : (plan.cursors[name] ?? null);
+        after.set(name, cursor);
+        return cursor;
+      };
+      for (const name of selected) cursorAfter(name);
+      return [...progress.values()];
+    }
+
     const resources = [...progress.values()];
     // Cancelled: every child has stopped; nothing is committed, the next run starts from the old cursors.
     if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('the sync was cancelled');
 
+    // Fan-outs that read their parents through this run remember when they asked the open
+    // ones (the re-check rotates through them).
+    const checkedParents = resources.flatMap((r) => (r.state === 'done' && r.pendingCursor && specs.get(r.resource)!.parent ? [{ resource: r.resource, changedOnly: r.changedParentsOnly === true }] : []));
     // Cursors move only now, together, for the resources that finished (a failed one keeps its old cursor).
-    // A listing that never held still did not reconcile its resource (docs/listings.md).
-    const full = mode === 'full' && input.resources === undefined && resources.every((r) => r.state === 'done' && !r.unstable);
-    const cursors = resources.flatMap((r) => (r.state === 'done' && r.pendingCursor ? [{ resource: r.resource, cursor: r.pendingCursor }] : []));
-    // A full run of every resource is the reference point of `fullEvery`.
-    if (full) cursors.push({ resource: FULL_SYNC_MARK, cursor: startedAt.toISOString() });
-    if (cursors.length > 0) await storeActivities.commitCursors({ accountId, syncId, cursors });
+    const cursors = capChildCursors().flatMap((r) => (r.state === 'done' && r.pendingCursor ? [{ resource: r.resource, cursor: r.pendingCursor }] : []));
+    // Each resource whose full reconciliation completed is its own reference point of
+    // `fullEvery`; one skipped, failed or whose listing never held still stays due
+    // (docs/listings.md), and makes no other resource due.
+    for (const r of resources) {
+      if (!full.has(r.resource) || r.state !== 'done' || r.unstable) continue;
+      r.reconciled = true;
+      cursors.push({ resource: fullMark(r.resource), cursor: startedAt.toISOString() });
+    }
+    if (cursors.length > 0 || checkedParents.length > 0) {
+      await storeActivities.commitCursors({ accountId, syncId, cursors, ...(checkedParents.length ? { checkedParents } : {}) });
+    }
     for (const r of resources) {
       if (r.state === 'done' && r.pendingCursor) r.committedCursor = r.pendingCursor;
       delete r.pendingCursor;
+    }
+
+    // The report windows read are audited as they are replaced: which disagree with the entries.
+    const audited = (plan.auditedReports ?? []).some((name) => ['done', 'failed'].includes(progress.get(name)?.state ?? ''));
+    const audit = audited ? await storeActivities.auditFindings({ accountId, syncId }) : undefined;
+    for (const w of audit?.disagreeing ?? []) {
+      const what = { accountId, report: w.report, window: `${w.from}..${w.to}`, projects: w.projects };
+      if (w.flagged) log.warn('report window disagrees with the synced entries again: its entries were re-read and still differ', what);
+      else log.info('report window disagrees with the synced entries: the next run re-reads them', what);
     }
 
     const failed = resources.filter((r) => r.state === 'failed');
@@ -367,6 +468,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       syncId: laneId,
       accountId: plan.accountId,
       mode,
+      ...(due.size > 0 ? { fullEvery: { due: [...due], reconciled: resources.filter((r) => due.has(r.resource) && r.reconciled).map((r) => r.resource) } } : {}),
+      ...(audit?.disagreeing.length ? { audit } : {}),
       status: 'succeeded',
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),

@@ -76,6 +76,8 @@ export class ResourceRun {
           ...(ask.window ? { window: ask.window } : {}),
           ...(ask.range ? { range: ask.range } : {}),
           ...(ask.page !== undefined && ask.page > 1 ? { page: ask.page } : {}),
+          // Reports under a token below Administrator store only the rows within its reach.
+          ...(this.spec.report && this.input.reach ? { reach: this.input.reach } : {}),
         }),
       );
     } finally {
@@ -95,7 +97,8 @@ export class ResourceRun {
 
   /** One record asked of Harvest (deletion confirmation). */
   checkRecord(id: string): Promise<RecordCheck> {
-    return this.paced(() => harvestActivities.fetchRecord({ accountId: this.input.accountId, syncId: this.input.syncId, resource: this.spec.name, id }));
+    const { accountId, syncId, reach } = this.input;
+    return this.paced(() => harvestActivities.fetchRecord({ accountId, syncId, resource: this.spec.name, id, ...(reach ? { reach } : {}) }));
   }
 
   /**

@@ -22,8 +22,10 @@ import {
   type SyncInput,
   type SyncRunRecord,
   type SyncSummary,
+  type TokenReach,
   type WorkflowSpec,
 } from '../../src/sync/types';
+import { fullMark, readSyncState } from '../../src/sync/plan';
 
 const ACCOUNT = '424242';
 const ROWS_PER_PAGE = 7;
@@ -37,10 +39,23 @@ interface MockOptions {
   resources: WorkflowSpec[];
   /** Pages per resource (default 1): page k links to page k+1 until the last. */
   pages?: Record<string, number>;
+  /** Page-numbered resources: total pages told by page 1 (pages 2.. are asked by number, each held 30 ms). */
+  numbered?: Record<string, number>;
+  /** Page-numbered resources whose total changes on every page (the listing never holds still). */
+  shifting?: string[];
+  /** Fan-outs: the parent ids listParentIds answers. */
+  parents?: Record<string, number[]>;
   /** A resource whose every page fails with this. */
   fail?: Record<string, () => Error>;
   cursors?: Record<string, string>;
   lastFullAt?: string | null;
+  /**
+   * `_sync_state` as rows (resource → cursor), kept across runs: the plan reads it (through
+   * the real readSyncState) and commitCursors writes into it. Overrides cursors/lastFullAt.
+   */
+  state?: Record<string, string>;
+  /** The token's reach (default an Administrator's). */
+  reach?: TokenReach;
   /** Windowed reports: the windows reportWindows answers, pages per window, and one whose total changes on every page. */
   windows?: { list: ReportWindow[]; pages: number; shifting?: string };
 }
@@ -48,12 +63,15 @@ interface MockOptions {
 interface Calls {
   fetchPage: PageRequest[];
   markDeleted: Array<{ resource: string; syncId: string }>;
-  commitCursors: Array<{ accountId: string; cursors: Array<{ resource: string; cursor: string }> }>;
+  commitCursors: Array<{ accountId: string; cursors: Array<{ resource: string; cursor: string }>; checkedParents?: Array<{ resource: string; changedOnly: boolean }> }>;
   recordRun: SyncRunRecord[];
   planAccountSync: unknown[];
   replaceWindow: string[];
   /** Most report windows with a page request in flight at once. */
   mostWindowsInFlight: number;
+  /** Page-numbered resources: most pages in flight at once. */
+  mostInFlight: Record<string, number>;
+  listParentIds: Array<{ resource: string; afterId: number; changedIn?: string }>;
   other: string[];
 }
 
@@ -61,8 +79,9 @@ const pageOf = (url: string | null): number => (url === null ? 1 : Number(new UR
 const updatedAtOf = (page: number): string => new Date(Date.UTC(2026, 0, 1, 0, page)).toISOString();
 
 function mockActivities(opts: MockOptions): { activities: Partial<Activities>; calls: Calls } {
-  const calls: Calls = { fetchPage: [], markDeleted: [], commitCursors: [], recordRun: [], planAccountSync: [], replaceWindow: [], mostWindowsInFlight: 0, other: [] };
+  const calls: Calls = { fetchPage: [], markDeleted: [], commitCursors: [], recordRun: [], planAccountSync: [], replaceWindow: [], mostWindowsInFlight: 0, mostInFlight: {}, listParentIds: [], other: [] };
   const windowsInFlight = new Map<string, number>();
+  const inFlight = new Map<string, number>();
   let shiftingTotal = 0;
   const unexpected = (name: string) => async (): Promise<never> => {
     calls.other.push(name);
@@ -77,13 +96,18 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
     },
     async planAccountSync(req: { accountId: string; resources?: string[] }): Promise<AccountSyncPlan> {
       calls.planAccountSync.push(req);
-      return { accountId: req.accountId, cursors: opts.cursors ?? {}, startDate: null, lastFullAt: opts.lastFullAt ?? null, resources: opts.resources };
+      if (opts.state) {
+        const names = resolve(opts.resources, req.resources);
+        const { cursors, fullAt, lastFullAt } = readSyncState(opts.state);
+        return { accountId: req.accountId, cursors, startDate: null, fullAt, lastFullAt, resources: opts.resources.filter((r) => names.has(r.name)) };
+      }
+      return { accountId: req.accountId, cursors: opts.cursors ?? {}, startDate: null, fullAt: {}, lastFullAt: opts.lastFullAt ?? null, resources: opts.resources };
     },
     async recordRun(run: SyncRunRecord) {
       calls.recordRun.push(run);
     },
-    async readTokenReach() {
-      return { userId: 1, accessRoles: ['administrator'], role: 'administrator' as const };
+    async readTokenReach(): Promise<TokenReach> {
+      return opts.reach ?? { userId: 1, accessRoles: ['administrator'], role: 'administrator' };
     },
     async fetchPage(req: PageRequest): Promise<PageResult> {
       calls.fetchPage.push(req);
@@ -110,6 +134,16 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
           totalEntries: from === opts.windows.shifting ? ++shiftingTotal : last * ROWS_PER_PAGE,
         };
       }
+      const numbered = opts.numbered?.[req.resource];
+      if (numbered !== undefined) {
+        const page = req.page ?? 1;
+        inFlight.set(req.resource, (inFlight.get(req.resource) ?? 0) + 1);
+        calls.mostInFlight[req.resource] = Math.max(calls.mostInFlight[req.resource] ?? 0, inFlight.get(req.resource)!);
+        await new Promise((r) => setTimeout(r, 30));
+        inFlight.set(req.resource, inFlight.get(req.resource)! - 1);
+        const totalEntries = opts.shifting?.includes(req.resource) ? ++shiftingTotal : numbered * ROWS_PER_PAGE;
+        return { next: null, rows: ROWS_PER_PAGE, requests: 1, rateLimited: 0, maxUpdatedAt: updatedAtOf(page), typeMismatches: 0, totalPages: numbered, totalEntries };
+      }
       const total = opts.pages?.[req.resource] ?? 1;
       return {
         next: n < total ? `https://harvest.mock/v2/${req.resource}?page=${n + 1}` : null,
@@ -124,11 +158,17 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
       calls.markDeleted.push({ resource: req.resource, syncId: req.syncId });
       return { deleted: 3 };
     },
-    async commitCursors(req: { accountId: string; cursors: Array<{ resource: string; cursor: string }> }) {
-      calls.commitCursors.push({ accountId: req.accountId, cursors: req.cursors });
+    async commitCursors(req: Calls['commitCursors'][number]) {
+      calls.commitCursors.push(req);
+      if (opts.state) for (const c of req.cursors) opts.state[c.resource] = c.cursor;
     },
     fetchRecord: unexpected('fetchRecord'),
-    listParentIds: unexpected('listParentIds'),
+    listParentIds: opts.parents
+      ? async (req: { resource: string; afterId: number; limit: number; changedIn?: string }) => {
+          calls.listParentIds.push(req);
+          return { ids: (opts.parents![req.resource] ?? []).filter((id) => id > req.afterId).slice(0, req.limit), rechecked: 0 };
+        }
+      : unexpected('listParentIds'),
     deletionCandidates: unexpected('deletionCandidates'),
     reportWindows: opts.windows ? async () => opts.windows!.list : unexpected('reportWindows'),
     replaceWindow: opts.windows
@@ -141,9 +181,24 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
   return { activities: activities as unknown as Partial<Activities>, calls };
 }
 
+/** The selected resources with everything they depend on (what planAccountSync selects from the catalog). */
+function resolve(all: WorkflowSpec[], selected?: string[]): Set<string> {
+  const names = new Set(selected ?? all.map((r) => r.name));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const r of all) {
+      if (!names.has(r.name)) continue;
+      for (const d of r.dependsOn) if (!names.has(d)) grew = names.add(d) !== undefined;
+    }
+  }
+  return names;
+}
+
 interface Outcome {
   summary?: SyncSummary;
   error?: ApplicationFailure;
+  /** The harvestSync workflow (its memo is what `harvest-sync status` shows). */
+  workflowId: string;
 }
 
 /** One harvestSync of the account on a worker running the mocks. */
@@ -154,13 +209,14 @@ async function sync(mock: { activities: Partial<Activities> }, input: SyncInput)
   // Report pages run on their own task queue (paced for the reports budget).
   const reports = await Worker.create({ connection: env.nativeConnection, taskQueue: reportsTaskQueue(taskQueue), activities: mock.activities });
   return reports.runUntil(() => worker.runUntil(async () => {
-    const handle = await env.client.workflow.start('harvestSync', { taskQueue, workflowId: `wf-${taskQueue}`, args: [{ accountId: ACCOUNT, ...input }] });
+    const workflowId = `wf-${taskQueue}`;
+    const handle = await env.client.workflow.start('harvestSync', { taskQueue, workflowId, args: [{ accountId: ACCOUNT, ...input }] });
     try {
-      return { summary: (await handle.result()) as SyncSummary };
+      return { summary: (await handle.result()) as SyncSummary, workflowId };
     } catch (err) {
       assert.ok(err instanceof WorkflowFailedError, `unexpected error ${String(err)}`);
       assert.ok(err.cause instanceof ApplicationFailure, `failure without an application cause: ${String(err.cause)}`);
-      return { error: err.cause };
+      return { error: err.cause, workflowId };
     }
   }));
 }
@@ -196,9 +252,9 @@ describe('workflows (mocked activities)', () => {
     assert.equal(r.tasks.rows, ROWS_PER_PAGE);
     // Non-retryable: one attempt; the skipped ones never asked Harvest.
     assert.deepEqual(mock.calls.fetchPage.map((c) => c.resource).sort(), ['clients', 'tasks']);
-    // Only the finished resource's cursor moves; the run log says failed.
+    // Only the finished resource's cursor moves (its first run reconciled it); the run log says failed.
     assert.equal(mock.calls.commitCursors.length, 1);
-    assert.deepEqual(mock.calls.commitCursors[0].cursors.map((c) => c.resource), ['tasks']);
+    assert.deepEqual(mock.calls.commitCursors[0].cursors.map((c) => c.resource), ['tasks', fullMark('tasks')]);
     assert.equal(mock.calls.recordRun.at(-1)?.status, 'failed');
     assert.deepEqual(mock.calls.other, []);
   });
@@ -220,7 +276,7 @@ describe('workflows (mocked activities)', () => {
     assert.deepEqual(summary!.totals?.skipped.sort(), ['invoice_payments', 'invoices']);
     assert.deepEqual(summary!.totals?.failed, []);
     assert.deepEqual(fetchedResources(mock.calls), ['invoices', 'users']);
-    assert.deepEqual(mock.calls.commitCursors.flatMap((c) => c.cursors.map((x) => x.resource)), ['users']);
+    assert.deepEqual(mock.calls.commitCursors.flatMap((c) => c.cursors.map((x) => x.resource)), ['users', fullMark('users')]);
     assert.equal(mock.calls.recordRun.at(-1)?.status, 'succeeded');
   });
 
@@ -299,11 +355,13 @@ describe('workflows (mocked activities)', () => {
     assert.deepEqual(mock.calls.markDeleted.map((c) => c.resource).sort(), ['clients', 'roles']);
     assert.equal(r.clients.deleted, 3);
     assert.equal(r.clients.updatedSince, null);
-    // A full run of every resource is the new reference point of fullEvery.
+    // Each reconciled resource is its own reference point of fullEvery.
     assert.equal(mock.calls.commitCursors.length, 1);
     const committed = mock.calls.commitCursors[0].cursors;
-    assert.deepEqual(committed.map((c) => c.resource).sort(), [FULL_SYNC_MARK, 'clients', 'roles'].sort());
-    assert.equal(committed.find((c) => c.resource === FULL_SYNC_MARK)?.cursor, summary!.startedAt);
+    assert.deepEqual(committed.map((c) => c.resource).sort(), ['clients', 'roles', fullMark('clients'), fullMark('roles')].sort());
+    assert.equal(committed.find((c) => c.resource === fullMark('clients'))?.cursor, summary!.startedAt);
+    assert.deepEqual(summary!.fullEvery, { due: ['clients', 'roles'], reconciled: ['clients', 'roles'] });
+    assert.ok(r.clients.full && r.clients.reconciled);
     assert.equal(mock.calls.recordRun.at(-1)?.mode, 'full');
   });
 
@@ -320,6 +378,145 @@ describe('workflows (mocked activities)', () => {
     assert.deepEqual(mock.calls.fetchPage.map((c) => c.updatedSince), [cursor]);
     assert.deepEqual(mock.calls.markDeleted, []);
     assert.deepEqual(mock.calls.commitCursors.flatMap((c) => c.cursors.map((x) => x.resource)), ['clients']);
+    assert.equal(summary!.fullEvery, undefined);
+  });
+
+  it('every account sync reads the token reach and sizes its pages in flight without patches', async () => {
+    const mock = mockActivities({ resources: [{ name: 'time_entries', paging: 'page', incremental: 'updated_since', dependsOn: [] }], numbered: { time_entries: 30 }, cursors: { time_entries: '2026-11-01T00:00:00.000Z' } });
+    const { summary, error } = await sync(mock, {});
+    assert.equal(error, undefined);
+    // The token's user is in the result (and the memo `harvest-sync status` reads).
+    assert.deepEqual(summary?.token, { userId: 1, accessRoles: ['administrator'], role: 'administrator' });
+    assert.equal(byName(summary!.resources).time_entries.pages, 30);
+    // Eight pages in flight: the least when sized by latency (the mock reports no busy time).
+    assert.equal(mock.calls.mostInFlight.time_entries, 8);
+    const env = await temporalEnv();
+    const history = await env.client.workflow.getHandle(summary!.syncId).fetchHistory();
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+    assert.deepEqual(markers, [], 'the account sync records no patch markers');
+  });
+
+  it('fullEvery with resources: the first run reconciles the selection, the second is incremental, an unselected resource stays due', async () => {
+    const state: Record<string, string> = {};
+    const resources = [spec('clients'), spec('projects', ['clients']), spec('tasks')];
+    const first = mockActivities({ resources, state });
+    const one = await sync(first, { fullEvery: '7d', resources: ['projects'] });
+    assert.equal(one.error, undefined);
+    assert.equal(one.summary?.mode, 'full');
+    assert.deepEqual(first.calls.fetchPage.map((c) => [c.resource, c.updatedSince]).sort(), [['clients', null], ['projects', null]]);
+    assert.deepEqual(first.calls.markDeleted.map((c) => c.resource).sort(), ['clients', 'projects']);
+    assert.deepEqual(Object.keys(state).sort(), ['clients', 'projects', fullMark('clients'), fullMark('projects')].sort());
+    assert.equal(first.calls.recordRun.at(-1)?.mode, 'full');
+    assert.deepEqual(first.calls.recordRun.at(-1)?.resources.filter((r) => r.reconciled).map((r) => r.resource).sort(), ['clients', 'projects']);
+
+    const second = mockActivities({ resources, state });
+    const before = { ...state };
+    const two = await sync(second, { fullEvery: '7d', resources: ['projects'] });
+    assert.equal(two.error, undefined);
+    assert.equal(two.summary?.mode, 'incremental', 'both were reconciled minutes ago');
+    assert.equal(two.summary?.fullEvery, undefined);
+    assert.deepEqual(second.calls.fetchPage.map((c) => [c.resource, c.updatedSince]).sort(), [['clients', before.clients], ['projects', before.projects]]);
+    assert.deepEqual(second.calls.markDeleted, []);
+    assert.deepEqual(second.calls.commitCursors.flatMap((c) => c.cursors.map((x) => x.resource)).sort(), ['clients', 'projects']);
+    assert.equal(second.calls.recordRun.at(-1)?.mode, 'incremental');
+
+    // All resources: only tasks (never reconciled) is listed in full.
+    const third = mockActivities({ resources, state });
+    const three = await sync(third, { fullEvery: '7d' });
+    assert.equal(three.error, undefined);
+    assert.equal(three.summary?.mode, 'incremental');
+    assert.deepEqual(three.summary?.fullEvery, { due: ['tasks'], reconciled: ['tasks'] });
+    assert.deepEqual(third.calls.fetchPage.map((c) => [c.resource, c.updatedSince === null]).sort(), [['clients', false], ['projects', false], ['tasks', true]]);
+    assert.deepEqual(third.calls.markDeleted.map((c) => c.resource), ['tasks']);
+    const r = byName(three.summary!.resources);
+    assert.equal(r.tasks.full, true);
+    assert.equal(r.clients.full, undefined);
+  });
+
+  it('fullEvery under a Member token: a resource answering 403 stays due alone; the others alternate', async () => {
+    const state: Record<string, string> = {};
+    const resources = [spec('clients'), spec('roles', [], null), spec('time_entries')];
+    const reach: TokenReach = { userId: 7, accessRoles: ['member'], role: 'member', userIds: [7] };
+    const forbidden = { clients: () => ApplicationFailure.create({ message: 'Harvest answered 403 for clients', type: FORBIDDEN_FAILURE, nonRetryable: true }) };
+    const first = mockActivities({ resources, state, reach, fail: forbidden });
+    const one = await sync(first, { fullEvery: '7d' });
+    assert.equal(one.error, undefined);
+    assert.equal(one.summary?.mode, 'full');
+    assert.deepEqual(one.summary?.fullEvery, { due: ['clients', 'roles', 'time_entries'], reconciled: ['roles', 'time_entries'] });
+    // What `harvest-sync status` reads: the mode the run ran in, and what stays due.
+    const memo = (await (await temporalEnv()).client.workflow.getHandle(one.workflowId).describe()).memo as { mode?: string; fullEvery?: Record<string, unknown> };
+    assert.equal(memo.mode, 'full');
+    assert.deepEqual(memo.fullEvery, { [ACCOUNT]: one.summary!.fullEvery });
+    assert.equal(byName(one.summary!.resources).clients.state, 'skipped');
+    assert.equal(state[fullMark('clients')], undefined, 'a skipped resource is not reconciled');
+
+    for (let run = 2; run <= 3; run++) {
+      const next = mockActivities({ resources, state, reach, fail: forbidden });
+      const cursor = state.time_entries;
+      const { summary, error } = await sync(next, { fullEvery: '7d' });
+      assert.equal(error, undefined);
+      assert.equal(summary?.mode, 'incremental', `run ${run}: only clients is due`);
+      assert.deepEqual(summary?.fullEvery, { due: ['clients'], reconciled: [] });
+      // time_entries reads from its cursor and marks nothing; roles has no updated_since (a full listing every run).
+      assert.deepEqual(next.calls.fetchPage.map((c) => [c.resource, c.updatedSince]).sort(), [['clients', null], ['roles', null], ['time_entries', cursor]]);
+      assert.deepEqual(next.calls.markDeleted.map((c) => c.resource), ['roles']);
+    }
+  });
+
+  it('fullEvery: the account-wide mark of older releases stands for resources without a mark of their own', async () => {
+    const recent = new Date(Date.now() - 3_600_000).toISOString();
+    const cursor = '2026-11-01T00:00:00.000Z';
+    const state: Record<string, string> = { [FULL_SYNC_MARK]: recent, clients: cursor, tasks: cursor, [fullMark('tasks')]: '2020-01-01T00:00:00.000Z' };
+    const mock = mockActivities({ resources: [spec('clients'), spec('tasks')], state });
+    const { summary, error } = await sync(mock, { fullEvery: '7d' });
+    assert.equal(error, undefined);
+    assert.deepEqual(summary?.fullEvery, { due: ['tasks'], reconciled: ['tasks'] });
+    assert.deepEqual(mock.calls.fetchPage.map((c) => [c.resource, c.updatedSince]).sort(), [['clients', cursor], ['tasks', null]]);
+  });
+
+  it("a child list's cursor never passes its parent's: an unstable parent holds it back, so the next run reads from there", async () => {
+    const c0 = '2026-11-01T00:00:00.000Z';
+    const later = '2026-11-02T00:00:00.000Z';
+    const invoices: WorkflowSpec = { name: 'invoices', paging: 'page', incremental: 'updated_since', dependsOn: [] };
+    const payments: WorkflowSpec = {
+      name: 'invoice_payments', paging: 'cursor', incremental: 'updated_since', dependsOn: ['invoices'],
+      parent: { resource: 'invoices', param: 'invoice_id', column: 'invoice_id' }, changeSignals: [{ resource: 'invoices', select: 'id' }],
+    };
+    // The payments' own cursor is later than the invoices' (both committed by earlier runs).
+    const state: Record<string, string> = { invoices: c0, invoice_payments: later };
+    const parents = { invoice_payments: [11, 12] };
+    const first = mockActivities({ resources: [invoices, payments], state, numbered: { invoices: 3 }, shifting: ['invoices'], parents });
+    const one = await sync(first, {});
+    assert.equal(one.error, undefined);
+    const r = byName(one.summary!.resources);
+    assert.equal(r.invoices.unstable, true);
+    assert.equal(r.invoice_payments.state, 'done');
+    assert.deepEqual(first.calls.listParentIds.map((c) => c.changedIn !== undefined), [true, true], 'only changed invoices were asked');
+    // The invoices' cursor stays; the payments' is held back to it (not moved to this run's start).
+    assert.deepEqual(first.calls.commitCursors.flatMap((c) => c.cursors), [{ resource: 'invoice_payments', cursor: c0 }]);
+    assert.deepEqual(state, { invoices: c0, invoice_payments: c0 });
+    assert.equal(r.invoice_payments.committedCursor, c0);
+    // The fan-out read its parents: the still-open ones it asked are remembered (re-check rotation).
+    assert.deepEqual(first.calls.commitCursors[0].checkedParents, [{ resource: 'invoice_payments', changedOnly: true }]);
+
+    // The next run (the invoices hold still) lists every changed invoice's payments from c0:
+    // a payment made after c0 on an invoice the unstable listing missed is read now.
+    const second = mockActivities({ resources: [invoices, payments], state, numbered: { invoices: 3 }, parents });
+    const two = await sync(second, {});
+    assert.equal(two.error, undefined);
+    assert.deepEqual([...new Set(second.calls.fetchPage.filter((c) => c.resource === 'invoice_payments').map((c) => c.updatedSince))], [c0]);
+    const moved = second.calls.commitCursors.flatMap((c) => c.cursors);
+    assert.equal(moved.length, 2);
+    assert.equal(moved[0].cursor, moved[1].cursor, 'both moved to the same new cursor');
+    assert.ok(moved[0].cursor > later);
+
+    // A parent without any cursor: the child commits none.
+    const fresh: Record<string, string> = { invoice_payments: later };
+    const third = mockActivities({ resources: [invoices, payments], state: fresh, numbered: { invoices: 3 }, shifting: ['invoices'], parents });
+    const three = await sync(third, {});
+    assert.equal(three.error, undefined);
+    assert.deepEqual(third.calls.commitCursors.flatMap((c) => c.cursors).filter((c) => !c.resource.startsWith('__')), []);
+    assert.deepEqual(fresh, { invoice_payments: later });
   });
 
   it('a backfill reads from since, marks no deletions and commits no cursor', async () => {

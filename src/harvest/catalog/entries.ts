@@ -6,8 +6,8 @@ import type { ResourceSpec } from './types';
 import { amounts, clientRef, col, cols, dated, hours, id, idName, lineItems, list, messageColumns, perParent, projectRef, recipientsOf, ref, report, timestamps, userRates, userRef, valuesOf } from './builders';
 
 // Child lists whose new entries may not touch the parent's updated_at (docs/coverage.md):
-// incremental runs ask the parents still open to them again, newest first, this many per
-// resource and run.
+// incremental runs ask the parents still open to them again, this many per resource and
+// run, those asked longest ago first (_sync_parent_checks).
 const RECHECK_BUDGET = 25;
 const OPEN_INVOICES = { column: 'state', values: ['draft', 'open'], budget: RECHECK_BUDGET };
 const ACTIVE_USERS = { column: 'is_active', values: [true], budget: RECHECK_BUDGET };

@@ -11,6 +11,7 @@ export async function readReportWindows(run: ResourceRun): Promise<void> {
   const windows = (run.carry.windows ??= await storeActivities.reportWindows({
     accountId: input.accountId,
     syncId: input.syncId,
+    resource: run.spec.name,
     all: input.allWindows,
     ...(input.range ? { range: input.range } : {}),
   }));
@@ -23,7 +24,10 @@ export async function readReportWindows(run: ResourceRun): Promise<void> {
     work: async (window) => {
       run.progress.position = `windows from ${window.from} (${windows.length - done.size} left)`;
       if ((await readListing(run, { window }, freshListing())) === 'held') {
-        await storeActivities.replaceWindow({ accountId: input.accountId, resource: run.spec.name, syncId: input.syncId, window, syncStartedAt: input.runStartedAt });
+        await storeActivities.replaceWindow({
+          accountId: input.accountId, resource: run.spec.name, syncId: input.syncId, window, syncStartedAt: input.runStartedAt,
+          ...(input.reach ? { reach: input.reach } : {}),
+        });
       } else run.carry.unstable = true;
       done.add(window.from);
     },
