@@ -12,6 +12,7 @@ import { Worker } from '@temporalio/worker';
 import { teardown, temporalEnv, unique, workflowBundle } from '../support/harness';
 import type { Activities } from '../../src/activities';
 import { reportsTaskQueue, type ReportWindow } from '../../src/sync/windows';
+import { datesOf } from '../../src/sync/date-windows';
 import {
   FORBIDDEN_FAILURE,
   FULL_SYNC_MARK,
@@ -39,8 +40,10 @@ interface MockOptions {
   resources: WorkflowSpec[];
   /** Pages per resource (default 1): page k links to page k+1 until the last. */
   pages?: Record<string, number>;
-  /** Page-numbered resources: total pages told by page 1 (pages 2.. are asked by number, each held 30 ms). */
+  /** Page-numbered resources: total pages told by page 1 (each page links to the next). */
   numbered?: Record<string, number>;
+  /** Dated resources: records in it, one every third day (answers honour from/to and page, each held 30 ms). */
+  dated?: Record<string, number>;
   /** Page-numbered resources whose total changes on every page (the listing never holds still). */
   shifting?: string[];
   /** Fan-outs: the parent ids listParentIds answers. */
@@ -134,15 +137,31 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
           totalEntries: from === opts.windows.shifting ? ++shiftingTotal : last * ROWS_PER_PAGE,
         };
       }
-      const numbered = opts.numbered?.[req.resource];
-      if (numbered !== undefined) {
+      const dated = opts.dated?.[req.resource];
+      if (dated !== undefined) {
+        // One record every third day back from 2026-11-30, newest first, as Harvest sorts them.
+        const dates = Array.from({ length: dated }, (_, i) => new Date(Date.UTC(2026, 10, 30) - i * 3 * 86_400_000).toISOString().slice(0, 10))
+          .filter((d) => (!req.range?.from || d >= req.range.from) && (!req.range?.to || d <= req.range.to));
         const page = req.page ?? 1;
         inFlight.set(req.resource, (inFlight.get(req.resource) ?? 0) + 1);
         calls.mostInFlight[req.resource] = Math.max(calls.mostInFlight[req.resource] ?? 0, inFlight.get(req.resource)!);
         await new Promise((r) => setTimeout(r, 30));
         inFlight.set(req.resource, inFlight.get(req.resource)! - 1);
+        const items = dates.slice((page - 1) * ROWS_PER_PAGE, page * ROWS_PER_PAGE).map((spent_date) => ({ spent_date }));
+        const totalPages = Math.max(1, Math.ceil(dates.length / ROWS_PER_PAGE));
+        return { next: null, rows: items.length, requests: 1, rateLimited: 0, maxUpdatedAt: updatedAtOf(page), typeMismatches: 0, totalPages, totalEntries: dates.length, ...datesOf(items, 'spent_date') };
+      }
+      const numbered = opts.numbered?.[req.resource];
+      if (numbered !== undefined) {
+        // Harvest's page-numbered lists also link each page to the next.
+        const page = req.page ?? (req.url === null ? 1 : pageOf(req.url));
+        inFlight.set(req.resource, (inFlight.get(req.resource) ?? 0) + 1);
+        calls.mostInFlight[req.resource] = Math.max(calls.mostInFlight[req.resource] ?? 0, inFlight.get(req.resource)!);
+        await new Promise((r) => setTimeout(r, 30));
+        inFlight.set(req.resource, inFlight.get(req.resource)! - 1);
         const totalEntries = opts.shifting?.includes(req.resource) ? ++shiftingTotal : numbered * ROWS_PER_PAGE;
-        return { next: null, rows: ROWS_PER_PAGE, requests: 1, rateLimited: 0, maxUpdatedAt: updatedAtOf(page), typeMismatches: 0, totalPages: numbered, totalEntries };
+        const next = page < numbered ? `https://harvest.mock/v2/${req.resource}?page=${page + 1}` : null;
+        return { next, rows: ROWS_PER_PAGE, requests: 1, rateLimited: 0, maxUpdatedAt: updatedAtOf(page), typeMismatches: 0, totalPages: numbered, totalEntries };
       }
       const total = opts.pages?.[req.resource] ?? 1;
       return {
@@ -382,12 +401,14 @@ describe('workflows (mocked activities)', () => {
   });
 
   it('every account sync reads the token reach and sizes its pages in flight without patches', async () => {
-    const mock = mockActivities({ resources: [{ name: 'time_entries', paging: 'page', incremental: 'updated_since', dependsOn: [] }], numbered: { time_entries: 30 }, cursors: { time_entries: '2026-11-01T00:00:00.000Z' } });
+    const mock = mockActivities({ resources: [{ name: 'time_entries', paging: 'page', incremental: 'updated_since', dateRange: 'spent_date', dependsOn: [] }], dated: { time_entries: 100 * ROWS_PER_PAGE }, cursors: { time_entries: '2026-11-01T00:00:00.000Z' } });
     const { summary, error } = await sync(mock, {});
     assert.equal(error, undefined);
     // The token's user is in the result (and the memo `harvest-sync status` reads).
     assert.deepEqual(summary?.token, { userId: 1, accessRoles: ['administrator'], role: 'administrator' });
-    assert.equal(byName(summary!.resources).time_entries.pages, 30);
+    // Date windows: every record read (30 pages' worth), pieces cut to keep the lanes busy.
+    const te = byName(summary!.resources).time_entries;
+    assert.ok(te.pages >= 100 && te.rows >= 100 * ROWS_PER_PAGE, `${te.pages} pages, ${te.rows} rows`);
     // Eight pages in flight: the least when sized by latency (the mock reports no busy time).
     assert.equal(mock.calls.mostInFlight.time_entries, 8);
     const env = await temporalEnv();

@@ -139,7 +139,21 @@ function simulate(o: SimOptions): SimResult {
     clock += 700;
     const sinceMs = since === null ? -Infinity : Date.parse(since);
     sorted ??= [...recs.values()].sort((a, b) => (a.spent_date === b.spent_date ? b.id - a.id : a.spent_date < b.spent_date ? 1 : -1));
-    const list = sorted.filter((r) => (!range?.from || r.spent_date >= range.from) && (!range?.to || r.spent_date <= range.to) && r.updatedAt >= sinceMs);
+    // Newest first: the range is one slice (found by halving), then updated_since filters it.
+    const first = (ok: (r: Rec) => boolean): number => {
+      let lo = 0;
+      let hi = sorted!.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (ok(sorted![mid])) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo;
+    };
+    const start = range?.to ? first((r) => r.spent_date <= range.to!) : 0;
+    const end = range?.from ? first((r) => r.spent_date < range.from!) : sorted.length;
+    const slice = sorted.slice(start, end);
+    const list = since === null ? slice : slice.filter((r) => r.updatedAt >= sinceMs);
     const items = list.slice((page - 1) * o.perPage, page * o.perPage);
     for (const r of items) {
       served.add(r.id);
