@@ -18,6 +18,7 @@ import './deploy.test';
 import './operate.test';
 import './releases.test';
 import './durability.test';
+import './state-lock.test';
 import './listing.test';
 import './reach.test';
 import './fast/views-docs.test';
