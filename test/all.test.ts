@@ -19,6 +19,7 @@ import './operate.test';
 import './releases.test';
 import './durability.test';
 import './state-lock.test';
+import './clock-skew.test';
 import './listing.test';
 import './reach.test';
 import './fast/views-docs.test';

@@ -26,7 +26,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { QUERY_NAMES, accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../contracts';
-import { parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
+import { CLOCK_SKEW_WARNING_MS, clockSkewWarning, harvestClockLag, parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
 import { ACCOUNTS_ATTRIBUTE, MODE_ATTRIBUTE } from '../sync/search-attributes';
 import { rootMessage } from '../sync/failures';
 import { totalsOf } from '../sync/summary';
@@ -177,6 +177,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
 
   // The token's user and roles: below Administrator, listings are partial (see runGraph).
   let reach: TokenReach | undefined;
+  // How far Harvest's clock is behind ours (Temporal's), read with the reach: widens the cursors.
+  let harvestLagMs = 0;
   const token = (): SyncRunRecord['token'] => (reach ? { userId: reach.userId, accessRoles: reach.accessRoles, role: reach.role } : undefined);
   const record = (status: SyncRunRecord['status'], error = ''): Promise<void> =>
     storeActivities.recordRun({
@@ -211,7 +213,10 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
   await record('running');
   try {
     if (patched(TOKEN_REACH_PATCH)) {
-      reach = await storeActivities.readTokenReach({ accountId });
+      const { clock, ...read } = await storeActivities.readTokenReach({ accountId });
+      reach = read;
+      harvestLagMs = clock ? harvestClockLag(clock, Date.now()) : 0;
+      if (harvestLagMs > CLOCK_SKEW_WARNING_MS) log.warn(clockSkewWarning(harvestLagMs), { accountId, harvestLagMs });
       if (reach.role !== 'administrator') {
         log.warn('the token is not an Administrator\'s: it sees part of the account, so deletions are marked only where Harvest says whose a row is', {
           accountId, userId: reach.userId, accessRoles: reach.accessRoles,
@@ -245,6 +250,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         incremental: spec.incremental !== null,
         dateRanged: spec.dateRange !== undefined,
         runStartedAt: startedAt,
+        harvestLagMs,
       }));
     }
     // A fan-out asks only parents that may have changed when it has read before and every
@@ -318,6 +324,10 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
           args: [childInput],
         });
         progress.set(name, await child.result());
+        if (cursorPlan.commit && harvestLagMs > CLOCK_SKEW_WARNING_MS) {
+          const done = progress.get(name)!;
+          done.warning = [done.warning, clockSkewWarning(harvestLagMs)].filter(Boolean).join('; ');
+        }
         return true;
       } catch (err) {
         if (isCancellation(err)) {
