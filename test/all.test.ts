@@ -20,6 +20,7 @@ import './releases.test';
 import './durability.test';
 import './state-lock.test';
 import './clock-skew.test';
+import './schema.test';
 import './listing.test';
 import './reach.test';
 import './fast/views-docs.test';

@@ -1,9 +1,12 @@
 // DDL derived from the catalog. Valid on ClickHouse 24.8+ and the embedded 26.x engine.
+import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { tablesOf, type ColumnSpec, type ResourceSpec, type TableDef } from '../harvest/catalog';
 import { columnDDLType } from './rows';
 
 export const STATE_TABLE = '_sync_state';
+/** Schema changes begun and finished (column back-fills): what a crash left half done is redone at the next start. */
+export const SCHEMA_CHANGES_TABLE = '_schema_changes';
 /** The run log: one row per sync of an account (newest version per run under FINAL). */
 export const RUNS_TABLE = '_sync_runs';
 
@@ -65,6 +68,65 @@ export function createStateTableSQL(db: string): string {
   ].join('\n');
 }
 
+export function createSchemaChangesTableSQL(db: string): string {
+  return [
+    `CREATE TABLE IF NOT EXISTS ${tableRef(db, SCHEMA_CHANGES_TABLE)} (`,
+    '  table String,',
+    '  change String,',
+    "  state LowCardinality(String),",
+    "  at DateTime64(3, 'UTC')",
+    ')',
+    'ENGINE = ReplacingMergeTree(at)',
+    'ORDER BY (table, change)',
+  ].join('\n');
+}
+
+/** Records where a schema change stands ('pending' before it starts, 'done' once it finished). */
+async function recordChange(client: ClickHouseClient, db: string, table: string, change: string, state: 'pending' | 'done'): Promise<void> {
+  await client.insert({
+    table: tableRef(db, SCHEMA_CHANGES_TABLE),
+    values: [{ table, change, state, at: new Date().toISOString().replace('T', ' ').replace('Z', '') }],
+    format: 'JSONEachRow',
+    // Its own token: the embedded engine's session would otherwise lend it the previous insert's.
+    clickhouse_settings: { insert_deduplication_token: `schema:${table}:${change}:${state}:${randomBytes(8).toString('hex')}`, async_insert: 0 },
+  });
+}
+
+/** Changes begun and not finished (a crash or a failure in between), as `table` → changes. */
+async function unfinishedChanges(client: ClickHouseClient, db: string): Promise<Array<{ table: string; change: string }>> {
+  const res = await client.query({
+    query: `SELECT table, change FROM ${tableRef(db, SCHEMA_CHANGES_TABLE)} FINAL WHERE state = 'pending'`,
+    format: 'JSONEachRow',
+  });
+  return res.json<{ table: string; change: string }>();
+}
+
+const BACKFILL = 'backfill ';
+
+/**
+ * Fills a catalog column from `_raw` in every row. Idempotent (the value is a function of
+ * `_raw`), so redoing it after a failure is safe. A mutation of the same column an earlier
+ * attempt left failing is killed first: a failing mutation blocks every later one.
+ */
+async function backfillColumn(client: ClickHouseClient, db: string, table: string, spec: ColumnSpec): Promise<void> {
+  const stuck = await client.query({
+    query: `SELECT mutation_id FROM system.mutations
+            WHERE database = {db:String} AND table = {table:String} AND is_done = 0 AND latest_fail_reason != '' AND position(command, {col:String}) > 0`,
+    query_params: { db, table, col: q(spec.name) },
+    format: 'JSONEachRow',
+  });
+  for (const { mutation_id } of await stuck.json<{ mutation_id: string }>()) {
+    await client.command({
+      query: 'KILL MUTATION WHERE database = {db:String} AND table = {table:String} AND mutation_id = {id:String}',
+      query_params: { db, table, id: mutation_id },
+    });
+  }
+  await client.command({
+    query: `ALTER TABLE ${tableRef(db, table)} UPDATE ${q(spec.name)} = ${extractFromRaw(spec)} WHERE 1`,
+    clickhouse_settings: { mutations_sync: '2' },
+  });
+}
+
 /** Columns the run log gained after its first release: added to existing tables at start. */
 const RUNS_ADDED_COLUMNS: Array<[string, string]> = [
   // Whose token ran the sync (`/users/me`), and its access roles.
@@ -108,12 +170,15 @@ export function createRunsTableSQL(db: string): string {
 
 /**
  * Creates the database and tables. A catalog column a table lacks (a field typed later)
- * is added and back-filled from `_raw`, so existing rows get it without a re-sync.
- * Returns the columns it added, as `table.column`.
+ * is added and back-filled from `_raw`, so existing rows get it without a re-sync. The
+ * back-fill is recorded as pending before the column is added and as done after: one that
+ * failed or was cut short is redone at the next start. Returns the columns it added or
+ * back-filled, as `table.column`.
  */
 export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[]): Promise<string[]> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${q(db)}` });
   await client.command({ query: createStateTableSQL(db) });
+  await client.command({ query: createSchemaChangesTableSQL(db) });
   await ensureRunsTable(client, db);
   const tables = specs.flatMap(tablesOf);
   for (const t of tables) await client.command({ query: createTableSQL(db, t) });
@@ -136,20 +201,31 @@ export async function ensureSchema(client: ClickHouseClient, db: string, specs: 
     await client.command({ query: `ALTER TABLE ${tableRef(db, t.name)} MODIFY SETTING ${missing.map(([k, v]) => `${k} = ${v}`).join(', ')}` });
   }
   const added: string[] = [];
+  const toFill: Array<{ table: string; spec: ColumnSpec }> = [];
   for (const t of tables) {
     const byName = new Map(t.columns.map((c) => [c.name, c]));
     for (const [name, type] of tableColumns(t)) {
       if (existing.has(`${t.name}.${name}`)) continue;
-      await client.command({ query: `ALTER TABLE ${tableRef(db, t.name)} ADD COLUMN IF NOT EXISTS ${q(name)} ${type}` });
       const spec = byName.get(name);
-      if (spec) {
-        await client.command({
-          query: `ALTER TABLE ${tableRef(db, t.name)} UPDATE ${q(name)} = ${extractFromRaw(spec)} WHERE 1`,
-          clickhouse_settings: { mutations_sync: '2' },
-        });
-      }
+      if (spec) await recordChange(client, db, t.name, BACKFILL + name, 'pending');
+      await client.command({ query: `ALTER TABLE ${tableRef(db, t.name)} ADD COLUMN IF NOT EXISTS ${q(name)} ${type}` });
+      if (spec) toFill.push({ table: t.name, spec });
       added.push(`${t.name}.${name}`);
     }
+  }
+  // Every back-fill not recorded done: this start's, and those an earlier start left unfinished.
+  for (const { table, change } of await unfinishedChanges(client, db)) {
+    if (!change.startsWith(BACKFILL) || toFill.some((f) => f.table === table && f.spec.name === change.slice(BACKFILL.length))) continue;
+    const spec = tables.find((t) => t.name === table)?.columns.find((c) => c.name === change.slice(BACKFILL.length));
+    // A column the catalog no longer has stays pending until a release that has it again.
+    if (spec && existing.has(`${table}.${spec.name}`)) {
+      toFill.push({ table, spec });
+      added.push(`${table}.${spec.name}`);
+    }
+  }
+  for (const { table, spec } of toFill) {
+    await backfillColumn(client, db, table, spec);
+    await recordChange(client, db, table, BACKFILL + spec.name, 'done');
   }
   return added;
 }
