@@ -1,7 +1,7 @@
 // Pure logic: cursor rules, input validation, row building, envelope parsing, config.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CATALOG, getResource, resolveSelection, resourceTable, validateCatalog } from '../src/harvest/catalog';
+import { CATALOG, getResource, nestedTable, resolveSelection, resourceTable, validateCatalog } from '../src/harvest/catalog';
 import { CLOCK_SKEW_WARNING_MS, CURSOR_SAFETY_MARGIN_MS, clockSkewWarning, harvestClockLag, parseInterval, planCursor, validateSyncInput } from '../src/sync/plan';
 import { buildRows, buildTables, coerce } from '../src/clickhouse/rows';
 import { encodePage, encodeRows } from '../src/clickhouse/store';
@@ -38,7 +38,10 @@ describe('catalog', () => {
   it('generates a table keyed by account and resource key', () => {
     const sql = createTableSQL('harvest', resourceTable(getResource('user_projects')));
     assert.match(sql, /ORDER BY \(`account_id`, `user_id`, `id`\)/);
-    assert.match(sql, /ReplacingMergeTree\(_synced_at\)/);
+    assert.match(sql, /ReplacingMergeTree\(_version\)/);
+    assert.match(sql, /`_version` UInt128 MATERIALIZED if\(`updated_at` IS NULL, /);
+    assert.match(createTableSQL('harvest', nestedTable(getResource('invoices').nested![0], getResource('invoices'))), /`_parent_updated_at` Nullable\(DateTime\('UTC'\)\)[\s\S]*MATERIALIZED if\(`_parent_updated_at` IS NULL/);
+    assert.match(createTableSQL('harvest', resourceTable(getResource('report_time_clients'))), /`_version` UInt128 MATERIALIZED toUInt128\(toUnixTimestamp64Milli\(_synced_at\)\)\n/);
     assert.match(sql, /`started_time`|`project_id` Nullable\(UInt64\)/);
     assert.match(createTableSQL('harvest', resourceTable(getResource('time_entries'))), /`started_time` Nullable\(String\)/);
   });

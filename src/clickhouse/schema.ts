@@ -1,12 +1,12 @@
 // DDL derived from the catalog. Valid on ClickHouse 24.8+ and the embedded 26.x engine.
-import { randomBytes } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { tablesOf, type ColumnSpec, type ResourceSpec, type TableDef } from '../harvest/catalog';
 import { columnDDLType } from './rows';
+import { createSchemaChangesTableSQL, recordChange, schemaChanges } from './schema-changes';
+import { migrateToVersions, readColumns, VERSION_COLUMN, versionExpression } from './versions';
 
 export const STATE_TABLE = '_sync_state';
-/** Schema changes begun and finished (column back-fills): what a crash left half done is redone at the next start. */
-export const SCHEMA_CHANGES_TABLE = '_schema_changes';
+export { SCHEMA_CHANGES_TABLE } from './schema-changes';
 /** The run log: one row per sync of an account (newest version per run under FINAL). */
 export const RUNS_TABLE = '_sync_runs';
 
@@ -20,6 +20,7 @@ export function tableColumns(table: TableDef): Array<[string, string]> {
   for (const p of table.parentColumns) cols.push([p, 'UInt64']);
   const own = table.columns.filter((c: ColumnSpec) => !table.parentColumns.includes(c.name));
   for (const c of own) cols.push([c.name, columnDDLType(c, key.has(c.name))]);
+  if (table.versionColumn === '_parent_updated_at') cols.push(['_parent_updated_at', "Nullable(DateTime('UTC'))"]);
   cols.push(
     ['_raw', 'String'],
     ['_synced_at', "DateTime64(3, 'UTC')"],
@@ -41,14 +42,14 @@ export const DATA_TABLE_SETTINGS: ReadonlyArray<[string, number]> = [
   ['vertical_merge_algorithm_min_columns_to_activate', 1],
 ];
 
-// ReplacingMergeTree keeps the newest observation per key (by _synced_at): retried and
-// repeated pages collapse under FINAL. The dedup window lets the per-page insert token
-// drop an exact retry before it is even stored.
-export function createTableSQL(db: string, table: TableDef): string {
-  const cols = tableColumns(table).map(([n, t]) => `  ${q(n)} ${t}`).join(',\n');
+// ReplacingMergeTree keeps the newest version per key (by `_version`, see versions.ts):
+// retried and repeated pages collapse under FINAL. The dedup window lets the per-page
+// insert token drop an exact retry before it is even stored.
+export function createTableSQL(db: string, table: TableDef, name = table.name): string {
+  const cols = [...tableColumns(table).map(([n, t]) => `  ${q(n)} ${t}`), `  ${q(VERSION_COLUMN)} UInt128 MATERIALIZED ${versionExpression(table)}`].join(',\n');
   return [
-    `CREATE TABLE IF NOT EXISTS ${tableRef(db, table.name)} (\n${cols}\n)`,
-    'ENGINE = ReplacingMergeTree(_synced_at)',
+    `CREATE TABLE IF NOT EXISTS ${tableRef(db, name)} (\n${cols}\n)`,
+    `ENGINE = ReplacingMergeTree(${VERSION_COLUMN})`,
     `ORDER BY (${['account_id', ...table.key].map(q).join(', ')})`,
     `SETTINGS non_replicated_deduplication_window = 10000, ${DATA_TABLE_SETTINGS.map(([k, v]) => `${k} = ${v}`).join(', ')}`,
   ].join('\n');
@@ -66,39 +67,6 @@ export function createStateTableSQL(db: string): string {
     'ENGINE = ReplacingMergeTree(committed_at)',
     'ORDER BY (account_id, resource)',
   ].join('\n');
-}
-
-export function createSchemaChangesTableSQL(db: string): string {
-  return [
-    `CREATE TABLE IF NOT EXISTS ${tableRef(db, SCHEMA_CHANGES_TABLE)} (`,
-    '  table String,',
-    '  change String,',
-    "  state LowCardinality(String),",
-    "  at DateTime64(3, 'UTC')",
-    ')',
-    'ENGINE = ReplacingMergeTree(at)',
-    'ORDER BY (table, change)',
-  ].join('\n');
-}
-
-/** Records where a schema change stands ('pending' before it starts, 'done' once it finished). */
-async function recordChange(client: ClickHouseClient, db: string, table: string, change: string, state: 'pending' | 'done'): Promise<void> {
-  await client.insert({
-    table: tableRef(db, SCHEMA_CHANGES_TABLE),
-    values: [{ table, change, state, at: new Date().toISOString().replace('T', ' ').replace('Z', '') }],
-    format: 'JSONEachRow',
-    // Its own token: the embedded engine's session would otherwise lend it the previous insert's.
-    clickhouse_settings: { insert_deduplication_token: `schema:${table}:${change}:${state}:${randomBytes(8).toString('hex')}`, async_insert: 0 },
-  });
-}
-
-/** Changes begun and not finished (a crash or a failure in between), as `table` → changes. */
-async function unfinishedChanges(client: ClickHouseClient, db: string): Promise<Array<{ table: string; change: string }>> {
-  const res = await client.query({
-    query: `SELECT table, change FROM ${tableRef(db, SCHEMA_CHANGES_TABLE)} FINAL WHERE state = 'pending'`,
-    format: 'JSONEachRow',
-  });
-  return res.json<{ table: string; change: string }>();
 }
 
 const BACKFILL = 'backfill ';
@@ -169,13 +137,14 @@ export function createRunsTableSQL(db: string): string {
 }
 
 /**
- * Creates the database and tables. A catalog column a table lacks (a field typed later)
+ * Creates the database and tables, and moves tables created before `_version` to it
+ * (versions.ts; `soleWriter`: no other process writes them). A catalog column a table lacks (a field typed later)
  * is added and back-filled from `_raw`, so existing rows get it without a re-sync. The
  * back-fill is recorded as pending before the column is added and as done after: one that
  * failed or was cut short is redone at the next start. Returns the columns it added or
  * back-filled, as `table.column`.
  */
-export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[]): Promise<string[]> {
+export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[], opts: { soleWriter?: boolean } = {}): Promise<string[]> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${q(db)}` });
   await client.command({ query: createStateTableSQL(db) });
   await client.command({ query: createSchemaChangesTableSQL(db) });
@@ -214,7 +183,7 @@ export async function ensureSchema(client: ClickHouseClient, db: string, specs: 
     }
   }
   // Every back-fill not recorded done: this start's, and those an earlier start left unfinished.
-  for (const { table, change } of await unfinishedChanges(client, db)) {
+  for (const { table, change } of await schemaChanges(client, db, 'pending')) {
     if (!change.startsWith(BACKFILL) || toFill.some((f) => f.table === table && f.spec.name === change.slice(BACKFILL.length))) continue;
     const spec = tables.find((t) => t.name === table)?.columns.find((c) => c.name === change.slice(BACKFILL.length));
     // A column the catalog no longer has stays pending until a release that has it again.
@@ -227,6 +196,8 @@ export async function ensureSchema(client: ClickHouseClient, db: string, specs: 
     await backfillColumn(client, db, table, spec);
     await recordChange(client, db, table, BACKFILL + spec.name, 'done');
   }
+  // Tables created before `_version` move to it (their columns complete first: the copy takes them all).
+  await migrateToVersions(client, db, tables, await readColumns(client, db), { soleWriter: opts.soleWriter ?? false, createSQL: (t, name) => createTableSQL(db, t, name) });
   return added;
 }
 
