@@ -21,6 +21,7 @@ import './durability.test';
 import './state-lock.test';
 import './clock-skew.test';
 import './schema.test';
+import './versions.test';
 import './listing.test';
 import './reach.test';
 import './fast/views-docs.test';
