@@ -120,6 +120,10 @@ export async function migrateToVersions(client: ClickHouseClient, db: string, ta
       continue;
     }
     if (tmpCols) {
+      if (!tmpCols.has(VERSION_COLUMN)) {
+        // Never made by a move (its copy has `_version`): not ours to drop.
+        throw new Error(`${db}.${tmp} exists without ${VERSION_COLUMN} while ${db}.${t.name} has none either; rename or drop it, then start again`);
+      }
       const change = await changeOf(t.name);
       const fresh = change?.state === 'pending' && Date.now() - Date.parse(change.at) < STALE_COPY_MS;
       if (!opts.soleWriter && fresh) {
