@@ -3,33 +3,22 @@
 // closed laptop, OOM) loses nothing: the next `run` starts the server on the same file
 // and its worker resumes the unfinished sync at the page it reached.
 //
-// One `run` at a time owns a state directory: a lock file names its pid and its server's
-// pid. A lock whose owner is dead is stale and taken over, and the server it left behind
-// (an orphan: a SIGKILLed parent cannot stop its child) is stopped first.
+// One `run` at a time owns a state directory: a lock file names it (src/state-dir-lock.ts)
+// and its server's pid. A lock whose holder is gone is stale and taken over, and the
+// server it left behind (an orphan: a SIGKILLed parent cannot stop its child) is stopped
+// first when it runs where this process can see it.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { CUSTOM_SEARCH_ATTRIBUTES } from './sync/search-attributes';
+import { acquireStateDirLock, isAlive, localPidSpace, StateDirBusyError, type StateDirLock } from './state-dir-lock';
+
+export { isAlive, StateDirBusyError };
 
 export const EMBEDDED_DB_FILE = 'temporal-run.db';
 export const EMBEDDED_LOCK_FILE = 'temporal-run.lock';
-
-interface LockContent {
-  pid: number;
-  startedAt: string;
-  dbFile: string;
-  serverPid?: number;
-  address?: string;
-}
-
-export class StateDirBusyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StateDirBusyError';
-  }
-}
 
 export interface DurableDevServer {
   address: string;
@@ -37,15 +26,6 @@ export interface DurableDevServer {
   /** Whether the server was stopped from a previous, killed run (taken over). */
   tookOver: boolean;
   stop(): Promise<void>;
-}
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The command line of a process, or undefined when it cannot be read (gone, or no /proc and no ps). */
@@ -86,75 +66,20 @@ async function stopOrphan(serverPid: number, dbFile: string): Promise<boolean> {
   return true;
 }
 
-function readLock(file: string): LockContent | undefined {
-  try {
-    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<LockContent>;
-    return typeof parsed.pid === 'number' ? (parsed as LockContent) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-interface Lock {
-  update(patch: Partial<LockContent>): void;
-  release(): void;
-  /** The server a previous, killed run left behind was stopped. */
-  stoppedOrphan: boolean;
-}
-
-/** Takes the state directory's lock, or says clearly who holds it. */
-async function acquireLock(stateDir: string, dbFile: string): Promise<Lock> {
-  const file = path.join(stateDir, EMBEDDED_LOCK_FILE);
+/** Takes the state directory's lock, then stops the server a killed holder left behind. */
+async function acquireLock(stateDir: string, dbFile: string, onWait?: (message: string) => void): Promise<StateDirLock & { stoppedOrphan: boolean }> {
+  const lock = await acquireStateDirLock(path.join(stateDir, EMBEDDED_LOCK_FILE), stateDir, dbFile, { onWait });
+  const held = lock.takenOver;
+  // Its server pid means something only in this pid namespace (a lock of older releases: by its command line).
+  const here = held !== undefined && (held.token === undefined || held.pidSpace === localPidSpace());
   let stoppedOrphan = false;
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const content: LockContent = { pid: process.pid, startedAt: new Date().toISOString(), dbFile };
-    try {
-      fs.writeFileSync(file, JSON.stringify(content), { flag: 'wx' });
-      let current = content;
-      return {
-        stoppedOrphan,
-        update(patch) {
-          current = { ...current, ...patch };
-          fs.writeFileSync(file, JSON.stringify(current));
-        },
-        release() {
-          if (readLock(file)?.pid === process.pid) fs.rmSync(file, { force: true });
-        },
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const held = readLock(file);
-    if (!held) {
-      // Being written this instant, or garbage: give a writer a moment, then treat it as stale.
-      const age = Date.now() - (fs.statSync(file, { throwIfNoEntry: false })?.mtimeMs ?? 0);
-      if (age < 2000) {
-        await new Promise((r) => setTimeout(r, 200));
-        continue;
-      }
-    } else if (held.pid !== process.pid && isAlive(held.pid)) {
-      throw new StateDirBusyError(
-        `another harvest-sync run (pid ${held.pid}, started ${held.startedAt}) is using the embedded Temporal state in ${stateDir}. ` +
-          `Wait for it to finish, stop it (Ctrl-C in its terminal, or kill ${held.pid}), or give this run another HARVEST_SYNC_STATE_DIR.`,
-      );
-    }
-    // Stale: its owner died. Claim it by renaming (only one contender can), then clean up.
-    const claimed = `${file}.stale-${process.pid}`;
-    try {
-      fs.renameSync(file, claimed);
-    } catch {
-      continue; // someone else claimed it first
-    }
-    const claimedContent = readLock(claimed);
-    if (held && claimedContent && (claimedContent.pid !== held.pid || claimedContent.startedAt !== held.startedAt)) {
-      // A live contender's fresh lock was renamed, not the stale one: put it back.
-      fs.renameSync(claimed, file);
-      continue;
-    }
-    if (held?.serverPid !== undefined && (await stopOrphan(held.serverPid, dbFile))) stoppedOrphan = true;
-    fs.rmSync(claimed, { force: true });
+  try {
+    if (here && held.serverPid !== undefined) stoppedOrphan = await stopOrphan(held.serverPid, dbFile);
+  } catch (err) {
+    lock.release();
+    throw err;
   }
-  throw new StateDirBusyError(`could not take the lock ${file}; remove it if no harvest-sync run is using ${stateDir}`);
+  return Object.assign(lock, { stoppedOrphan });
 }
 
 function freePort(): Promise<number> {
@@ -169,10 +94,10 @@ function freePort(): Promise<number> {
 }
 
 /** Starts the dev server on `<stateDir>/temporal-run.db`, once the lock is ours. */
-export async function startDurableDevServer(opts: { cli: string; stateDir: string; namespace: string }): Promise<DurableDevServer> {
+export async function startDurableDevServer(opts: { cli: string; stateDir: string; namespace: string; onWait?: (message: string) => void }): Promise<DurableDevServer> {
   fs.mkdirSync(opts.stateDir, { recursive: true });
   const dbFile = path.join(opts.stateDir, EMBEDDED_DB_FILE);
-  const lock = await acquireLock(opts.stateDir, dbFile);
+  const lock = await acquireLock(opts.stateDir, dbFile, opts.onWait);
   let child: ChildProcess | undefined;
   const killNow = (): void => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');

@@ -104,7 +104,12 @@ async function startDurableTemporal(cfg: TemporalConfig): Promise<TemporalHandle
         'set TEMPORAL_CLI_PATH, or set TEMPORAL_ADDRESS.',
     );
   }
-  const server = await startDurableDevServer({ cli, stateDir: cfg.stateDir, namespace: cfg.namespace });
+  const server = await startDurableDevServer({
+    cli,
+    stateDir: cfg.stateDir,
+    namespace: cfg.namespace,
+    onWait: (message) => process.stderr.write(`harvest-sync: ${message}\n`),
+  });
   try {
     const nativeConnection = await NativeConnection.connect({ address: server.address });
     const connection = await Connection.connect({ address: server.address }).catch(async (err: Error) => {

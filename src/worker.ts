@@ -93,7 +93,8 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
     // Fail at start-up, not in the first activity, when ClickHouse is unreachable or
     // refuses the credentials (classified: the message names the cause).
     const checked = withErrorKinds(clickhouse.client, clickhouseTarget);
-    await ensureSchema(checked, clickhouse.database, CATALOG);
+    // The embedded engine's directory is this process's alone: tables move to `_version` without waiting for other writers.
+    await ensureSchema(checked, clickhouse.database, CATALOG, { soleWriter: clickhouse.embedded });
     // Once per worker, not per sync: concurrent CREATE OR REPLACE VIEW statements collide.
     await ensureViews(checked, clickhouse.database);
     const attributes = await ensureSearchAttributes(opts.connection, cfg.temporal.namespace);

@@ -1,8 +1,8 @@
 // Pure logic: cursor rules, input validation, row building, envelope parsing, config.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CATALOG, getResource, resolveSelection, resourceTable, validateCatalog } from '../src/harvest/catalog';
-import { CURSOR_SAFETY_MARGIN_MS, parseInterval, planCursor, validateSyncInput } from '../src/sync/plan';
+import { CATALOG, getResource, nestedTable, resolveSelection, resourceTable, validateCatalog } from '../src/harvest/catalog';
+import { CLOCK_SKEW_WARNING_MS, CURSOR_SAFETY_MARGIN_MS, clockSkewWarning, harvestClockLag, parseInterval, planCursor, validateSyncInput } from '../src/sync/plan';
 import { buildRows, buildTables, coerce } from '../src/clickhouse/rows';
 import { encodePage, encodeRows } from '../src/clickhouse/store';
 import { parseListPage, firstPageUrl } from '../src/harvest/client';
@@ -39,7 +39,10 @@ describe('catalog', () => {
   it('generates a table keyed by account and resource key', () => {
     const sql = createTableSQL('harvest', resourceTable(getResource('user_projects')));
     assert.match(sql, /ORDER BY \(`account_id`, `user_id`, `id`\)/);
-    assert.match(sql, /ReplacingMergeTree\(_synced_at\)/);
+    assert.match(sql, /ReplacingMergeTree\(_version\)/);
+    assert.match(sql, /`_version` UInt128 MATERIALIZED if\(`updated_at` IS NULL, /);
+    assert.match(createTableSQL('harvest', nestedTable(getResource('invoices').nested![0], getResource('invoices'))), /`_parent_updated_at` Nullable\(DateTime\('UTC'\)\)[\s\S]*MATERIALIZED if\(`_parent_updated_at` IS NULL/);
+    assert.match(createTableSQL('harvest', resourceTable(getResource('report_time_clients'))), /`_version` UInt128 MATERIALIZED toUInt128\(toUnixTimestamp64Milli\(_synced_at\)\)\n/);
     assert.match(sql, /`started_time`|`project_id` Nullable\(UInt64\)/);
     assert.match(createTableSQL('harvest', resourceTable(getResource('time_entries'))), /`started_time` Nullable\(String\)/);
   });
@@ -70,6 +73,41 @@ describe('cursor rules', () => {
   });
   it('endpoints without updated_since always list everything', () => {
     assert.equal(planCursor({ mode: 'incremental', incremental: false, runStartedAt, committed: '2025-05-01T00:00:00.000Z' }).updatedSince, null);
+  });
+  it('Harvest\'s clock behind ours: the committed cursor reaches back by the lag, never less than the margin', () => {
+    const lag = 10 * 60_000;
+    const widened = new Date(runStartedAt.getTime() - CURSOR_SAFETY_MARGIN_MS - lag).toISOString();
+    const committed = '2025-05-31T00:00:00.000Z';
+    for (const p of [
+      { mode: 'incremental' as const, incremental: true, committed },
+      { mode: 'full' as const, incremental: true, committed },
+      { mode: 'incremental' as const, incremental: false },
+      { mode: 'incremental' as const, incremental: true, committed, since: '2025-04-01' },
+    ]) {
+      assert.equal(planCursor({ ...p, runStartedAt, harvestLagMs: lag }).commit, widened, JSON.stringify(p));
+      // Harvest ahead of us (or in step) changes nothing: its stamps are then later than ours.
+      assert.equal(planCursor({ ...p, runStartedAt, harvestLagMs: -lag }).commit, commitAt);
+      assert.equal(planCursor({ ...p, runStartedAt, harvestLagMs: 0 }).commit, commitAt);
+      // Only the commit moves: the run still reads from where the last one committed.
+      assert.equal(planCursor({ ...p, runStartedAt, harvestLagMs: lag }).updatedSince, planCursor({ ...p, runStartedAt }).updatedSince);
+    }
+    assert.equal(planCursor({ mode: 'backfill', since: '2020-01-01', incremental: true, runStartedAt, harvestLagMs: lag }).commit, null);
+    assert.equal(planCursor({ mode: 'incremental', incremental: true, committed, since: '2025-05-31T06:00:00Z', runStartedAt, harvestLagMs: lag }).commit, null);
+  });
+  it('the invariant: a record Harvest stamps at any moment of the run is at or after the cursor that run commits', () => {
+    // Harvest's clock = ours - lag; a record changed at our time t >= run start gets updated_at = t - lag.
+    for (const lagMs of [0, 30_000, CURSOR_SAFETY_MARGIN_MS, 10 * 60_000, 3 * 3_600_000]) {
+      const reading = { harvestDateMs: Math.floor((runStartedAt.getTime() + 2_000 - lagMs) / 1000) * 1000, ageMs: 150 };
+      // The workflow task that gets the reading runs 200 ms after Harvest answered, 2 s into the run.
+      const measured = harvestClockLag(reading, runStartedAt.getTime() + 2_000 + 200);
+      assert.ok(measured >= lagMs, `lag ${lagMs} measured as ${measured}: never less`);
+      assert.ok(measured <= lagMs + 1_000 + 200, `lag ${lagMs} measured as ${measured}: within the header's second and the hop`);
+      const commit = planCursor({ mode: 'incremental', incremental: true, runStartedAt, harvestLagMs: measured }).commit!;
+      const stampedAtRunStart = new Date(Math.floor((runStartedAt.getTime() - lagMs) / 1000) * 1000).toISOString();
+      assert.ok(stampedAtRunStart >= commit, `lag ${lagMs}: ${stampedAtRunStart} < cursor ${commit}`);
+    }
+    assert.ok(CLOCK_SKEW_WARNING_MS <= 60_000);
+    assert.match(clockSkewWarning(600_500), /Harvest's clock is up to 601 s behind/);
   });
   it('backfills never commit: date-ranged lists read by date, others from since', () => {
     const committed = '2025-05-01T00:00:00.000Z';

@@ -30,6 +30,7 @@ import {
   type RecordCheck,
   type SyncRunRecord,
   type TokenReach,
+  type TokenReachReading,
   type WorkflowSpec,
 } from '../sync/types';
 
@@ -177,8 +178,11 @@ export function createActivities(deps: ActivityDeps) {
       return parentIds(ch, db, req.accountId, getResource(req.resource), req.afterId, req.limit, req.changedIn);
     },
 
-    /** Whose token this is and what it may see (`/users/me`; a Manager's teammates and projects). */
-    async readTokenReach({ accountId }: { accountId: string }): Promise<TokenReach> {
+    /**
+     * Whose token this is and what it may see (`/users/me`; a Manager's teammates and
+     * projects), and Harvest's clock from the first answer's `Date` header.
+     */
+    async readTokenReach({ accountId }: { accountId: string }): Promise<TokenReachReading> {
       try {
         return await readTokenReach(deps.harvest, deps.harvestConfig.baseUrl, accountId);
       } catch (err) {

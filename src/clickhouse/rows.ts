@@ -1,6 +1,6 @@
 // Turns a Harvest record into a ClickHouse row for a catalog resource. Pure: the
 // activity calls it, the tests call it directly.
-import type { ColumnSpec, ColumnType, NestedSpec, ResourceSpec } from '../harvest/catalog';
+import { nestedTable, type ColumnSpec, type ColumnType, type NestedSpec, type ResourceSpec } from '../harvest/catalog';
 
 export type Row = Record<string, unknown>;
 
@@ -15,6 +15,8 @@ export interface NestedTable {
   table: RowTable;
   /** Ids of the parents in this page: their lines not in `table` are gone. */
   parentIds: number[];
+  /** Where lines carry their parent's `updated_at` (`_parent_updated_at`): each parent's, as `parentIds` (epoch seconds). */
+  parentVersions?: Array<number | null>;
 }
 
 export interface BuiltTables {
@@ -29,7 +31,7 @@ export interface BuiltTables {
 /** buildTables with each row as an object (readers and tests). */
 export interface BuiltRows {
   rows: Row[];
-  nested: Array<{ spec: NestedSpec; rows: Row[]; parentIds: number[] }>;
+  nested: Array<{ spec: NestedSpec; rows: Row[]; parentIds: number[]; parentVersions?: Array<number | null> }>;
   typeMismatches: number;
   maxUpdatedAt: string | null;
 }
@@ -97,9 +99,17 @@ function mainLayout(spec: ResourceSpec): TableLayout {
   if (!l) layouts.set(spec, (l = layoutOf(spec.columns, spec.key, spec.parent ? [spec.parent.column] : [])));
   return l;
 }
-function nestedLayout(n: NestedSpec): TableLayout {
-  let l = layouts.get(n);
-  if (!l) layouts.set(n, (l = layoutOf(n.columns, n.key, Object.keys(n.parentKey), n.parentKey)));
+/** Whether a nested table's lines carry their parent's `updated_at` (their version; see versions.ts). */
+const parentVersioned = (n: NestedSpec, parent: ResourceSpec): boolean => nestedTable(n, parent).versionColumn === '_parent_updated_at';
+const versionedLayouts = new WeakMap<object, TableLayout>();
+function nestedLayout(n: NestedSpec, parent: ResourceSpec): TableLayout {
+  const versioned = parentVersioned(n, parent);
+  const cache = versioned ? versionedLayouts : layouts;
+  let l = cache.get(n);
+  if (!l) {
+    const lead = [...Object.keys(n.parentKey), ...(versioned ? ['_parent_updated_at'] : [])];
+    cache.set(n, (l = layoutOf(n.columns, n.key, lead, n.parentKey)));
+  }
   return l;
 }
 
@@ -150,9 +160,11 @@ export function buildTables(spec: ResourceSpec, records: Record<string, unknown>
   const main = mainLayout(spec);
   const nestedSpecs = spec.nested ?? [];
   const nested = nestedSpecs.map((n) => {
-    const layout = nestedLayout(n);
-    const parentCols = Object.values(n.parentKey).map((c) => main.columns.indexOf(c));
-    return { out: { spec: n, table: { columns: layout.columns, rows: [] as unknown[][] }, parentIds: [] as number[] }, layout, parentCols, parentIdAt: main.columns.indexOf(n.parentKey[n.parentColumn]) };
+    const layout = nestedLayout(n, spec);
+    const versioned = parentVersioned(n, spec);
+    const parentCols = [...Object.values(n.parentKey), ...(versioned ? ['updated_at'] : [])].map((c) => main.columns.indexOf(c));
+    const out: NestedTable = { spec: n, table: { columns: layout.columns, rows: [] as unknown[][] }, parentIds: [], ...(versioned ? { parentVersions: [] } : {}) };
+    return { out, layout, parentCols, parentIdAt: main.columns.indexOf(n.parentKey[n.parentColumn]), versionAt: versioned ? main.columns.indexOf('updated_at') : -1 };
   });
   const mainLead = spec.parent ? [ctx.parentId] : [];
   const rows = new Array<unknown[]>(records.length);
@@ -164,6 +176,7 @@ export function buildTables(spec: ResourceSpec, records: Record<string, unknown>
     if (typeof updated === 'string' && (maxUpdatedAt === null || updated > maxUpdatedAt)) maxUpdatedAt = updated;
     for (const n of nested) {
       n.out.parentIds.push(Number(row[n.parentIdAt]));
+      if (n.out.parentVersions) n.out.parentVersions.push((row[n.versionAt] as number | null) ?? null);
       const items = record[n.out.spec.from];
       if (!Array.isArray(items)) continue;
       for (const item of items) {
@@ -179,7 +192,7 @@ export function buildRows(spec: ResourceSpec, records: Record<string, unknown>[]
   const built = buildTables(spec, records, ctx);
   return {
     rows: objectsOf(built.table),
-    nested: built.nested.map((n) => ({ spec: n.spec, rows: objectsOf(n.table), parentIds: n.parentIds })),
+    nested: built.nested.map((n) => ({ spec: n.spec, rows: objectsOf(n.table), parentIds: n.parentIds, ...(n.parentVersions ? { parentVersions: n.parentVersions } : {}) })),
     typeMismatches: built.typeMismatches,
     maxUpdatedAt: built.maxUpdatedAt,
   };

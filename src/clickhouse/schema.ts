@@ -2,8 +2,11 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { tablesOf, type ColumnSpec, type ResourceSpec, type TableDef } from '../harvest/catalog';
 import { columnDDLType } from './rows';
+import { createSchemaChangesTableSQL, recordChange, schemaChanges } from './schema-changes';
+import { migrateToVersions, readColumns, VERSION_COLUMN, versionExpression } from './versions';
 
 export const STATE_TABLE = '_sync_state';
+export { SCHEMA_CHANGES_TABLE } from './schema-changes';
 /** The run log: one row per sync of an account (newest version per run under FINAL). */
 export const RUNS_TABLE = '_sync_runs';
 /** When each still-open parent last had its child list asked (the re-check rotates through them). */
@@ -23,6 +26,7 @@ export function tableColumns(table: TableDef): Array<[string, string]> {
   for (const p of table.parentColumns) cols.push([p, 'UInt64']);
   const own = table.columns.filter((c: ColumnSpec) => !table.parentColumns.includes(c.name));
   for (const c of own) cols.push([c.name, columnDDLType(c, key.has(c.name))]);
+  if (table.versionColumn === '_parent_updated_at') cols.push(['_parent_updated_at', "Nullable(DateTime('UTC'))"]);
   cols.push(
     ['_raw', 'String'],
     ['_synced_at', "DateTime64(3, 'UTC')"],
@@ -44,14 +48,14 @@ export const DATA_TABLE_SETTINGS: ReadonlyArray<[string, number]> = [
   ['vertical_merge_algorithm_min_columns_to_activate', 1],
 ];
 
-// ReplacingMergeTree keeps the newest observation per key (by _synced_at): retried and
-// repeated pages collapse under FINAL. The dedup window lets the per-page insert token
-// drop an exact retry before it is even stored.
-export function createTableSQL(db: string, table: TableDef): string {
-  const cols = tableColumns(table).map(([n, t]) => `  ${q(n)} ${t}`).join(',\n');
+// ReplacingMergeTree keeps the newest version per key (by `_version`, see versions.ts):
+// retried and repeated pages collapse under FINAL. The dedup window lets the per-page
+// insert token drop an exact retry before it is even stored.
+export function createTableSQL(db: string, table: TableDef, name = table.name): string {
+  const cols = [...tableColumns(table).map(([n, t]) => `  ${q(n)} ${t}`), `  ${q(VERSION_COLUMN)} UInt128 MATERIALIZED ${versionExpression(table)}`].join(',\n');
   return [
-    `CREATE TABLE IF NOT EXISTS ${tableRef(db, table.name)} (\n${cols}\n)`,
-    'ENGINE = ReplacingMergeTree(_synced_at)',
+    `CREATE TABLE IF NOT EXISTS ${tableRef(db, name)} (\n${cols}\n)`,
+    `ENGINE = ReplacingMergeTree(${VERSION_COLUMN})`,
     `ORDER BY (${['account_id', ...table.key].map(q).join(', ')})`,
     `SETTINGS non_replicated_deduplication_window = 10000, ${DATA_TABLE_SETTINGS.map(([k, v]) => `${k} = ${v}`).join(', ')}`,
   ].join('\n');
@@ -120,6 +124,32 @@ export function createAuditTableSQL(db: string): string {
   ].join('\n');
 }
 
+const BACKFILL = 'backfill ';
+
+/**
+ * Fills a catalog column from `_raw` in every row. Idempotent (the value is a function of
+ * `_raw`), so redoing it after a failure is safe. A mutation of the same column an earlier
+ * attempt left failing is killed first: a failing mutation blocks every later one.
+ */
+async function backfillColumn(client: ClickHouseClient, db: string, table: string, spec: ColumnSpec): Promise<void> {
+  const stuck = await client.query({
+    query: `SELECT mutation_id FROM system.mutations
+            WHERE database = {db:String} AND table = {table:String} AND is_done = 0 AND latest_fail_reason != '' AND position(command, {col:String}) > 0`,
+    query_params: { db, table, col: q(spec.name) },
+    format: 'JSONEachRow',
+  });
+  for (const { mutation_id } of await stuck.json<{ mutation_id: string }>()) {
+    await client.command({
+      query: 'KILL MUTATION WHERE database = {db:String} AND table = {table:String} AND mutation_id = {id:String}',
+      query_params: { db, table, id: mutation_id },
+    });
+  }
+  await client.command({
+    query: `ALTER TABLE ${tableRef(db, table)} UPDATE ${q(spec.name)} = ${extractFromRaw(spec)} WHERE 1`,
+    clickhouse_settings: { mutations_sync: '2' },
+  });
+}
+
 /** Columns the run log gained after its first release: added to existing tables at start. */
 const RUNS_ADDED_COLUMNS: Array<[string, string]> = [
   // Whose token ran the sync (`/users/me`), and its access roles.
@@ -164,16 +194,20 @@ export function createRunsTableSQL(db: string): string {
 }
 
 /**
- * Creates the database and tables. A catalog column a table lacks (a field typed later)
- * is added and back-filled from `_raw`, so existing rows get it without a re-sync.
- * Returns the columns it added, as `table.column`.
+ * Creates the database and tables, and moves tables created before `_version` to it
+ * (versions.ts; `soleWriter`: no other process writes them). A catalog column a table lacks (a field typed later)
+ * is added and back-filled from `_raw`, so existing rows get it without a re-sync. The
+ * back-fill is recorded as pending before the column is added and as done after: one that
+ * failed or was cut short is redone at the next start. Returns the columns it added or
+ * back-filled, as `table.column`.
  */
-export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[]): Promise<string[]> {
+export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[], opts: { soleWriter?: boolean } = {}): Promise<string[]> {
   await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${q(db)}` });
   await client.command({ query: createStateTableSQL(db) });
   await client.command({ query: createParentChecksTableSQL(db) });
   await client.command({ query: createReportWindowsTableSQL(db) });
   await client.command({ query: createAuditTableSQL(db) });
+  await client.command({ query: createSchemaChangesTableSQL(db) });
   await ensureRunsTable(client, db);
   const tables = specs.flatMap(tablesOf);
   for (const t of tables) await client.command({ query: createTableSQL(db, t) });
@@ -196,21 +230,34 @@ export async function ensureSchema(client: ClickHouseClient, db: string, specs: 
     await client.command({ query: `ALTER TABLE ${tableRef(db, t.name)} MODIFY SETTING ${missing.map(([k, v]) => `${k} = ${v}`).join(', ')}` });
   }
   const added: string[] = [];
+  const toFill: Array<{ table: string; spec: ColumnSpec }> = [];
   for (const t of tables) {
     const byName = new Map(t.columns.map((c) => [c.name, c]));
     for (const [name, type] of tableColumns(t)) {
       if (existing.has(`${t.name}.${name}`)) continue;
-      await client.command({ query: `ALTER TABLE ${tableRef(db, t.name)} ADD COLUMN IF NOT EXISTS ${q(name)} ${type}` });
       const spec = byName.get(name);
-      if (spec) {
-        await client.command({
-          query: `ALTER TABLE ${tableRef(db, t.name)} UPDATE ${q(name)} = ${extractFromRaw(spec)} WHERE 1`,
-          clickhouse_settings: { mutations_sync: '2' },
-        });
-      }
+      if (spec) await recordChange(client, db, t.name, BACKFILL + name, 'pending');
+      await client.command({ query: `ALTER TABLE ${tableRef(db, t.name)} ADD COLUMN IF NOT EXISTS ${q(name)} ${type}` });
+      if (spec) toFill.push({ table: t.name, spec });
       added.push(`${t.name}.${name}`);
     }
   }
+  // Every back-fill not recorded done: this start's, and those an earlier start left unfinished.
+  for (const { table, change } of await schemaChanges(client, db, 'pending')) {
+    if (!change.startsWith(BACKFILL) || toFill.some((f) => f.table === table && f.spec.name === change.slice(BACKFILL.length))) continue;
+    const spec = tables.find((t) => t.name === table)?.columns.find((c) => c.name === change.slice(BACKFILL.length));
+    // A column the catalog no longer has stays pending until a release that has it again.
+    if (spec && existing.has(`${table}.${spec.name}`)) {
+      toFill.push({ table, spec });
+      added.push(`${table}.${spec.name}`);
+    }
+  }
+  for (const { table, spec } of toFill) {
+    await backfillColumn(client, db, table, spec);
+    await recordChange(client, db, table, BACKFILL + spec.name, 'done');
+  }
+  // Tables created before `_version` move to it (their columns complete first: the copy takes them all).
+  await migrateToVersions(client, db, tables, await readColumns(client, db), { soleWriter: opts.soleWriter ?? false, createSQL: (t, name) => createTableSQL(db, t, name) });
   return added;
 }
 

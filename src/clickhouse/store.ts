@@ -9,6 +9,7 @@ import { getResource, type ResourceSpec } from '../harvest/catalog';
 import type { BuiltTables, NestedTable, Row, RowTable } from './rows';
 import { clickhouseDateTime64 } from './rows';
 import { AUDIT_TABLE, PARENT_CHECKS_TABLE, REPORT_WINDOWS_TABLE, RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
+import { VERSION_COLUMN } from './versions';
 import type { ParentChunk, SyncRunRecord } from '../sync/types';
 import type { RowScope } from '../sync/reach';
 
@@ -122,7 +123,7 @@ function uniqueToken(prefix: string): string {
 
 /** A page's rows serialized for every table it writes: all a page waiting for its insert keeps. */
 export interface EncodedPage {
-  nested: Array<{ spec: NestedTable['spec']; parentIds: NestedTable['parentIds']; rows: EncodedRows | null }>;
+  nested: Array<{ spec: NestedTable['spec']; parentIds: NestedTable['parentIds']; parentVersions?: NestedTable['parentVersions']; rows: EncodedRows | null }>;
   rows: EncodedRows | null;
 }
 
@@ -136,6 +137,7 @@ export function encodePage(built: BuiltTables, pageHash?: string): EncodedPage {
     nested: built.nested.map((n) => ({
       spec: n.spec,
       parentIds: n.parentIds,
+      ...(n.parentVersions ? { parentVersions: n.parentVersions } : {}),
       rows: n.table.rows.length ? encodeTable(n.table, pageHash) : null,
     })),
     rows: built.table.rows.length ? encodeTable(built.table, pageHash) : null,
@@ -154,8 +156,15 @@ export async function storePage(client: ClickHouseClient, db: string, spec: Reso
 export async function storeEncodedPage(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, page: EncodedPage): Promise<void> {
   for (const n of page.nested) {
     if (n.rows) await insertEncoded(client, db, n.spec.name, n.rows, `${syncId}:${n.spec.name}:${n.rows.contentHash}`);
-    // The parent column is part of every line's key: the same in all its versions.
-    await tombstone(client, db, n.spec.name, n.spec.key, accountId, syncId, '_sync_id != {sync:String}', { parents: n.parentIds }, `${quoteIdent(n.spec.parentColumn)} IN {parents:Array(UInt64)}`);
+    // The parent column is part of every line's key: the same in all its versions. A line
+    // gone from its parent's version is deleted as of that version (a late insert of an
+    // older version of the parent cannot bring it back).
+    const versions = n.parentVersions && new Map(n.parentIds.map((id, i) => [String(id), n.parentVersions![i]]));
+    const asOfParent = versions && ((row: Row): Row => {
+      const v = versions.get(String(row[n.spec.parentColumn]));
+      return v === null || v === undefined ? row : { ...row, _parent_updated_at: v };
+    });
+    await tombstone(client, db, n.spec.name, n.spec.key, accountId, syncId, '_sync_id != {sync:String}', { parents: n.parentIds }, `${quoteIdent(n.spec.parentColumn)} IN {parents:Array(UInt64)}`, asOfParent);
   }
   if (page.rows) await insertEncoded(client, db, spec.name, page.rows, `${syncId}:${spec.name}:${page.rows.contentHash}`);
 }
@@ -163,21 +172,25 @@ export async function storeEncodedPage(client: ClickHouseClient, db: string, spe
 const quoteIdent = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;
 
 /**
- * The newest version of every row of one account, as a subquery. Used instead of FINAL
- * where the pipeline itself reads its tables back: explicit, and the same on every engine.
- * Callers select only the columns they need (ClickHouse reads and sorts only those).
- * `keyScope` narrows it before versions are compared: a condition on key columns only.
+ * The newest version of every row of one account, as a subquery: the row FINAL keeps
+ * (the highest `_version`, see versions.ts). Used instead of FINAL where the pipeline
+ * itself reads its tables back: explicit, and the same on every engine. Callers select
+ * only the columns they need (ClickHouse reads and sorts only those). `keyScope` narrows
+ * it before versions are compared: a condition on key columns only.
  */
-function latestRows(db: string, table: string, key: string[], keyScope?: string): string {
+export function latestRows(db: string, table: string, key: string[], keyScope?: string): string {
   const by = ['account_id', ...key].map(quoteIdent).join(', ');
-  return `(SELECT * FROM ${tableRef(db, table)} WHERE account_id = {account:UInt64}${keyScope ? ` AND ${keyScope}` : ''} ORDER BY ${by}, _synced_at DESC LIMIT 1 BY ${by})`;
+  // `_version` is MATERIALIZED: `*` leaves it out.
+  return `(SELECT *, ${VERSION_COLUMN} FROM ${tableRef(db, table)} WHERE account_id = {account:UInt64}${keyScope ? ` AND ${keyScope}` : ''} ORDER BY ${by}, ${VERSION_COLUMN} DESC LIMIT 1 BY ${by})`;
 }
 
 /**
  * Inserts a deleted version of the live rows matching `where` (the newest version wins
  * under FINAL). Returns how many rows it marked. The newest versions are picked from the
  * key, version and `where` columns only; whole rows (with `_raw`) are read back just for
- * the rows to mark, so the cost follows the table's key columns, not its bytes.
+ * the rows to mark, so the cost follows the table's key columns, not its bytes. The
+ * tombstone keeps the row's `updated_at` (or `patch` sets the version it is deleted as
+ * of): it beats that version and every older one, however late they are inserted.
  */
 async function tombstone(
   client: ClickHouseClient,
@@ -189,11 +202,13 @@ async function tombstone(
   where: string,
   params: Record<string, unknown>,
   keyScope?: string,
+  patch?: (row: Row) => Row,
 ): Promise<number> {
   const by = ['account_id', ...key].map(quoteIdent).join(', ');
   const res = await client.query({
     query: `SELECT * FROM ${tableRef(db, table)} WHERE account_id = {account:UInt64}${keyScope ? ` AND ${keyScope}` : ''}
-            AND (${by}, _synced_at) IN (SELECT ${by}, _synced_at FROM ${latestRows(db, table, key, keyScope)} WHERE _deleted = 0 AND ${where})`,
+            AND (${by}, ${VERSION_COLUMN}) IN (SELECT ${by}, ${VERSION_COLUMN} FROM ${latestRows(db, table, key, keyScope)} WHERE _deleted = 0 AND ${where})
+            LIMIT 1 BY ${by}`,
     query_params: { account: accountId, sync: syncId, ...params },
     format: 'JSONEachRow',
     // 64-bit integers come back as strings: exact above 2^53, and inserted back as they are.
@@ -203,7 +218,7 @@ async function tombstone(
   if (rows.length === 0) return 0;
   const meta = { _deleted: 1, _synced_at: clickhouseDateTime64(new Date()), _sync_id: syncId };
   // A repeated tombstone finds nothing left to mark, so a fresh token is safe.
-  await insertEncoded(client, db, table, encodeRows(rows.map((r) => ({ ...r, ...meta }))), uniqueToken(`${syncId}:${table}:deleted`));
+  await insertEncoded(client, db, table, encodeRows(rows.map((r) => ({ ...(patch ? patch(r) : r), ...meta }))), uniqueToken(`${syncId}:${table}:deleted`));
   return rows.length;
 }
 

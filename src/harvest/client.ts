@@ -31,6 +31,10 @@ export interface FetchedListPage extends ListPage {
 /** Filled by a request: the time it spent waiting for pacing slots (retries included). */
 export interface RequestTiming {
   pacedMs: number;
+  /** Harvest's `Date` header of the answer (ms since epoch, whole seconds), when it sent one. */
+  harvestDateMs?: number;
+  /** `performance.now()` when that answer arrived (its age is measured without any wall clock). */
+  answeredAt?: number;
 }
 
 export interface FirstPageParams {
@@ -196,6 +200,13 @@ export class HarvestClient {
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
         throw new HarvestError(`network error reading ${where}: ${networkMessage(err)}`, 'network', res.statusCode, true);
+      }
+      if (timing) {
+        const date = Date.parse(String(res.headers.date ?? ''));
+        if (!Number.isNaN(date)) {
+          timing.harvestDateMs = date;
+          timing.answeredAt = performance.now();
+        }
       }
       const text = body.toString('utf8', body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0);
       if (res.statusCode === 401 && attempt === 0 && (await this.tokens.invalidate(token))) continue;

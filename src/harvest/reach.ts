@@ -1,8 +1,8 @@
 // What the configured token may see: `/users/me` (whose token, which access roles) and,
 // for a Manager, whom and what it manages. Read at the start of each account sync; the
 // answer goes into workflow history, so nothing here may carry a credential.
-import type { TokenReach } from '../sync/types';
-import type { HarvestClient } from './client';
+import type { HarvestClockReading, TokenReach, TokenReachReading } from '../sync/types';
+import type { HarvestClient, RequestTiming } from './client';
 import { HarvestError } from './errors';
 
 type Rec = Record<string, unknown>;
@@ -14,10 +14,21 @@ export function roleOf(accessRoles: readonly string[]): TokenReach['role'] {
   return 'member';
 }
 
-export async function readTokenReach(harvest: HarvestClient, baseUrl: string, accountId: string): Promise<TokenReach> {
+/** Reads the token's reach; its first answer's `Date` header tells Harvest's clock. */
+export async function readTokenReach(harvest: HarvestClient, baseUrl: string, accountId: string): Promise<TokenReachReading> {
+  const timing: RequestTiming = { pacedMs: 0 };
+  const reach = await readReach(harvest, baseUrl, accountId, timing);
+  const clock: HarvestClockReading | undefined =
+    timing.harvestDateMs !== undefined && timing.answeredAt !== undefined
+      ? { harvestDateMs: timing.harvestDateMs, ageMs: Math.max(0, Math.round(performance.now() - timing.answeredAt)) }
+      : undefined;
+  return clock ? { ...reach, clock } : reach;
+}
+
+async function readReach(harvest: HarvestClient, baseUrl: string, accountId: string, timing: RequestTiming): Promise<TokenReach> {
   const api = baseUrl.replace(/\/+$/, '');
   const where = (path: string): string => `the token's reach in account ${accountId} (GET ${path})`;
-  const me = (await harvest.getJson(`${api}/users/me`, where('/users/me'), accountId)) as Rec | null;
+  const me = (await harvest.getJson(`${api}/users/me`, where('/users/me'), accountId, undefined, timing)) as Rec | null;
   if (!me || typeof me.id !== 'number') {
     throw new HarvestError(`unexpected response for ${where('/users/me')}: no numeric id`, 'malformed', 200, false);
   }

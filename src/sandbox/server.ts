@@ -66,6 +66,12 @@ export interface FakeHarvestOptions {
    * it arrives, as Harvest does.
    */
   latency?: { baseMs: number; perRowMs?: number };
+  /**
+   * Harvest's clock runs this far from this machine's (negative: behind). Answers carry it
+   * in their `Date` header, and records created or updated through the handles are
+   * stamped with it (default 0).
+   */
+  clockSkewMs?: number;
 }
 
 export interface RequestLogEntry {
@@ -262,7 +268,7 @@ class FakeHarvestServer {
     // Nobody is listening any more: the answer was never delivered.
     if (entry.aborted) return;
     entry.status = outcome.status;
-    write(res, outcome);
+    write(res, outcome, this.opts.clockSkewMs);
   }
 
   private async serve(req: http.IncomingMessage, url: URL): Promise<Outcome> {
@@ -462,8 +468,10 @@ class FakeHarvestServer {
   }
 }
 
-function write(res: http.ServerResponse, reply: Reply): void {
+function write(res: http.ServerResponse, reply: Reply, clockSkewMs = 0): void {
   res.writeHead(reply.status, {
+    // Node adds the current time itself; a skewed Harvest says its own.
+    ...(clockSkewMs !== 0 ? { Date: new Date(Date.now() + clockSkewMs).toUTCString() } : {}),
     'Content-Type': reply.contentType,
     'Content-Length': String(Buffer.byteLength(reply.body)),
     ...reply.headers,
@@ -504,13 +512,14 @@ export async function startFakeHarvest(opts: FakeHarvestOptions = {}): Promise<F
     if (!isResourceKind(kind)) throw new Error(`fake-harvest: unknown kind ${kind}`);
     return kind;
   };
+  const harvestNow = (): number => Date.now() + (opts.clockSkewMs ?? 0);
   const handles = new Map<number, AccountHandle>();
   for (const [accountId, data] of accounts) {
     handles.set(accountId, {
       accountId,
       data,
-      create: (kind, record) => createRecord(data, checkKind(kind), record),
-      update: (kind, id, patch) => updateRecord(data, checkKind(kind), id, patch),
+      create: (kind, record) => createRecord(data, checkKind(kind), record, harvestNow()),
+      update: (kind, id, patch) => updateRecord(data, checkKind(kind), id, patch, harvestNow()),
       remove: (kind, id) => removeRecord(data, checkKind(kind), id),
     });
   }

@@ -4,7 +4,10 @@
 /** Records changed this long before a run began are read again by the next run (clock skew, in-flight writes). */
 export const CURSOR_SAFETY_MARGIN_MS = 5 * 60_000;
 
-import { FULL_SYNC_MARK, type DateRange, type SyncMode, type WorkflowSpec } from './types';
+/** Harvest's clock behind the sync's by more than this is worth a warning. */
+export const CLOCK_SKEW_WARNING_MS = 60_000;
+
+import { FULL_SYNC_MARK, type DateRange, type HarvestClockReading, type SyncMode, type WorkflowSpec } from './types';
 
 export interface CursorPlanInput {
   mode: SyncMode;
@@ -22,6 +25,8 @@ export interface CursorPlanInput {
   dateRanged?: boolean;
   /** When the run began (workflow time). */
   runStartedAt: Date;
+  /** How far Harvest's clock is behind the workflow's at most (harvestClockLag); ≤ 0: not behind. */
+  harvestLagMs?: number;
 }
 
 export interface CursorPlan {
@@ -34,8 +39,10 @@ export interface CursorPlan {
 
 /**
  * The next cursor is never later than the run's start minus a margin, so anything
- * changed while the run read is picked up next time. A run that started from an explicit
- * `since` later than the committed cursor skipped a gap, so it must not move the cursor.
+ * changed while the run read is picked up next time. The run's start is the workflow's
+ * clock (Temporal's) and `updated_at` is Harvest's: when Harvest's clock is behind, the
+ * cursor reaches back by that much more. A run that started from an explicit `since`
+ * later than the committed cursor skipped a gap, so it must not move the cursor.
  */
 export function planCursor(p: CursorPlanInput): CursorPlan {
   if (p.mode === 'backfill') {
@@ -45,7 +52,7 @@ export function planCursor(p: CursorPlanInput): CursorPlan {
     if (p.dateRanged) return { updatedSince: null, commit: null, range: { from: from.slice(0, 10), ...(p.until ? { to: p.until.slice(0, 10) } : {}) } };
     return { updatedSince: p.incremental ? from : null, commit: null };
   }
-  const commitAt = new Date(p.runStartedAt.getTime() - CURSOR_SAFETY_MARGIN_MS).toISOString();
+  const commitAt = new Date(p.runStartedAt.getTime() - CURSOR_SAFETY_MARGIN_MS - Math.max(0, p.harvestLagMs ?? 0)).toISOString();
   if (!p.incremental || p.mode === 'full') return { updatedSince: null, commit: commitAt };
   if (p.since !== undefined) {
     const since = new Date(p.since).toISOString();
@@ -86,6 +93,25 @@ export function dueForFull(p: { resources: readonly WorkflowSpec[]; fullAt: Reco
     if (last === null || p.now.getTime() - new Date(last).getTime() >= p.everyMs || (r.parent && due.has(r.parent.resource))) due.add(r.name);
   }
   return due;
+}
+
+/**
+ * How far Harvest's clock is behind the workflow's, at most. The cursors are compared with
+ * Harvest's `updated_at` but come from the workflow's clock (its start time: Temporal's
+ * server clock), so that is the pair that matters; the worker's own clock plays no part.
+ * `workflowNowMs` is the workflow time of the task that received the reading: Temporal
+ * stamped it after the activity ended, so at least `ageMs` after Harvest answered. The
+ * lag is therefore at most `workflowNowMs - ageMs - harvestDateMs`; what it overstates
+ * (the `Date` header's truncation to the second, the hop from the activity's end to the
+ * workflow task) only widens the lookback.
+ */
+export function harvestClockLag(reading: HarvestClockReading, workflowNowMs: number): number {
+  return workflowNowMs - reading.ageMs - reading.harvestDateMs;
+}
+
+/** The warning of a run whose cursors reach back further because Harvest's clock is behind. */
+export function clockSkewWarning(lagMs: number): string {
+  return `Harvest's clock is up to ${Math.ceil(lagMs / 1000)} s behind this sync's (Temporal's); the cursors committed reach back that much further`;
 }
 
 /** "7d", "12h", "90m" → milliseconds; null when malformed. */

@@ -62,6 +62,20 @@ export interface TokenReach {
   projectIds?: number[];
 }
 
+/**
+ * Harvest's clock, read from the `Date` header of an answer: the workflow compares it with
+ * its own (Temporal's) clock, which the cursors come from (see harvestClockLag).
+ */
+export interface HarvestClockReading {
+  /** Harvest's `Date` header (ms since epoch; whole seconds). */
+  harvestDateMs: number;
+  /** How long before the activity returned that answer arrived (a duration: no clock offset in it). */
+  ageMs: number;
+}
+
+/** readTokenReach's answer: the reach, and Harvest's clock as its first answer told it. */
+export type TokenReachReading = TokenReach & { clock?: HarvestClockReading };
+
 /** markDeleted's answer when it was given a TokenReach (older runs got a plain count). */
 export interface DeletionResult {
   deleted: number;

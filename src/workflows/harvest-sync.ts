@@ -25,7 +25,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { QUERY_NAMES, accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../contracts';
-import { dueForFull, fullMark, parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
+import { CLOCK_SKEW_WARNING_MS, clockSkewWarning, dueForFull, fullMark, harvestClockLag, parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
 import { ACCOUNTS_ATTRIBUTE, MODE_ATTRIBUTE } from '../sync/search-attributes';
 import { rootMessage } from '../sync/failures';
 import { reportScope } from '../sync/reach';
@@ -188,6 +188,8 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
 
   // The token's user and roles: below Administrator, listings are partial (see runGraph).
   let reach: TokenReach | undefined;
+  // How far Harvest's clock is behind ours (Temporal's), read with the reach: widens the cursors.
+  let harvestLagMs = 0;
   const token = (): SyncRunRecord['token'] => (reach ? { userId: reach.userId, accessRoles: reach.accessRoles, role: reach.role } : undefined);
   const record = (status: SyncRunRecord['status'], error = ''): Promise<void> =>
     storeActivities.recordRun({
@@ -227,7 +229,10 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
 
   await record('running');
   try {
-    reach = await storeActivities.readTokenReach({ accountId });
+    const { clock, ...read } = await storeActivities.readTokenReach({ accountId });
+    reach = read;
+    harvestLagMs = clock ? harvestClockLag(clock, Date.now()) : 0;
+    if (harvestLagMs > CLOCK_SKEW_WARNING_MS) log.warn(clockSkewWarning(harvestLagMs), { accountId, harvestLagMs });
     if (reach.role !== 'administrator') {
       log.warn('the token is not an Administrator\'s: it sees part of the account, so deletions are marked only where Harvest says whose a row is', {
         accountId, userId: reach.userId, accessRoles: reach.accessRoles,
@@ -260,6 +265,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         incremental: spec.incremental !== null,
         dateRanged: spec.dateRange !== undefined,
         runStartedAt: startedAt,
+        harvestLagMs,
       }));
     }
     // A fan-out asks only parents that may have changed when it has read before and every
@@ -366,6 +372,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         });
         const result = await child.result();
         if (scope) result.warning = [scope.note, result.warning].filter(Boolean).join('; ');
+        if (cursorPlan.commit && harvestLagMs > CLOCK_SKEW_WARNING_MS) result.warning = [result.warning, clockSkewWarning(harvestLagMs)].filter(Boolean).join('; ');
         progress.set(name, { ...result, ...(full.has(name) ? { full: true } : {}) });
         await noteWindows();
         return true;

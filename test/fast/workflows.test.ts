@@ -61,6 +61,8 @@ interface MockOptions {
   reach?: TokenReach;
   /** Windowed reports: the windows reportWindows answers, pages per window, and one whose total changes on every page. */
   windows?: { list: ReportWindow[]; pages: number; shifting?: string };
+  /** How far Harvest's clock is behind this machine's, as its `Date` header tells (none: no header). */
+  harvestBehindMs?: number;
 }
 
 interface Calls {
@@ -109,8 +111,11 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
     async recordRun(run: SyncRunRecord) {
       calls.recordRun.push(run);
     },
-    async readTokenReach(): Promise<TokenReach> {
-      return opts.reach ?? { userId: 1, accessRoles: ['administrator'], role: 'administrator' };
+    async readTokenReach(): Promise<TokenReach & { clock?: { harvestDateMs: number; ageMs: number } }> {
+      const reach = opts.reach ?? { userId: 1, accessRoles: ['administrator'], role: 'administrator' as const };
+      if (opts.harvestBehindMs === undefined) return reach;
+      // Harvest answered 30 ms before the activity returned; its header keeps whole seconds.
+      return { ...reach, clock: { harvestDateMs: Math.floor((Date.now() - 30 - opts.harvestBehindMs) / 1000) * 1000, ageMs: 30 } };
     },
     async fetchPage(req: PageRequest): Promise<PageResult> {
       calls.fetchPage.push(req);
@@ -538,6 +543,33 @@ describe('workflows (mocked activities)', () => {
     assert.equal(three.error, undefined);
     assert.deepEqual(third.calls.commitCursors.flatMap((c) => c.cursors).filter((c) => !c.resource.startsWith('__')), []);
     assert.deepEqual(fresh, { invoice_payments: later });
+  });
+
+  it('Harvest\'s clock 10 minutes behind: cursors reach back by it, with a warning on the run\'s resources; in step: the margin alone', async () => {
+    const resources = [spec('clients'), spec('tasks', [], null)];
+    const behind = 10 * 60_000;
+    const skewed = mockActivities({ resources, harvestBehindMs: behind });
+    const { summary, error } = await sync(skewed, {});
+    assert.equal(error, undefined);
+    const start = Date.parse(summary!.startedAt);
+    // The cursors (a first run also records each resource's full reconciliation).
+    const committed = skewed.calls.commitCursors.flatMap((c) => c.cursors).filter((c) => !c.resource.startsWith(FULL_SYNC_MARK));
+    assert.deepEqual(committed.map((c) => c.resource).sort(), ['clients', 'tasks']);
+    for (const c of committed) {
+      const back = start - Date.parse(c.cursor);
+      // The margin plus the lag, overstated by at most the header's second and the workflow's own latency.
+      assert.ok(back >= 5 * 60_000 + behind && back < 5 * 60_000 + behind + 10_000, `${c.resource}: cursor ${back} ms before the start`);
+    }
+    const r = byName(summary!.resources);
+    for (const name of ['clients', 'tasks']) assert.match(r[name].warning ?? '', /Harvest's clock is up to 60\d s behind this sync's \(Temporal's\)/);
+    const logged = byName(skewed.calls.recordRun.at(-1)!.resources);
+    assert.match(logged.clients.warning ?? '', /Harvest's clock is up to/);
+
+    const inStep = mockActivities({ resources, harvestBehindMs: 0 });
+    const plain = await sync(inStep, {});
+    const back = inStep.calls.commitCursors.flatMap((c) => c.cursors).filter((c) => !c.resource.startsWith(FULL_SYNC_MARK)).map((c) => Date.parse(plain.summary!.startedAt) - Date.parse(c.cursor));
+    for (const b of back) assert.ok(b >= 5 * 60_000 && b < 5 * 60_000 + 10_000, `in step: ${b} ms`);
+    for (const p of plain.summary!.resources) assert.equal(p.warning, undefined);
   });
 
   it('a backfill reads from since, marks no deletions and commits no cursor', async () => {

@@ -40,16 +40,31 @@ export function resolveSelection(selected?: readonly string[]): string[] {
 }
 
 
+const hasUpdatedAt = (spec: ResourceSpec): boolean => spec.columns.some((c) => c.name === 'updated_at' && c.type === 'DateTime');
+
 export function resourceTable(spec: ResourceSpec): TableDef {
-  return { name: spec.name, key: spec.key, parentColumns: spec.parent ? [spec.parent.column] : [], columns: spec.columns };
+  return {
+    name: spec.name,
+    key: spec.key,
+    parentColumns: spec.parent ? [spec.parent.column] : [],
+    columns: spec.columns,
+    ...(hasUpdatedAt(spec) ? { versionColumn: 'updated_at' as const } : {}),
+  };
 }
 
-export function nestedTable(n: NestedSpec): TableDef {
-  return { name: n.name, key: n.key, parentColumns: Object.keys(n.parentKey), columns: n.columns };
+/** A nested array's table; its lines are versioned by their parent's `updated_at` when it has one. */
+export function nestedTable(n: NestedSpec, parent?: ResourceSpec): TableDef {
+  return {
+    name: n.name,
+    key: n.key,
+    parentColumns: Object.keys(n.parentKey),
+    columns: n.columns,
+    ...(parent && hasUpdatedAt(parent) ? { versionColumn: '_parent_updated_at' as const } : {}),
+  };
 }
 
 /** Every table of a resource: its own first, then its nested arrays'. */
 export function tablesOf(spec: ResourceSpec): TableDef[] {
-  return [resourceTable(spec), ...(spec.nested ?? []).map(nestedTable)];
+  return [resourceTable(spec), ...(spec.nested ?? []).map((n) => nestedTable(n, spec))];
 }
 

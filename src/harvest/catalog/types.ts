@@ -110,4 +110,10 @@ export interface TableDef {
   /** UInt64 columns identifying the parent (fan-out parent id, or the nested parent's key). */
   parentColumns: string[];
   columns: ColumnSpec[];
+  /**
+   * The timestamp that orders a record's versions (Harvest's own, so a late insert of an
+   * old version cannot win): `updated_at`, or for a nested line `_parent_updated_at`, its
+   * parent's. Absent (reports, records without one): the time of writing alone.
+   */
+  versionColumn?: 'updated_at' | '_parent_updated_at';
 }
