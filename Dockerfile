@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # harvest-sync image (used by docker-compose.yml): `worker` by default; any other command
 # works too (`docker compose run --rm worker run`, `… schedule list`, `docker run --rm
-# <image> demo`). It runs the compiled program (`node dist/client.js`): no tsx, no
+# <image> demo`). It runs the compiled program (`node dist/src/cli/main.js`): no tsx, no
 # TypeScript and no workflow bundling at start (the bundle is prebuilt by `npm run build`).
 #
 #   docker build -t harvest-sync .                  # worker + the Temporal CLI (demo, server)
@@ -19,6 +19,7 @@ RUN npm install --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY src ./src
+COPY fake-harvest ./fake-harvest
 RUN npm run build
 
 # --- production dependencies only (no TypeScript, tsx, eslint) --------------------------
@@ -49,7 +50,7 @@ COPY --from=build /app/dist ./dist
 # docker-compose.yml.
 RUN mkdir -p /var/lib/harvest-sync && chown node:node /var/lib/harvest-sync
 USER node
-ENTRYPOINT ["node", "dist/client.js"]
+ENTRYPOINT ["node", "dist/src/cli/main.js"]
 CMD ["worker"]
 
 # --- default: the worker image plus the Temporal CLI ------------------------------------

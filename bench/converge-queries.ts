@@ -9,8 +9,8 @@ import { openClickHouse } from '../src/clickhouse/connect';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { buildTables } from '../src/clickhouse/rows';
 import { auditReportWindow, parentIds, recordParentChecks, staleEntryDates, storePage } from '../src/clickhouse/store';
-import { CATALOG, getResource } from '../src/harvest/catalog';
-import { windowOf } from '../src/sync/windows';
+import { CATALOG, getResource } from '../src/catalog';
+import { windowOf } from '../src/core/windows';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);

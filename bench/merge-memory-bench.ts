@@ -11,12 +11,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { CATALOG, getResource } from '../src/harvest/catalog';
+import { CATALOG, getResource } from '../src/catalog';
 import { buildTables } from '../src/clickhouse/rows';
 import { openClickHouse } from '../src/clickhouse/connect';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { storePage } from '../src/clickhouse/store';
-import { generateAccount } from '../src/sandbox';
+import { generateAccount } from '../fake-harvest/src';
 
 const PER_PAGE = 2000;
 // ClickHouse's defaults, set back on the table for the comparison.

@@ -10,14 +10,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
-import { getResource } from '../src/harvest/catalog';
+import { getResource } from '../src/catalog';
 import { parseListPage } from '../src/harvest/client';
 import { buildTables } from '../src/clickhouse/rows';
 import { openClickHouse } from '../src/clickhouse/connect';
 import { ensureSchema } from '../src/clickhouse/schema';
-import { CATALOG } from '../src/harvest/catalog';
+import { CATALOG } from '../src/catalog';
 import { encodeTable, storePage } from '../src/clickhouse/store';
-import { generateAccount, startFakeHarvest } from '../src/sandbox';
+import { generateAccount, startFakeHarvest } from '../fake-harvest/src';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'time-entries': { type: 'string', default: '40000' }, 'per-page': { type: 'string', default: '2000' } } });

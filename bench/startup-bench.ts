@@ -1,5 +1,5 @@
 // Worker start-up: from the sources (tsx, workflows bundled by webpack at start) against
-// the build (`node dist/client.js worker`, the prebuilt bundle). For each, the time from
+// the build (`node dist/src/cli/main.js worker`, the prebuilt bundle). For each, the time from
 // spawn until the worker polls its task queue, and the resident memory then.
 //
 //   npm run build && node --import tsx bench/startup-bench.ts [--runs 3]
@@ -10,13 +10,13 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
-import { findTemporalCli } from '../src/temporal';
+import { findTemporalCli } from '../src/temporal/connection';
 
 const ROOT = path.resolve(__dirname, '..');
 
 const MODES = {
-  'source (tsx, bundling at start)': ['--import', 'tsx', path.join(ROOT, 'src', 'client.ts'), 'worker'],
-  'dist (prebuilt bundle)': [path.join(ROOT, 'dist', 'client.js'), 'worker'],
+  'source (tsx, bundling at start)': ['--import', 'tsx', path.join(ROOT, 'src', 'cli', 'main.ts'), 'worker'],
+  'dist (prebuilt bundle)': [path.join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'worker'],
 } as const;
 
 interface Sample {
@@ -32,7 +32,7 @@ function memory(pid: number): { rss: number; peak: number } {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'client.js'))) throw new Error('no dist/: run npm run build first');
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error('no dist/: run npm run build first');
   const cli = findTemporalCli({ namespace: 'default', taskQueue: 'bench', cliPath: process.env.TEMPORAL_CLI_PATH });
   if (!cli) throw new Error('no temporal CLI: run scripts/ensure-deps.sh first');
   const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli }, ui: false, log: { format: 'pretty', level: 'error' } } });

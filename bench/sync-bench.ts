@@ -8,13 +8,13 @@
 //                requests in flight, peak RSS of the worker, largest history.
 //   unthrottled  No limit, no latency, the six seed resources (users, time_entries,
 //                projects, tasks, user_projects, project_tasks): rows/s of the page path,
-//                and the dlt anchor (/work/shared/bench/dlt_anchor.py) on the same account.
+//                and the dlt anchor (dlt's rest_api source, --dlt-anchor) on the same account.
 //   shared       Three worker processes (three deployments, each its own account and
 //                ClickHouse) sharing one token, limits and latency on: 429s after warm-up.
 //
 //   npm run bench -- [--time-entries 100000] [--scenarios limited,unthrottled,shared]
 //                    [--users 25] [--latency-ms 300] [--latency-per-row-ms 0.2]
-//                    [--concurrency N] [--dlt-python /work/venv-dlt/bin/python]
+//                    [--concurrency N] [--dlt-python <python with dlt>] [--dlt-anchor <script>]
 //
 // The window-aware bound of N requests against a budget of L per W: a fresh window may be
 // spent at once, so N requests need floor((N-1)/L)·W plus one answer's latency.
@@ -25,9 +25,9 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { temporal } from '@temporalio/proto';
-import { findTemporalCli } from '../src/temporal';
-import type { SyncInput, SyncSummary } from '../src/sync/types';
-import { generateAccount, startFakeHarvest, type FakeAccountData, type FakeHarvest, type FakeHarvestOptions } from '../src/sandbox';
+import { findTemporalCli } from '../src/temporal/connection';
+import type { SyncInput, SyncSummary } from '../src/core/types';
+import { generateAccount, startFakeHarvest, type FakeAccountData, type FakeHarvest, type FakeHarvestOptions } from '../fake-harvest/src';
 
 const ROOT = path.resolve(__dirname, '..');
 const SEED_RESOURCES = ['users', 'time_entries', 'projects', 'tasks', 'user_projects', 'project_tasks'];
@@ -53,8 +53,8 @@ async function main(): Promise<void> {
       'latency-ms': { type: 'string', default: '300' },
       'latency-per-row-ms': { type: 'string', default: '0.2' },
       concurrency: { type: 'string' },
-      'dlt-python': { type: 'string', default: '/work/venv-dlt/bin/python' },
-      'dlt-anchor': { type: 'string', default: '/work/shared/bench/dlt_anchor.py' },
+      'dlt-python': { type: 'string', default: process.env.BENCH_DLT_PYTHON ?? 'python3' },
+      'dlt-anchor': { type: 'string', default: process.env.BENCH_DLT_ANCHOR ?? '' },
     },
   });
   const opts: Options = {
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     users: Number(values.users),
     latency: { baseMs: Number(values['latency-ms']), perRowMs: Number(values['latency-per-row-ms']) },
     ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
-    dltPython: values['dlt-python'] && fs.existsSync(values['dlt-python']) ? values['dlt-python'] : undefined,
+    dltPython: values['dlt-python'] && values['dlt-anchor'] && fs.existsSync(values['dlt-anchor']) ? values['dlt-python'] : undefined,
     dltAnchor: values['dlt-anchor'],
   };
   const scenarios = values.scenarios.split(',').map((s) => s.trim());
@@ -128,7 +128,7 @@ async function unthrottled(env: TestWorkflowEnvironment, opts: Options): Promise
   }
   try {
     if (!opts.dltPython) {
-      console.log('  dlt anchor               skipped (no python with dlt: pip install "dlt[duckdb]" into /work/venv-dlt, or --dlt-python)');
+      console.log('  dlt anchor               skipped (give --dlt-anchor <script> and --dlt-python <a python with dlt[duckdb]>)');
       return;
     }
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'harvest-sync-dlt-'));
@@ -240,7 +240,7 @@ async function startDeployment(env: TestWorkflowEnvironment, fake: FakeHarvest, 
   const taskQueue = `bench-${name}-${Date.now()}`;
   // BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") profiles the worker processes.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const worker = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src', 'worker.ts')], {
+  const worker = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'src', 'worker', 'worker.ts')], {
     cwd: ROOT,
     env: {
       ...process.env,

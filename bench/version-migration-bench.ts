@@ -9,12 +9,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { getResource, resourceTable } from '../src/harvest/catalog';
+import { getResource, resourceTable } from '../src/catalog';
 import { buildTables } from '../src/clickhouse/rows';
 import { openClickHouse } from '../src/clickhouse/connect';
 import { DATA_TABLE_SETTINGS, ensureSchema, tableColumns, tableRef } from '../src/clickhouse/schema';
 import { storePage } from '../src/clickhouse/store';
-import { generateAccount } from '../src/sandbox';
+import { generateAccount } from '../fake-harvest/src';
 
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } });
 const ROWS = Number(values.rows);

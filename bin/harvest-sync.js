@@ -7,7 +7,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const compiled = path.join(root, 'dist', 'client.js');
+const compiled = path.join(root, 'dist', 'src', 'cli', 'main.js');
+const source = path.join(root, 'src', 'cli', 'main.ts');
 
 /** Newest modification time of the .ts files under dir (0 when there are none). */
 function newestSource(dir) {
@@ -31,11 +32,11 @@ function hasTsx() {
 
 function entryPoint() {
   const sources = path.join(root, 'src');
-  if (!fs.existsSync(compiled)) return path.join(sources, 'client.ts');
+  if (!fs.existsSync(compiled)) return source;
   if (!fs.existsSync(sources) || !hasTsx()) return compiled;
   if (fs.statSync(compiled).mtimeMs >= newestSource(sources)) return compiled;
   process.stderr.write('harvest-sync: dist/ is older than src/, running the sources (npm run build refreshes dist/)\n');
-  return path.join(sources, 'client.ts');
+  return source;
 }
 
 const entry = entryPoint();

@@ -2,17 +2,17 @@
 // fan-out, schema evolution and mistyped values.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { actingUser, generateAccount, reportRows, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
+import { actingUser, generateAccount, reportRows, startFakeHarvest, type FakeHarvest } from '../fake-harvest/src';
 import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
 import { query, rootMessage, runSync, temporalEnv, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
 import { assertTablesMatchFake } from './support/assertions';
-import { CATALOG, getResource, type ResourceSpec } from '../src/harvest/catalog';
+import { CATALOG, getResource, type ResourceSpec } from '../src/catalog';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { buildTables } from '../src/clickhouse/rows';
 import { storePage } from '../src/clickhouse/store';
 import { ENCODED_INSERT } from '../src/clickhouse/connect';
-import type { SyncSummary } from '../src/sync/types';
-import { windowOf } from '../src/sync/windows';
+import type { SyncSummary } from '../src/core/types';
+import { windowOf } from '../src/core/windows';
 import { auditLines } from '../src/cli/status';
 
 const resourceOf = (s: SyncSummary | undefined, name: string) => s!.resources.find((r) => r.resource === name)!;

@@ -5,14 +5,14 @@ import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { generateAccount, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
+import { generateAccount, startFakeHarvest, type FakeHarvest } from '../fake-harvest/src';
 import { servedTables } from './support/oracle';
 import { PROJECT_ROOT, TMP, temporalEnv, unique } from './support/harness';
 
 const run = promisify(execFile);
 
 function startWorkerProcess(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'worker.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'worker', 'worker.ts')], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

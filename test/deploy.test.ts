@@ -247,13 +247,13 @@ describe('image, .env.example and docs', () => {
     assert.match(worker, /^COPY --from=deps \/app\/node_modules \.\/node_modules$/m);
     assert.match(worker, /^COPY --from=build \/app\/dist \.\/dist$/m);
     assert.doesNotMatch(worker, /^COPY src\b|tsx/m);
-    assert.match(worker, /^ENTRYPOINT \["node", "dist\/client\.js"\]$/m);
+    assert.match(worker, /^ENTRYPOINT \["node", "dist\/src\/cli\/main\.js"\]$/m);
     assert.match(worker, /^CMD \["worker"\]$/m);
     assert.match(worker, /^USER node$/m);
     // What the build emits is what the entry point names; what is copied exists.
     const build = JSON.parse(read('tsconfig.build.json').replace(/^\s*\/\/.*$/gm, '')) as { compilerOptions: { rootDir: string; outDir: string } };
-    assert.deepEqual([build.compilerOptions.rootDir, build.compilerOptions.outDir], ['src', 'dist']);
-    assert.ok(fs.existsSync(path.join(PROJECT_ROOT, 'src', 'client.ts')));
+    assert.deepEqual([build.compilerOptions.rootDir, build.compilerOptions.outDir], ['.', 'dist']);
+    assert.ok(fs.existsSync(path.join(PROJECT_ROOT, 'src', 'cli', 'main.ts')));
     for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const source of m[1].split(/\s+/)) assert.ok(fs.existsSync(path.join(PROJECT_ROOT, source)), `COPY ${source}: no such file`);
     }

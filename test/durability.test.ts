@@ -9,18 +9,18 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Worker } from '@temporalio/worker';
-import { generateAccount, startFakeHarvest, type FakeHarvest } from '../src/sandbox';
+import { generateAccount, startFakeHarvest, type FakeHarvest } from '../fake-harvest/src';
 import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
 import { PROJECT_ROOT, TMP, query, rootMessage, runSync, temporalCli, temporalEnv, testClickHouse, testConfig, unique, workflowBundle } from './support/harness';
 import { BIN, cli } from './support/cli';
 import type { RunRow } from './support/runs';
-import { createSyncWorker, WorkerGroup } from '../src/worker';
+import { createSyncWorker, WorkerGroup } from '../src/worker/worker';
 import { classifyClickHouseError, setClickHouseFaultHook } from '../src/clickhouse/errors';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { markUnseenDeleted } from '../src/clickhouse/store';
-import { getResource, CATALOG } from '../src/harvest/catalog';
-import { fetchProgress } from '../src/session';
-import { EMBEDDED_LOCK_FILE, isAlive } from '../src/embedded-server';
+import { getResource, CATALOG } from '../src/catalog';
+import { fetchProgress } from '../src/cli/session';
+import { EMBEDDED_LOCK_FILE, isAlive } from '../src/temporal/embedded-server';
 
 async function assertComplete(db: string, fake: FakeHarvest): Promise<void> {
   const served = await servedTables(fake);

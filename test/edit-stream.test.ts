@@ -2,7 +2,7 @@
 // record that exists throughout a sync lands in that sync, and a full reconciliation never
 // marks a live record deleted (design rule "Listings complete by construction").
 //
-// The adversary is the fake Harvest's edit stream (src/sandbox/edit-stream.ts): seeded,
+// The adversary is the fake Harvest's edit stream (fake-harvest/src/edit-stream.ts): seeded,
 // before chosen list requests of time entries, expenses, invoices and estimates it creates
 // (dated anywhere, the oldest and newest day included), deletes, moves dates (to the ends
 // of the history, a page or a year away, onto the edges of the range read) and updates
@@ -53,10 +53,10 @@ import {
   type EditStreamOptions,
   type FakeHarvest,
   type RecordVersion,
-} from '../src/sandbox';
-import { createSyncWorker } from '../src/worker';
+} from '../fake-harvest/src';
+import { createSyncWorker } from '../src/worker/worker';
 import { query, temporalEnv, testClickHouse, testConfig, unique, workflowBundle, type TestSetup } from './support/harness';
-import type { ResourceProgress, SyncInput, SyncSummary } from '../src/sync/types';
+import type { ResourceProgress, SyncInput, SyncSummary } from '../src/core/types';
 
 const SEEDS = Number(process.env.EDIT_STREAM_SEEDS ?? 20);
 const PARALLEL = 4;

@@ -15,13 +15,13 @@ import { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConfigError, loadConfig, secretValues, type Env } from '../src/config';
-import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, PayloadDecryptionError, dataConverterFor } from '../src/codec';
-import { runCodecServer } from '../src/codec-server';
-import { createLogger, resolveLogging } from '../src/observability';
-import { connectTemporal, temporalConnectionOptions } from '../src/temporal';
+import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, PayloadDecryptionError, dataConverterFor } from '../src/temporal/codec';
+import { runCodecServer } from '../src/temporal/codec-server';
+import { createLogger, resolveLogging } from '../src/worker/observability';
+import { connectTemporal, temporalConnectionOptions } from '../src/temporal/connection';
 import { openClickHouse } from '../src/clickhouse/connect';
-import type { SyncSummary } from '../src/sync/types';
-import { generateAccount, startFakeHarvest } from '../src/sandbox';
+import type { SyncSummary } from '../src/core/types';
+import { generateAccount, startFakeHarvest } from '../fake-harvest/src';
 import { PROJECT_ROOT, TMP, temporalCli, temporalEnv, unique } from './support/harness';
 
 const DIR = path.join(TMP, 'operations');
@@ -488,7 +488,7 @@ describe('operations: an encrypting worker process', () => {
       LOG_LEVEL: 'DEBUG',
       HARVEST_SYNC_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'worker.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'worker', 'worker.ts')], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...workerEnv },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,8 +2,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from '@temporalio/worker';
-import { generateAccount, startFakeHarvest } from '../src/sandbox';
-import { getResource } from '../src/harvest/catalog';
+import { generateAccount, startFakeHarvest } from '../fake-harvest/src';
+import { getResource } from '../src/catalog';
 import { firstPageUrl, HarvestClient } from '../src/harvest/client';
 import { PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from '../src/pacing/pacer';
 import { emptyLedger, grantSlot, holdUntil, type Budget, type BudgetName } from '../src/pacing/window';

@@ -7,12 +7,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { generateAccount, startFakeHarvest } from '../src/sandbox';
-import { CATALOG, getResource, resolveSelection, type ResourceSpec } from '../src/harvest/catalog';
-import { createSyncWorker } from '../src/worker';
-import type { SyncSummary } from '../src/sync/types';
+import { generateAccount, startFakeHarvest } from '../fake-harvest/src';
+import { CATALOG, getResource, resolveSelection, type ResourceSpec } from '../src/catalog';
+import { createSyncWorker } from '../src/worker/worker';
+import type { SyncSummary } from '../src/core/types';
 import { PROJECT_ROOT, query, temporalEnv, testConfig, unique, workflowBundle } from './support/harness';
-import { sourceWorkflowBundle } from '../src/workflow-bundle';
+import { sourceWorkflowBundle } from '../src/worker/workflow-bundle';
 import { assertTablesMatchFake } from './support/assertions';
 import { decodeHistory, readScenarios } from './support/histories';
 

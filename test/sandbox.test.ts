@@ -4,6 +4,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import {
   generateAccount,
   presentRecord,
@@ -16,11 +17,11 @@ import {
   type Rec,
   type ReportName,
   type ResourceKind,
-} from '../src/sandbox';
-import { projectAssignmentsFor, refId, teammatesFor } from '../src/sandbox/store';
-import { DAY_MS, startOfUtcDay } from '../src/sandbox/util';
+} from '../fake-harvest/src';
+import { projectAssignmentsFor, refId, teammatesFor } from '../fake-harvest/src/store';
+import { DAY_MS, startOfUtcDay } from '../fake-harvest/src/util';
 
-const FIXTURES = process.env.HARVEST_FIXTURES ?? '/work/shared/fixtures/harvest-recorded.jsonl';
+const FIXTURES = process.env.HARVEST_FIXTURES ?? path.join(__dirname, '..', 'fake-harvest', 'fixtures', 'harvest-recorded.jsonl');
 const UA = 'harvest-sync-tests (tests@example.com)';
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 

@@ -6,8 +6,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { buildTables } from '../src/clickhouse/rows';
 import { storePage } from '../src/clickhouse/store';
-import { getResource, type ResourceSpec } from '../src/harvest/catalog';
-import { generateAccount } from '../src/sandbox';
+import { getResource, type ResourceSpec } from '../src/catalog';
+import { generateAccount } from '../fake-harvest/src';
 import { query, testClickHouse, unique } from './support/harness';
 
 /** The client, with `fail` deciding (by the SQL) which commands throw instead of running. */

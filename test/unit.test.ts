@@ -1,8 +1,8 @@
 // Pure logic: cursor rules, input validation, row building, envelope parsing, config.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CATALOG, getResource, nestedTable, resolveSelection, resourceTable, validateCatalog } from '../src/harvest/catalog';
-import { CLOCK_SKEW_WARNING_MS, CURSOR_SAFETY_MARGIN_MS, clockSkewWarning, harvestClockLag, parseInterval, planCursor, validateSyncInput } from '../src/sync/plan';
+import { CATALOG, getResource, nestedTable, resolveSelection, resourceTable, validateCatalog } from '../src/catalog';
+import { CLOCK_SKEW_WARNING_MS, CURSOR_SAFETY_MARGIN_MS, clockSkewWarning, harvestClockLag, parseInterval, planCursor, validateSyncInput } from '../src/core/plan';
 import { buildRows, buildTables, coerce } from '../src/clickhouse/rows';
 import { encodePage, encodeRows } from '../src/clickhouse/store';
 import { parseListPage, firstPageUrl } from '../src/harvest/client';
@@ -11,9 +11,9 @@ import { ConfigError, loadConfig, parseDotEnv } from '../src/config';
 import { createTableSQL } from '../src/clickhouse/schema';
 import { changeLine, progressBar, progressLines, retryLine, summaryLines } from '../src/cli/progress';
 import { statusLines } from '../src/cli/status';
-import { cronOf, formatMs, scheduleFullEvery, scheduleIdFor, scheduleSpec, validateScheduleSettings } from '../src/schedules';
-import { parseRunArgs } from '../src/client';
-import { WINDOW_DAYS, windowOf, windowsBetween, windowsHolding } from '../src/sync/windows';
+import { cronOf, formatMs, scheduleFullEvery, scheduleIdFor, scheduleSpec, validateScheduleSettings } from '../src/temporal/schedules';
+import { parseRunArgs } from '../src/cli/main';
+import { WINDOW_DAYS, windowOf, windowsBetween, windowsHolding } from '../src/core/windows';
 
 describe('catalog', () => {
   it('is consistent', () => {

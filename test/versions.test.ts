@@ -9,9 +9,9 @@ import { DATA_TABLE_SETTINGS, ensureSchema, tableColumns, tableRef } from '../sr
 import { buildTables } from '../src/clickhouse/rows';
 import { latestRows, markUnseenDeleted, storePage } from '../src/clickhouse/store';
 import { migratingName } from '../src/clickhouse/versions';
-import { getResource, tablesOf, type ResourceSpec, type TableDef } from '../src/harvest/catalog';
-import { generateAccount } from '../src/sandbox';
-import { Rng } from '../src/sandbox/rng';
+import { getResource, tablesOf, type ResourceSpec, type TableDef } from '../src/catalog';
+import { generateAccount } from '../fake-harvest/src';
+import { Rng } from '../fake-harvest/src/rng';
 import { query, testClickHouse, unique } from './support/harness';
 
 const ACCOUNT = '7';

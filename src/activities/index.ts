@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { HarvestConfig } from '../config';
-import { CATALOG, getResource, resolveSelection, resourceNames, type ResourceSpec } from '../harvest/catalog';
+import { CATALOG, getResource, resolveSelection, resourceNames, type ResourceSpec } from '../catalog';
 import { firstPageUrl, type FetchedListPage, type HarvestClient, type RequestTiming } from '../harvest/client';
 import { HarvestError } from '../harvest/errors';
 import type { ClickHouseHandle } from '../clickhouse/connect';
@@ -12,11 +12,11 @@ import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../
 import { buildTables } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
 import { AUDITED_REPORTS, auditReportWindow, disagreeingWindows, disturbedWindows, entryDates, markUnseenDeleted, storedWithinScope, noteReportWindows, notedReportWindows, parentIds, recordParentChecks, staleEntryDates, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type CommittedCursor, type EncodedPage, type WindowCheck, writeSyncRun } from '../clickhouse/store';
-import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../sync/windows';
-import { datesOf } from '../sync/date-windows';
-import { deletionScope, reportScope } from '../sync/reach';
-import { readSyncState } from '../sync/plan';
-import { readTokenReach } from '../harvest/reach';
+import { windowOf, windowsBetween, windowsHolding, type ReportWindow } from '../core/windows';
+import { datesOf } from '../core/date-windows';
+import { deletionScope, reportScope } from '../core/token-scope';
+import { readSyncState } from '../core/plan';
+import { readTokenReach } from '../harvest/token-reach';
 import {
   FORBIDDEN_FAILURE,
   type AccountSyncPlan,
@@ -32,7 +32,7 @@ import {
   type TokenReach,
   type TokenReachReading,
   type WorkflowSpec,
-} from '../sync/types';
+} from '../core/types';
 
 export interface ActivityDeps {
   harvest: HarvestClient;

@@ -2,6 +2,7 @@
 // the overview that `harvest-sync --help` prints is built from the same entries.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { projectRoot } from '../config/project-root';
 
 /** Bad arguments: the message, then the command's usage, exit 2. */
 export class CliUsageError extends Error {}
@@ -216,8 +217,8 @@ export function wantsHelp(args: string[]): boolean {
   return false;
 }
 
-/** The version in package.json (beside src/ and dist/ alike). */
+/** The version in package.json. */
 export function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }

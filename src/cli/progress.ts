@@ -1,5 +1,5 @@
 // Text rendering of sync progress and summaries (pure, so it is unit-tested).
-import type { ResourceProgress } from '../sync/types';
+import type { ResourceProgress } from '../core/types';
 
 const STATE_MARK: Record<ResourceProgress['state'], string> = {
   pending: '·', running: '▶', done: '✔', failed: '✖', skipped: '–', cancelled: '■',

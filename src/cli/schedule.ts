@@ -2,9 +2,9 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { ConfigError, loadConfig, type Config, type Env } from '../config';
-import { CATALOG } from '../harvest/catalog';
+import { CATALOG } from '../catalog';
 import { HarvestClient } from '../harvest/client';
-import { validateSyncInput } from '../sync/plan';
+import { validateSyncInput } from '../core/plan';
 import {
   createSchedule,
   describeSchedule,
@@ -15,9 +15,9 @@ import {
   updateSchedule,
   validateScheduleSettings,
   type ScheduleUpdate,
-} from '../schedules';
-import type { Output } from '../session';
-import { connectTemporal } from '../temporal';
+} from '../temporal/schedules';
+import type { Output } from './session';
+import { connectTemporal } from '../temporal/connection';
 
 import { CliUsageError } from './help';
 

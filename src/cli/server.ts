@@ -6,9 +6,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Env } from '../config';
-import type { Output } from '../session';
-import { CUSTOM_SEARCH_ATTRIBUTES } from '../sync/search-attributes';
-import { findTemporalCli } from '../temporal';
+import type { Output } from './session';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../core/search-attributes';
+import { findTemporalCli } from '../temporal/connection';
 import { CliUsageError } from './schedule';
 
 export async function runLocalServer(args: string[], env: Env, out: Output): Promise<number> {

@@ -2,7 +2,7 @@
 // look at the embedded engine's tables and views while no worker holds its directory.
 import { loadConfig, type Env } from '../config';
 import { openClickHouse } from '../clickhouse/connect';
-import type { Output } from '../session';
+import type { Output } from './session';
 import { CliUsageError } from './schedule';
 
 export async function sqlCommand(args: string[], env: Env, out: Output): Promise<number> {

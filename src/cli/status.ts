@@ -1,9 +1,9 @@
 // `harvest-sync status`: recent syncs and, for running ones, per-resource progress from
 // the workflows' `progress` queries. On a terminal it follows running syncs live.
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { WORKFLOW_TYPES } from '../contracts';
-import { fetchProgress, type Output } from '../session';
-import type { AuditOutcome, FullEveryOutcome, ResourceProgress } from '../sync/types';
+import { WORKFLOW_TYPES } from '../core/contracts';
+import { fetchProgress, type Output } from './session';
+import type { AuditOutcome, FullEveryOutcome, ResourceProgress } from '../core/types';
 import { progressLines } from './progress';
 
 export interface SyncStatus {

@@ -1,6 +1,6 @@
 // Turns a Harvest record into a ClickHouse row for a catalog resource. Pure: the
 // activity calls it, the tests call it directly.
-import { nestedTable, type ColumnSpec, type ColumnType, type NestedSpec, type ResourceSpec } from '../harvest/catalog';
+import { nestedTable, type ColumnSpec, type ColumnType, type NestedSpec, type ResourceSpec } from '../catalog';
 
 export type Row = Record<string, unknown>;
 

@@ -1,6 +1,6 @@
 // DDL derived from the catalog. Valid on ClickHouse 24.8+ and the embedded 26.x engine.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { tablesOf, type ColumnSpec, type ResourceSpec, type TableDef } from '../harvest/catalog';
+import { tablesOf, type ColumnSpec, type ResourceSpec, type TableDef } from '../catalog';
 import { columnDDLType } from './rows';
 import { createSchemaChangesTableSQL, recordChange, schemaChanges } from './schema-changes';
 import { migrateToVersions, readColumns, VERSION_COLUMN, versionExpression } from './versions';

@@ -5,13 +5,13 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { ENCODED_INSERT, type EncodedInserter } from './connect';
-import { getResource, type ResourceSpec } from '../harvest/catalog';
+import { getResource, type ResourceSpec } from '../catalog';
 import type { BuiltTables, NestedTable, Row, RowTable } from './rows';
 import { clickhouseDateTime64 } from './rows';
 import { AUDIT_TABLE, PARENT_CHECKS_TABLE, REPORT_WINDOWS_TABLE, RUNS_TABLE, STATE_TABLE, tableRef } from './schema';
 import { VERSION_COLUMN } from './versions';
-import type { ParentChunk, SyncRunRecord } from '../sync/types';
-import type { RowScope } from '../sync/reach';
+import type { ParentChunk, SyncRunRecord } from '../core/types';
+import type { RowScope } from '../core/token-scope';
 
 /**
  * Inserts one page. The dedup token is derived from the sync and the page's content, so

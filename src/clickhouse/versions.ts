@@ -21,7 +21,7 @@
 // `_version` is copied into a new table, which then takes its name (EXCHANGE TABLES):
 // see migrateToVersions.
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { TableDef } from '../harvest/catalog';
+import type { TableDef } from '../catalog';
 import { recordChange, schemaChanges } from './schema-changes';
 
 export const VERSION_COLUMN = '_version';

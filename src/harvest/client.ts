@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { request, Agent } from 'undici';
 import type { HarvestConfig } from '../config';
-import type { ResourceSpec } from './catalog';
+import type { ResourceSpec } from '../catalog';
 import { createTokenProvider, type TokenProvider } from './auth';
 import { errorForStatus, HarvestError } from './errors';
 import { NO_PACING, type Pacer } from '../pacing/pacer';

@@ -24,12 +24,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { QUERY_NAMES, accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../contracts';
-import { CLOCK_SKEW_WARNING_MS, clockSkewWarning, dueForFull, fullMark, harvestClockLag, parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../sync/plan';
-import { ACCOUNTS_ATTRIBUTE, MODE_ATTRIBUTE } from '../sync/search-attributes';
-import { rootMessage } from '../sync/failures';
-import { reportScope } from '../sync/reach';
-import { totalsOf } from '../sync/summary';
+import { QUERY_NAMES, accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../core/contracts';
+import { CLOCK_SKEW_WARNING_MS, clockSkewWarning, dueForFull, fullMark, harvestClockLag, parseInterval, planCursor, validateSyncInput, type CursorPlan } from '../core/plan';
+import { ACCOUNTS_ATTRIBUTE, MODE_ATTRIBUTE } from '../core/search-attributes';
+import { rootMessage } from '../core/failures';
+import { reportScope } from '../core/token-scope';
+import { totalsOf } from '../core/summary';
 import {
   FORBIDDEN_FAILURE,
   type AccountSummary,
@@ -45,11 +45,11 @@ import {
   type SyncSummary,
   type TokenReach,
   type WorkflowSpec,
-} from '../sync/types';
+} from '../core/types';
 import { storeActivities } from './proxies';
 import { syncResource } from './sync-resource';
 
-export { accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../contracts';
+export { accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../core/contracts';
 
 export const syncProgressQuery = defineQuery<SyncProgress>(QUERY_NAMES.progress);
 

@@ -6,7 +6,7 @@
 // in-flight page requests to be aborted (heartbeats deliver the cancellation).
 import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { reportsTaskQueue } from '../sync/windows';
+import { reportsTaskQueue } from '../core/windows';
 
 export const harvestActivities = proxyActivities<Pick<Activities, 'fetchPage' | 'fetchRecord'>>({
   startToCloseTimeout: '3 minutes',

@@ -1,10 +1,10 @@
 // The state of one resource's sync, shared by its readers: progress, the carried state,
 // the page request (with its accounting and pacing waits), lanes and continue-as-new.
 import { continueAsNew, sleep, workflowInfo } from '@temporalio/workflow';
-import type { DateRange, PageRequest, PageResult, RecordCheck, ResourceCarry, ResourceProgress, ResourceSyncInput, WorkflowSpec } from '../sync/types';
-import type { ReportWindow } from '../sync/windows';
+import type { DateRange, PageRequest, PageResult, RecordCheck, ResourceCarry, ResourceProgress, ResourceSyncInput, WorkflowSpec } from '../core/types';
+import type { ReportWindow } from '../core/windows';
 import { harvestActivities, reportActivities } from './proxies';
-import { FAN_OUT_LANES, IN_FLIGHT_HEADROOM, LISTING_PASSES } from '../sync/tuning';
+import { FAN_OUT_LANES, IN_FLIGHT_HEADROOM, LISTING_PASSES } from '../core/tuning';
 
 /** What a reader asks of one page: the resource's first page (url null, filtered so) or a link. */
 export interface PageAsk {

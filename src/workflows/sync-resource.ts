@@ -4,8 +4,8 @@
 // The resource's catalog entry comes in the input (from the account sync's history), never
 // from the catalog module: see docs/releasing.md.
 import { defineQuery, setHandler } from '@temporalio/workflow';
-import { QUERY_NAMES } from '../contracts';
-import type { ResourceProgress, ResourceSyncInput, WorkflowSpec } from '../sync/types';
+import { QUERY_NAMES } from '../core/contracts';
+import type { ResourceProgress, ResourceSyncInput, WorkflowSpec } from '../core/types';
 import { ResourceRun } from './resource-run';
 import { readDated } from './readers/dated';
 import { markDeletions } from './readers/deletions';

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { main, parseRunArgs } from '../../src/client';
+import { main, parseRunArgs } from '../../src/cli/main';
 import { COMMANDS, SCHEDULE_COMMANDS } from '../../src/cli/help';
 
 const ROOT = path.join(__dirname, '..', '..');

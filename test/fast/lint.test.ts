@@ -1,5 +1,6 @@
-// The ESLint guard that keeps workflow code deterministic covers the workflows and what
-// they import (src/sync, the catalog, src/contracts.ts), with the real eslint.config.mjs.
+// The ESLint rules of eslint.config.mjs, with planted imports: the layers of src/ import
+// only downward (docs/architecture.md), workflow code stays deterministic, the fake
+// Harvest stays a package of its own.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -9,40 +10,51 @@ const ROOT = path.join(__dirname, '..', '..');
 const eslint = new ESLint({ cwd: ROOT });
 
 async function restricted(file: string, code: string): Promise<string[]> {
-  const [result] = await eslint.lintText(code, { filePath: path.join(ROOT, file) });
+  const [result] = await eslint.lintText(`${code}\nexport const x = 1;\n`, { filePath: path.join(ROOT, file) });
   return result.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
 }
 
-describe('lint: workflow code stays deterministic', () => {
+describe('lint: the layers, determinism, the fake Harvest', () => {
   const forbidden: Array<[string, string]> = [
+    // Back up the layers.
+    ['src/core/x.ts', "import { createActivities } from '../activities';"],
+    ['src/core/x.ts', "import { openClickHouse } from '../clickhouse/connect';"],
+    ['src/core/x.ts', "import { HarvestClient } from '../harvest/client';"],
+    ['src/catalog/x.ts', "import { planCursor } from '../core/plan';"],
+    ['src/clickhouse/x.ts', "import { HarvestClient } from '../harvest/client';"],
+    ['src/clickhouse/deep/x.ts', "import { createActivities } from '../../activities';"],
+    ['src/harvest/x.ts', "import { connectNative } from '../temporal/connection';"],
+    ['src/activities/x.ts', "import { runWorker } from '../worker/worker';"],
+    ['src/worker/x.ts', "import { main } from '../cli/main';"],
+    ['src/pacing/x.ts', "import { HarvestClient } from '../harvest/client';"],
+    // Workflow code: deterministic, no catalog, activities as types only.
     ['src/workflows/x.ts', "import { createActivities } from '../activities';"],
-    ['src/workflows/x.ts', "import { fetchPage } from '../activities/index';"],
+    ['src/workflows/readers/x.ts', "import { fetchPage } from '../../activities/index';"],
     ['src/workflows/x.ts', "import * as fs from 'node:fs';"],
-    ['src/workflows/x.ts', "import { CATALOG } from '../harvest/catalog';"],
-    ['src/sync/x.ts', "import { createActivities } from '../activities';"],
-    ['src/sync/x.ts', "import { request } from 'undici';"],
-    ['src/sync/x.ts', "import { openClickHouse } from '../clickhouse/connect';"],
-    ['src/harvest/catalog/x.ts', "import { HarvestClient } from '../client';"],
-    ['src/harvest/catalog/x.ts', "import { createActivities } from '../../activities';"],
-    ['src/harvest/catalog/x.ts', "import * as path from 'path';"],
-    ['src/contracts.ts', "import { loadConfig } from './config';"],
-    ['src/sync/x.ts', "import { HarvestClient } from '../harvest/client';"],
+    ['src/workflows/x.ts', "import { CATALOG } from '../catalog';"],
+    ['src/core/x.ts', "import { request } from 'undici';"],
+    ['src/catalog/x.ts', "import * as path from 'path';"],
+    // The fake Harvest and the product stay apart (only `demo` serves it).
+    ['src/activities/x.ts', "import { startFakeHarvest } from '../../fake-harvest/src';"],
+    ['fake-harvest/src/x.ts', "import { CATALOG } from '../../src/catalog';"],
   ];
   for (const [file, code] of forbidden) {
     it(`refuses ${code} in ${file}`, async () => {
-      assert.equal((await restricted(file, `${code}\nexport const x = 1;\n`)).length, 1, `${file}: ${code}`);
+      assert.equal((await restricted(file, code)).length, 1, `${file}: ${code}`);
     });
   }
 
-  it('allows type imports, the workflow API, the pure modules and the workflows\' activity proxies', async () => {
+  it('allows what runs downward: type imports of the activities, the workflow API, the core and the catalog\'s types', async () => {
     const ok = [
       "import type * as activities from '../activities';",
       "import { proxyActivities } from '@temporalio/workflow';",
-      "import { storeActivities } from './activities';",
-      "import { planCursor } from '../sync/plan';",
-      "import { QUERY_NAMES } from '../contracts';",
-      "import type { ResourceSpec } from '../harvest/catalog';",
+      "import { storeActivities } from './proxies';",
+      "import { planCursor } from '../core/plan';",
+      "import { QUERY_NAMES } from '../core/contracts';",
+      "import type { ResourceSpec } from '../catalog';",
     ].join('\n');
-    assert.deepEqual(await restricted('src/workflows/x.ts', `${ok}\nexport const x = 1;\n`), []);
+    assert.deepEqual(await restricted('src/workflows/x.ts', ok), []);
+    assert.deepEqual(await restricted('src/activities/x.ts', "import { HarvestClient } from '../harvest/client';\nimport { storePage } from '../clickhouse/store';"), []);
+    assert.deepEqual(await restricted('src/cli/demo.ts', "import { startFakeHarvest } from '../../fake-harvest/src';"), []);
   });
 });

@@ -11,8 +11,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { teardown, temporalEnv, unique, workflowBundle } from '../support/harness';
 import type { Activities } from '../../src/activities';
-import { reportsTaskQueue, type ReportWindow } from '../../src/sync/windows';
-import { datesOf } from '../../src/sync/date-windows';
+import { reportsTaskQueue, type ReportWindow } from '../../src/core/windows';
+import { datesOf } from '../../src/core/date-windows';
 import {
   FORBIDDEN_FAILURE,
   FULL_SYNC_MARK,
@@ -25,8 +25,8 @@ import {
   type SyncSummary,
   type TokenReach,
   type WorkflowSpec,
-} from '../../src/sync/types';
-import { fullMark, readSyncState } from '../../src/sync/plan';
+} from '../../src/core/types';
+import { fullMark, readSyncState } from '../../src/core/plan';
 
 const ACCOUNT = '424242';
 const ROWS_PER_PAGE = 7;

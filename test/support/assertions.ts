@@ -1,6 +1,6 @@
 // Assertions shared by the end-to-end tests.
 import assert from 'node:assert/strict';
-import type { FakeHarvest } from '../../src/sandbox';
+import type { FakeHarvest } from '../../fake-harvest/src';
 import { query } from './harness';
 import { ALL_TABLES, liveRowsSQL, servedTables } from './oracle';
 

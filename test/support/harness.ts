@@ -8,11 +8,11 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Runtime, DefaultLogger, type WorkflowBundle } from '@temporalio/worker';
 import type { WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type Config, type Env } from '../../src/config';
-import { findTemporalCli } from '../../src/temporal';
-import { createSyncWorker } from '../../src/worker';
+import { findTemporalCli } from '../../src/temporal/connection';
+import { createSyncWorker } from '../../src/worker/worker';
 import { openClickHouse, type ClickHouseHandle } from '../../src/clickhouse/connect';
-import type { SyncInput, SyncSummary } from '../../src/sync/types';
-import type { FakeHarvest } from '../../src/sandbox';
+import type { SyncInput, SyncSummary } from '../../src/core/types';
+import type { FakeHarvest } from '../../fake-harvest/src';
 
 export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -119,7 +119,7 @@ export async function runSync(cfg: Config, input: SyncInput = {}, opts: { workfl
   }
 }
 
-export { rootMessage } from '../../src/sync/failures';
+export { rootMessage } from '../../src/core/failures';
 
 /** Rows of a query on the shared test engine. */
 export async function query<T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> {

@@ -1,6 +1,6 @@
 // Takes a state directory's lock and holds it until killed: a `run` as the lock sees it,
 // started in its own pid namespace by test/state-lock.test.ts (where it is pid 1).
-import { acquireStateDirLock } from '../../src/state-dir-lock';
+import { acquireStateDirLock } from '../../src/temporal/state-dir-lock';
 
 const [file, stateDir] = process.argv.slice(2);
 const timing = { heartbeatMs: Number(process.env.LOCK_HEARTBEAT_MS ?? 5000), staleMs: Number(process.env.LOCK_STALE_MS ?? 60_000) };

@@ -1,9 +1,9 @@
 // An independent reading of what the fake Harvest serves, for comparison with what the
 // pipeline stored: a plain fetch loop over every catalog resource (links.next until
 // null), per parent for fan-out resources, with nested arrays flattened like the tables.
-import { CATALOG, tablesOf, type ResourceSpec, type TableDef } from '../../src/harvest/catalog';
-import { windowsBetween } from '../../src/sync/windows';
-import type { FakeHarvest } from '../../src/sandbox';
+import { CATALOG, tablesOf, type ResourceSpec, type TableDef } from '../../src/catalog';
+import { windowsBetween } from '../../src/core/windows';
+import type { FakeHarvest } from '../../fake-harvest/src';
 
 type Rec = Record<string, unknown>;
 

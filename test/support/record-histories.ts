@@ -5,10 +5,10 @@
 // Real components: the Temporal dev server, an in-process worker, embedded ClickHouse, the
 // fake Harvest over HTTP. Re-record only when a change is meant to be replay-incompatible
 // and is rolled out with Worker Versioning (docs/releasing.md).
-import { generateAccount, startFakeHarvest, type FakeHarvest } from '../../src/sandbox';
-import { createSyncWorker } from '../../src/worker';
+import { generateAccount, startFakeHarvest, type FakeHarvest } from '../../fake-harvest/src';
+import { createSyncWorker } from '../../src/worker/worker';
 import { PACING_TASK_QUEUE } from '../../src/pacing/pacer';
-import type { SyncInput } from '../../src/sync/types';
+import type { SyncInput } from '../../src/core/types';
 import { runSync, teardown, temporalEnv, testConfig, unique, workflowBundle, type TestSetup } from './harness';
 import { collectHistories, writeScenario } from './histories';
 // eslint-disable-next-line @typescript-eslint/no-require-imports

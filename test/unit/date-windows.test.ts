@@ -7,10 +7,10 @@
 // stay close to one per page of records.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { addDays } from '../../src/sync/dates';
-import { CATCH_UP_MARGIN_MS } from '../../src/sync/tuning';
-import { checkRequest, datesOf, firstRound, nextAsk, nextRound, rangeOf, recheck, recordPaged, recordSnapshot, settled, type DatedAsk } from '../../src/sync/date-windows';
-import type { DateRange, PageResult } from '../../src/sync/types';
+import { addDays } from '../../src/core/dates';
+import { CATCH_UP_MARGIN_MS } from '../../src/core/tuning';
+import { checkRequest, datesOf, firstRound, nextAsk, nextRound, rangeOf, recheck, recordPaged, recordSnapshot, settled, type DatedAsk } from '../../src/core/date-windows';
+import type { DateRange, PageResult } from '../../src/core/types';
 
 interface Rec {
   id: number;

@@ -1,7 +1,7 @@
 // Analytics views over the synced tables and the `_sync_runs` run log: the SQL (sql.ts)
 // and what each view holds (docs.ts, from which docs/analytics.md's reference is generated).
 import type { ClickHouseClient } from '@clickhouse/client';
-import { CATALOG, type ResourceSpec } from '../../harvest/catalog';
+import { CATALOG, type ResourceSpec } from '../../catalog';
 import { ensureRunsTable } from '../schema';
 import { VIEW_DOCS, type ViewColumn, type ViewDoc } from './docs';
 import { VIEW_SQL } from './sql';

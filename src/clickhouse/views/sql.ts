@@ -10,7 +10,7 @@
 // `sum(hours) AS hours, sumIf(hours, billable) AS billable_hours` nests one aggregate in
 // another. The inner selects therefore rename the columns they read (`te_hours`, …)
 // before the outer ones aggregate them under their public names.
-import { tablesOf, type ResourceSpec } from '../../harvest/catalog';
+import { tablesOf, type ResourceSpec } from '../../catalog';
 import { RUNS_TABLE } from '../schema';
 
 const q = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;

@@ -2,9 +2,9 @@
 // plan in src/sync/date-windows.ts says: snapshot windows that each fit one page, paged
 // windows where records are dense (checked against the edits made while they were read),
 // and rounds that list what was updated meanwhile. docs/listings.md proves it complete.
-import { checkRequest, firstRound, nextAsk, nextRound, rangeOf, recheck, recordPaged, recordSnapshot, settled, type DatedAsk } from '../../sync/date-windows';
-import type { DatedState } from '../../sync/types';
-import { CATCH_UP_MARGIN_MS, CATCH_UP_ROUNDS } from '../../sync/tuning';
+import { checkRequest, firstRound, nextAsk, nextRound, rangeOf, recheck, recordPaged, recordSnapshot, settled, type DatedAsk } from '../../core/date-windows';
+import type { DatedState } from '../../core/types';
+import { CATCH_UP_MARGIN_MS, CATCH_UP_ROUNDS } from '../../core/tuning';
 import { runLanes } from '../lanes';
 import { storeActivities } from '../proxies';
 import type { ResourceRun } from '../resource-run';

@@ -1,11 +1,11 @@
 // After a complete listing, what it did not see is gone from Harvest. Page-numbered lists
 // with a record endpoint confirm each candidate with Harvest first (a 404 is gone), so a
 // record an edit hid from the listing is never marked deleted.
-import type { DeletionResult, ResourceProgress } from '../../sync/types';
+import type { DeletionResult, ResourceProgress } from '../../core/types';
 import { runLanes } from '../lanes';
 import type { ResourceRun } from '../resource-run';
 import { storeActivities } from '../proxies';
-import { CONFIRM_BUDGET } from '../../sync/tuning';
+import { CONFIRM_BUDGET } from '../../core/tuning';
 
 export async function markDeletions(run: ResourceRun): Promise<void> {
   const { input, spec } = run;

@@ -3,7 +3,7 @@
 import { runLanes } from '../lanes';
 import type { ResourceRun } from '../resource-run';
 import { storeActivities } from '../proxies';
-import { PARENT_CHUNK } from '../../sync/tuning';
+import { PARENT_CHUNK } from '../../core/tuning';
 import { freshListing, readListing } from './listing';
 
 export async function readFanOut(run: ResourceRun): Promise<void> {

@@ -2,9 +2,9 @@
 // are created or deleted meanwhile: each page's `total_entries` is compared with the pass's
 // first, and a shifted pass is read again (docs/listings.md).
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { ListingState } from '../../sync/types';
+import type { ListingState } from '../../core/types';
 import type { PageAsk, ResourceRun } from '../resource-run';
-import { LINK_SLACK } from '../../sync/tuning';
+import { LINK_SLACK } from '../../core/tuning';
 
 /** held: read to its end without shifting; unstable: still shifting on the last pass; gone: the parent is gone. */
 export type ListingOutcome = 'held' | 'unstable' | 'gone';

@@ -3,7 +3,7 @@
 import { runLanes } from '../lanes';
 import type { ResourceRun } from '../resource-run';
 import { storeActivities } from '../proxies';
-import { WINDOW_LANES } from '../../sync/tuning';
+import { WINDOW_LANES } from '../../core/tuning';
 import { freshListing, readListing } from './listing';
 
 export async function readReportWindows(run: ResourceRun): Promise<void> {

@@ -1,7 +1,7 @@
 // What the configured token may see: `/users/me` (whose token, which access roles) and,
 // for a Manager, whom and what it manages. Read at the start of each account sync; the
 // answer goes into workflow history, so nothing here may carry a credential.
-import type { HarvestClockReading, TokenReach, TokenReachReading } from '../sync/types';
+import type { HarvestClockReading, TokenReach, TokenReachReading } from '../core/types';
 import type { HarvestClient, RequestTiming } from './client';
 import { HarvestError } from './errors';
 

@@ -3,7 +3,7 @@
 // in the namespace before a workflow may set them; the worker registers them where it
 // is allowed to and tells the workflows whether they exist.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { SEARCH_ATTRIBUTE_NAMES } from '../contracts';
+import { SEARCH_ATTRIBUTE_NAMES } from './contracts';
 
 export const ACCOUNTS_ATTRIBUTE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.accounts, SearchAttributeType.KEYWORD_LIST);
 export const MODE_ATTRIBUTE = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.mode, SearchAttributeType.KEYWORD);

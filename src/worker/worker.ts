@@ -4,20 +4,20 @@
 import { Client } from '@temporalio/client';
 import * as path from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
-import { createActivities } from './activities';
-import type { Config } from './config';
-import { openClickHouse } from './clickhouse/connect';
-import { withErrorKinds, type ClickHouseTarget } from './clickhouse/errors';
-import { ensureSchema } from './clickhouse/schema';
-import { ensureViews } from './clickhouse/views';
-import { CATALOG } from './harvest/catalog';
-import { HarvestClient } from './harvest/client';
-import { reportsTaskQueue } from './sync/windows';
-import { connectNative } from './temporal';
-import { dataConverterFor } from './codec';
-import { ensureSearchAttributes } from './namespace';
-import { NO_PACING, PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from './pacing/pacer';
-import type { HarvestConfig } from './config';
+import { createActivities } from '../activities';
+import type { Config } from '../config';
+import { openClickHouse } from '../clickhouse/connect';
+import { withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
+import { ensureSchema } from '../clickhouse/schema';
+import { ensureViews } from '../clickhouse/views';
+import { CATALOG } from '../catalog';
+import { HarvestClient } from '../harvest/client';
+import { reportsTaskQueue } from '../core/windows';
+import { connectNative } from '../temporal/connection';
+import { dataConverterFor } from '../temporal/codec';
+import { ensureSearchAttributes } from '../temporal/namespace';
+import { NO_PACING, PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from '../pacing/pacer';
+import type { HarvestConfig } from '../config';
 import { prebuiltWorkflowBundle, sourceWorkflowBundle } from './workflow-bundle';
 
 /**
@@ -171,9 +171,9 @@ export async function runWorker(cfg: Config): Promise<void> {
 }
 
 if (require.main === module) {
-  // Allows `node --import tsx src/worker.ts` (what the tests' crash drill runs).
+  // Allows `node --import tsx src/worker/worker.ts` (what the tests' crash drill runs).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { loadConfig, readEnv } = require('./config') as typeof import('./config');
+  const { loadConfig, readEnv } = require('../config') as typeof import('../config');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { installRuntimeFromEnv } = require('./observability') as typeof import('./observability');
   const env = readEnv();

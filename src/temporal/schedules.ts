@@ -3,9 +3,9 @@
 // Overlap policy SKIP: a run that comes due while the previous one still runs is dropped
 // (and counted), never queued behind it; the account's sync id guards manual runs too.
 import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleDescription, type ScheduleSpec } from '@temporalio/client';
-import { rootMessage } from './sync/failures';
-import { parseInterval } from './sync/plan';
-import type { SyncInput, SyncSummary } from './sync/types';
+import { rootMessage } from '../core/failures';
+import { parseInterval } from '../core/plan';
+import type { SyncInput, SyncSummary } from '../core/types';
 
 export const SCHEDULE_MEMO_KIND = 'harvest-sync';
 
@@ -41,9 +41,9 @@ export interface ScheduleSettings extends ScheduleTiming {
 }
 
 /** Stable schedule id of one account on one task queue (the default queue gives `harvest-sync-<account>`). */
-export { scheduleIdFor } from './contracts';
-import { scheduleIdFor, WORKFLOW_TYPES } from './contracts';
-import type { harvestSync } from './workflows';
+export { scheduleIdFor } from '../core/contracts';
+import { scheduleIdFor, WORKFLOW_TYPES } from '../core/contracts';
+import type { harvestSync } from '../workflows';
 
 export function scheduleSpec(t: ScheduleTiming): ScheduleSpec {
   if (t.cron) return { cronExpressions: [t.cron], ...(t.timezone ? { timezone: t.timezone } : {}) };

@@ -1,7 +1,7 @@
 /**
  * Deterministic generator of a realistic Harvest account: the same seed (and `now`)
  * always yields the same records. Record shapes follow the recorded fixtures
- * (/work/shared/fixtures/harvest-recorded.jsonl) field for field, in the same key order.
+ * (fake-harvest/fixtures/harvest-recorded.jsonl) field for field, in the same key order.
  * This file builds the people, projects and time; generate-billing.ts the rest
  * (contacts, roles, categories, rates, expenses, invoices, estimates).
  */

@@ -9,7 +9,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Payload } from '@temporalio/common';
-import type { Config } from './config';
+import type { Config } from '../config';
 import { AesGcmPayloadCodec } from './codec';
 
 export interface CodecServer {

@@ -1,15 +1,15 @@
 // A sync session: Temporal (cluster or embedded), plus an in-process worker when the
 // server is embedded, and a way to run `harvestSync` to completion with live progress.
 import { CancelledFailure, WorkflowFailedError, type Client } from '@temporalio/client';
-import type { Config } from './config';
-import { rootMessage } from './sync/failures';
-import { connectTemporal, type TemporalHandle } from './temporal';
-import { createSyncWorker, type SyncWorker } from './worker';
-import { changeLine, progressLines, retryLine, summaryLines } from './cli/progress';
-import type { ResourceProgress, SyncInput, SyncSummary } from './sync/types';
-import { QUERY_NAMES, WORKFLOW_TYPES, resourceWorkflowId, type SyncProgress } from './contracts';
+import type { Config } from '../config';
+import { rootMessage } from '../core/failures';
+import { connectTemporal, type TemporalHandle } from '../temporal/connection';
+import { createSyncWorker, type SyncWorker } from '../worker/worker';
+import { changeLine, progressLines, retryLine, summaryLines } from './progress';
+import type { ResourceProgress, SyncInput, SyncSummary } from '../core/types';
+import { QUERY_NAMES, WORKFLOW_TYPES, resourceWorkflowId, type SyncProgress } from '../core/contracts';
 // Types only: the client side never loads workflow code, yet starts and results are typed.
-import type { harvestSync, syncAccount } from './workflows';
+import type { harvestSync, syncAccount } from '../workflows';
 
 export interface Output {
   isTTY: boolean;

@@ -1,7 +1,7 @@
 // The names that workflows, the CLI, schedules and tests share: workflow types, workflow
 // ids, query names, search attribute names. Pure (no imports with side effects): the
 // workflow bundle imports it, and so does every client that talks to a running sync.
-import type { ResourceProgress, SyncMode } from './sync/types';
+import type { ResourceProgress, SyncMode } from './types';
 
 /** Workflow types registered by the worker (`temporal workflow start --type …`). */
 export const WORKFLOW_TYPES = {

@@ -1,22 +1,22 @@
 // The `harvest-sync` command line: run, worker, status, resources, demo.
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, readEnv, type Env } from './config';
-import { CATALOG } from './harvest/catalog';
-import { validateSyncInput } from './sync/plan';
-import type { SyncInput } from './sync/types';
+import { ConfigError, loadConfig, readEnv, type Env } from '../config';
+import { CATALOG } from '../catalog';
+import { validateSyncInput } from '../core/plan';
+import type { SyncInput } from '../core/types';
 import type { Output } from './session';
-import { CliUsageError, COMMANDS, commandHelp, overview, version, wantsHelp } from './cli/help';
+import { CliUsageError, COMMANDS, commandHelp, overview, version, wantsHelp } from './help';
 
 // The SDK, the ClickHouse engine and the Harvest client load only for the commands that
 // use them: `--help`, `--version` and `resources` answer at once.
 /* eslint-disable @typescript-eslint/no-require-imports */
 const lazy = {
   session: () => require('./session') as typeof import('./session'),
-  schedule: () => require('./cli/schedule') as typeof import('./cli/schedule'),
-  status: () => require('./cli/status') as typeof import('./cli/status'),
-  temporal: () => require('./temporal') as typeof import('./temporal'),
-  worker: () => require('./worker') as typeof import('./worker'),
-  observability: () => require('./observability') as typeof import('./observability'),
+  schedule: () => require('./schedule') as typeof import('./schedule'),
+  status: () => require('./status') as typeof import('./status'),
+  temporal: () => require('../temporal/connection') as typeof import('../temporal/connection'),
+  worker: () => require('../worker/worker') as typeof import('../worker/worker'),
+  observability: () => require('../worker/observability') as typeof import('../worker/observability'),
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -71,14 +71,14 @@ async function dispatch(command: string | undefined, rest: string[], env: Env, o
       return await lazy.schedule().scheduleCommand(rest, env, out);
     case 'sql': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { sqlCommand } = require('./cli/sql') as typeof import('./cli/sql');
+      const { sqlCommand } = require('./sql') as typeof import('./sql');
       return await sqlCommand(rest, env, out);
     }
     case 'codec-server':
       return await codecServerCommand(rest, env, out);
     case 'server': {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const { runLocalServer } = require('./cli/server') as typeof import('./cli/server');
+      const { runLocalServer } = require('./server') as typeof import('./server');
       return await runLocalServer(rest, env, out);
     }
     case 'resources':
@@ -238,7 +238,7 @@ async function codecServerCommand(args: string[], env: Env, out: Output): Promis
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be a port number');
   const cfg = loadConfig(env, { requireHarvest: false });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { runCodecServer } = require('./codec-server') as typeof import('./codec-server');
+  const { runCodecServer } = require('../temporal/codec-server') as typeof import('../temporal/codec-server');
   const server = await runCodecServer(cfg, port, values.host ?? '127.0.0.1');
   out.write(`codec server on ${server.url} (POST /encode, /decode); allowed origins: ${cfg.codecServer.corsOrigins.join(', ')}\n`);
   await new Promise<void>((resolve) => {

@@ -2,11 +2,11 @@
 // sandbox account served by the fake Harvest API: a first full sync, a few edits in
 // "Harvest", an incremental sync that reads only those, then a look at the data.
 import { parseArgs } from 'node:util';
-import { loadConfig, type Env } from './config';
-import { openClickHouse } from './clickhouse/connect';
-import { tableRef } from './clickhouse/schema';
-import { CATALOG } from './harvest/catalog';
-import { ANALYTICS_VIEWS } from './clickhouse/views';
+import { loadConfig, type Env } from '../config';
+import { openClickHouse } from '../clickhouse/connect';
+import { tableRef } from '../clickhouse/schema';
+import { CATALOG } from '../catalog';
+import { ANALYTICS_VIEWS } from '../clickhouse/views';
 import { openSession, type Output } from './session';
 
 export async function runDemo(args: string[], env: Env, out: Output): Promise<number> {
@@ -14,7 +14,7 @@ export async function runDemo(args: string[], env: Env, out: Output): Promise<nu
   const timeEntries = Number(values['time-entries'] ?? 20_000);
   // Loaded lazily so the other commands never load the sandbox.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startFakeHarvest, generateAccount } = require('./sandbox') as typeof import('./sandbox');
+  const { startFakeHarvest, generateAccount } = require('../../fake-harvest/src') as typeof import('../../fake-harvest/src');
   out.write(`demo: generating a sandbox Harvest account with ${timeEntries.toLocaleString('en-US')} time entries…\n`);
   const data = generateAccount({ timeEntries });
   const token = 'demo-personal-access-token';

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { CUSTOM_SEARCH_ATTRIBUTES } from './sync/search-attributes';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../core/search-attributes';
 import { acquireStateDirLock, isAlive, localPidSpace, StateDirBusyError, type StateDirLock } from './state-dir-lock';
 
 export { isAlive, StateDirBusyError };

@@ -1,6 +1,6 @@
 // What deletion marking may touch under a token below Administrator. Pure: the markDeleted
 // activity applies it with the TokenReach the workflow read into its history.
-import type { ResourceSpec } from '../harvest/catalog';
+import type { ResourceSpec } from '../catalog';
 import type { TokenReach } from './types';
 
 export interface RowScope {

@@ -1,6 +1,6 @@
 /**
  * Runs the fake Harvest standalone, e.g. to point the CLI or curl at it:
- *   npx tsx src/sandbox/main.ts [--port 8787] [--time-entries N] [--seed S] [--no-rate-limit] [--token T]
+ *   npx tsx fake-harvest/src/main.ts [--port 8787] [--time-entries N] [--seed S] [--no-rate-limit] [--token T]
  *     [--accounts N] [--role admin|member]
  */
 import { parseArgs } from 'node:util';

@@ -1,6 +1,6 @@
 /**
  * A faithful fake of Harvest API v2 (plus the id.getharvest.com token and accounts
- * endpoints) on node:http, following /work/shared/harvest-api.md. Tests, the benchmark
+ * endpoints) on node:http, following docs/harvest-api.md. Tests, the benchmark
  * and the demo point the real client at it.
  */
 import http from 'node:http';

@@ -7,7 +7,7 @@ import { formatWithOptions } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DefaultLogger, Runtime, type LogEntry, type Logger, type LogLevel, type RuntimeOptions } from '@temporalio/worker';
-import { parseObservability, secretValues, type Env, type LogFormat, type ObservabilityConfig } from './config';
+import { parseObservability, secretValues, type Env, type LogFormat, type ObservabilityConfig } from '../config';
 
 /** `worker`: long-running, logs for machines. `interactive`: commands that show their own progress. */
 export type ProcessRole = 'worker' | 'interactive';

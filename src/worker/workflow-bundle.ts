@@ -11,9 +11,11 @@ import { promisify } from 'node:util';
 import type { WorkflowBundleOption } from '@temporalio/worker';
 
 export const WORKFLOW_BUNDLE_FILE = 'workflows.bundle.js';
+/** src/ (or dist/src/): the workflows are in its workflows/ folder, the prebuilt bundle beside them. */
+const SRC_DIR = path.join(__dirname, '..');
 
 /** The bundle written beside the compiled code, when this is the compiled code and it was built. */
-export function prebuiltWorkflowBundle(dir = __dirname): WorkflowBundleOption | undefined {
+export function prebuiltWorkflowBundle(dir = SRC_DIR): WorkflowBundleOption | undefined {
   const codePath = path.join(dir, WORKFLOW_BUNDLE_FILE);
   return fs.existsSync(codePath) ? { codePath } : undefined;
 }
@@ -24,7 +26,7 @@ export function prebuiltWorkflowBundle(dir = __dirname): WorkflowBundleOption | 
  * so an edit or an upgrade bundles again; written to a temporary file and renamed, so two
  * workers starting at once never read half a bundle.
  */
-export async function sourceWorkflowBundle(fallbackDir: string, srcDir = __dirname): Promise<WorkflowBundleOption> {
+export async function sourceWorkflowBundle(fallbackDir: string, srcDir = SRC_DIR): Promise<WorkflowBundleOption> {
   const cacheDir = writableDir(path.join(srcDir, '..', 'node_modules', '.cache', 'harvest-sync')) ?? fallbackDir;
   const codePath = path.join(cacheDir, `workflows-${sourceDigest(srcDir)}.js`);
   if (fs.existsSync(codePath)) return { codePath };

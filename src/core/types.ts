@@ -1,6 +1,6 @@
 // Plain-JSON shapes that cross the workflow/activity boundary. Nothing here may carry a
 // credential: Temporal stores every input and result in its history.
-import type { ResourceSpec } from '../harvest/catalog';
+import type { ResourceSpec } from '../catalog';
 
 /**
  * What a workflow may know of a catalog entry. Workflows never read the catalog module

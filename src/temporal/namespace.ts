@@ -4,7 +4,7 @@
 // and workflows then run without them.
 import type { Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
-import { CUSTOM_SEARCH_ATTRIBUTES } from './sync/search-attributes';
+import { CUSTOM_SEARCH_ATTRIBUTES } from '../core/search-attributes';
 
 // temporal.api.enums.v1.IndexedValueType
 const INDEXED_KEYWORD = 2;

@@ -3,7 +3,7 @@
  * client/project/task/user, the uninvoiced report and the project budget report.
  *
  * Choices where harvest-api.md is silent (checked against the recorded rows in
- * /work/shared/fixtures/harvest-recorded.jsonl where they tell):
+ * fake-harvest/fixtures/harvest-recorded.jsonl where they tell):
  * - Row fields and order are the recorded ones, minus `from`/`to`: the recorder added
  *   those from its request window (as it added `parent_id`); Harvest's report result
  *   objects have no such fields, and the project_budget rows (no window) have none.

@@ -3,9 +3,10 @@
 // for the duration of a command.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { projectRoot } from '../config/project-root';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
-import type { TemporalConfig } from './config';
+import type { TemporalConfig } from '../config';
 import { dataConverterFor } from './codec';
 import { startDurableDevServer } from './embedded-server';
 
@@ -50,8 +51,7 @@ export function findTemporalCli(cfg: Partial<TemporalConfig>, env: NodeJS.Proces
     const candidate = path.join(dir, 'temporal');
     if (isExecutable(candidate)) return candidate;
   }
-  const projectRoot = path.resolve(__dirname, '..');
-  for (const root of [process.cwd(), projectRoot]) {
+  for (const root of [process.cwd(), projectRoot()]) {
     const candidate = path.join(root, '.venv', 'bin', 'temporal');
     if (isExecutable(candidate)) return candidate;
   }
