@@ -18,6 +18,7 @@ import './views.test';
 import './deploy.test';
 import './operate.test';
 import './releases.test';
+import './versioning.test';
 import './durability.test';
 import './state-lock.test';
 import './clock-skew.test';

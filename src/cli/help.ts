@@ -1,8 +1,6 @@
 // Usage of every command and `schedule` sub-command: `harvest-sync <command> --help`, and
 // the overview that `harvest-sync --help` prints is built from the same entries.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { projectRoot } from '../config/project-root';
+import { packageVersion } from '../config/project-root';
 
 /** Bad arguments: the message, then the command's usage, exit 2. */
 export class CliUsageError extends Error {}
@@ -218,7 +216,4 @@ export function wantsHelp(args: string[]): boolean {
 }
 
 /** The version in package.json. */
-export function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
-  return pkg.version;
-}
+export const version = packageVersion;

@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import { rootMessage } from '../core/failures';
 import { connectTemporal, type TemporalHandle } from '../temporal/connection';
 import { createSyncWorker, type SyncWorker } from '../worker/worker';
+import { takeOverUnfinished } from './takeover';
 import { changeLine, progressLines, retryLine, summaryLines } from './progress';
 import type { ResourceProgress, SyncInput, SyncSummary } from '../core/types';
 import { QUERY_NAMES, WORKFLOW_TYPES, resourceWorkflowId, type SyncProgress } from '../core/contracts';
@@ -52,6 +53,8 @@ export async function openSession(cfg: Config, out: Output, opts: { durable?: bo
     if (temporal.embedded) {
       sw = await createSyncWorker(cfg, { connection: temporal.nativeConnection });
       running = sw.worker.run();
+      // Its build is the deployment's current one before any sync starts.
+      await sw.worker.ready();
     }
   } catch (err) {
     await temporal.close();
@@ -137,6 +140,12 @@ export async function openSession(cfg: Config, out: Output, opts: { durable?: bo
               `a run stopped before it finished${temporal.durable.tookOver ? ' (its Temporal server was left running; stopped and restarted on its state)' : ''}; ` +
               'it goes on from the page it reached\n',
           );
+          // Left by another release: taken over when its history replays here, else restarted.
+          if (sw?.version) {
+            const takeover = await takeOverUnfinished(temporal.client, wf.workflowId, sw.version, sw.workflowBundle);
+            if (takeover.note) out.write(`${wf.workflowId}: ${takeover.note}\n`);
+            if (takeover.outcome === 'restarted') continue;
+          }
           const resumed = await follow(wf.workflowId, Date.now(), opts.interrupt);
           if (!resumed.ok || sameRequest(wf.memo, input)) return resumed;
           out.write('the interrupted sync is done; now the one asked for\n');

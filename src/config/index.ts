@@ -65,6 +65,10 @@ export interface TemporalConfig {
   encryption?: EncryptionConfig;
   /** HARVEST_SYNC_STATE_DIR (absolute): the embedded `run` keeps its Temporal database and lock file here. */
   stateDir: string;
+  /** Worker Versioning: the deployment the workers join (null: unversioned workers). */
+  deployment: string | null;
+  /** Worker Versioning: this worker's build id (unset: the release and a hash of the workflow code). */
+  buildId?: string;
 }
 
 export interface ClickHouseConfig {
@@ -179,6 +183,8 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
     cliPath: v.get('TEMPORAL_CLI_PATH'),
     // Read outside the harvest section too (status, schedule): the default when it was not parsed.
     stateDir: path.resolve(v.get('HARVEST_SYNC_STATE_DIR') ?? '.harvest-sync'),
+    deployment: v.get('TEMPORAL_WORKER_VERSIONING') ? v.get('TEMPORAL_DEPLOYMENT_NAME') : null,
+    buildId: v.get('TEMPORAL_WORKER_BUILD_ID'),
     ...temporalSecurity(v, problems),
     encryption: encryption(v, problems),
   };

@@ -14,3 +14,8 @@ export function projectRoot(): string {
     if (path.dirname(dir) === dir) throw new Error(`harvest-sync: no package.json above ${__dirname}`);
   }
 }
+
+/** The release: the version in package.json. */
+export function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}

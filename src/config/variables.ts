@@ -112,6 +112,18 @@ export const ENV_VARIABLES = [
   { name: 'TEMPORAL_NAMESPACE', section: 'temporal', type: 'text', default: 'default', doc: 'namespace' },
   { name: 'TEMPORAL_TASK_QUEUE', section: 'temporal', type: 'text', default: 'harvest-sync', doc: 'task queue' },
   {
+    name: 'TEMPORAL_DEPLOYMENT_NAME', section: 'temporal', type: 'text', default: 'harvest-sync',
+    doc: 'Worker Versioning: the worker deployment; each worker joins it with a build id of its release and workflow code, and every sync stays on the build that started it (docs/releasing.md)',
+  },
+  {
+    name: 'TEMPORAL_WORKER_BUILD_ID', section: 'temporal', type: 'text', defaultDoc: '`<version>-<12 hex of the workflow code>`',
+    doc: 'Worker Versioning: this worker\'s build id (set it to your CI\'s build id if you like; workers of one build must run the same code)',
+  },
+  {
+    name: 'TEMPORAL_WORKER_VERSIONING', section: 'temporal', type: 'boolean', default: 'true',
+    doc: '`false`: unversioned workers (a Temporal server older than 1.29, which has no Worker Versioning); a release must then not change running syncs\' workflow code',
+  },
+  {
     name: 'TEMPORAL_CLI_PATH', section: 'temporal', type: 'path', defaultDoc: '`temporal` on PATH, then `./.venv/bin/temporal`',
     doc: 'binary for the embedded server',
   },

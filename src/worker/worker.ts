@@ -19,6 +19,8 @@ import { ensureSearchAttributes } from '../temporal/namespace';
 import { NO_PACING, PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from '../pacing/pacer';
 import type { HarvestConfig } from '../config';
 import { prebuiltWorkflowBundle, sourceWorkflowBundle } from './workflow-bundle';
+import { buildIdOf, makeCurrent } from './versioning';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 
 /**
  * The workers of one process: the main task queue (workflows and Harvest pages) and its
@@ -26,7 +28,13 @@ import { prebuiltWorkflowBundle, sourceWorkflowBundle } from './workflow-bundle'
  * stop together.
  */
 export class WorkerGroup {
-  constructor(private readonly workers: Worker[]) {}
+  private readied: Promise<void> | undefined;
+
+  /** `activate`: once the workers poll, what must happen before they take work (their build made current). */
+  constructor(
+    private readonly workers: Worker[],
+    private readonly activate: (signal: AbortSignal) => Promise<void> = async () => undefined,
+  ) {}
 
   /**
    * Runs every worker; when one fails, the others are stopped too, and the promise
@@ -35,25 +43,33 @@ export class WorkerGroup {
    */
   async run(): Promise<void> {
     let failure: { error: unknown } | undefined;
-    await Promise.all(
-      this.workers.map((w) =>
-        w.run().catch((error: unknown) => {
-          failure ??= { error };
-          this.shutdown();
-        }),
-      ),
-    );
+    const stopped = new AbortController();
+    const fail = (error: unknown): void => {
+      failure ??= { error };
+      this.shutdown();
+    };
+    this.readied = this.activate(stopped.signal);
+    this.readied.catch(fail);
+    await Promise.all(this.workers.map((w) => w.run().catch(fail)));
+    stopped.abort();
     if (failure) throw failure.error;
+  }
+
+  /** Resolves once the workers run and may take work (call after run()). */
+  async ready(): Promise<void> {
+    if (!this.readied) throw new Error('the workers are not running');
+    await this.readied;
   }
 
   shutdown(): void {
     for (const w of this.workers) if (w.getState() === 'RUNNING') w.shutdown();
   }
 
-  /** Runs the workers until `fn` settles, then stops them (like Worker.runUntil). */
+  /** Runs the workers until `fn` settles, then stops them (like Worker.runUntil); `fn` starts once they are ready. */
   async runUntil<T>(fn: () => Promise<T>): Promise<T> {
     const running = this.run();
     try {
+      await this.ready();
       return await fn();
     } finally {
       this.shutdown();
@@ -64,6 +80,10 @@ export class WorkerGroup {
 
 export interface SyncWorker {
   worker: WorkerGroup;
+  /** The Worker Versioning version these workers run (absent: unversioned). */
+  version?: WorkerDeploymentVersion;
+  /** The workflow code they run (replayed against the histories of syncs of another build). */
+  workflowBundle: WorkflowBundleOption;
   /** Releases the Harvest and ClickHouse connections; call after the workers stopped. */
   release(): Promise<void>;
 }
@@ -73,6 +93,8 @@ export interface SyncWorkerOptions {
   /** A workflow bundle (tests build one per run); else dist's prebuilt one, else bundled from source. */
   workflowBundle?: WorkflowBundleOption;
   identity?: string;
+  /** A build id other than the one derived from the release and the workflow code (tests of two builds). */
+  buildId?: string;
 }
 
 export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Promise<SyncWorker> {
@@ -112,8 +134,13 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
     // One bundle for both workflow workers (the deployment's queue and the pacing queue).
     // Given, else dist's prebuilt one, else this source version's in the state directory.
     const workflowBundle = opts.workflowBundle ?? prebuiltWorkflowBundle() ?? (await sourceWorkflowBundle(path.join(cfg.temporal.stateDir, 'workflow-bundles')));
+    const version: WorkerDeploymentVersion | undefined = cfg.temporal.deployment
+      ? { deploymentName: cfg.temporal.deployment, buildId: opts.buildId ?? cfg.temporal.buildId ?? buildIdOf(workflowBundle) }
+      : undefined;
+    // Syncs stay on the build that started them; the pacer says it moves on (AUTO_UPGRADE).
+    const versioned = { ...common, ...(version ? { workerDeploymentOptions: { version, useWorkerVersioning: true as const, defaultVersioningBehavior: 'PINNED' as const } } : {}) };
     const main = await Worker.create({
-      ...common,
+      ...versioned,
       taskQueue: cfg.temporal.taskQueue,
       workflowBundle,
       activities,
@@ -122,7 +149,7 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
       maxConcurrentActivityTaskExecutions: cfg.worker.maxConcurrentActivities,
     });
     const reports = await Worker.create({
-      ...common,
+      ...versioned,
       taskQueue: reportsTaskQueue(cfg.temporal.taskQueue),
       activities: { fetchPage: activities.fetchPage },
       ...(windowPacing ? {} : { maxTaskQueueActivitiesPerSecond: cfg.worker.reportsPerSecond }),
@@ -133,10 +160,15 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
     if (windowPacing) {
       // Every deployment's workers serve the pacers, so a token shared across deployments
       // keeps its pacer whichever of them is up.
-      workers.push(await Worker.create({ ...common, taskQueue: PACING_TASK_QUEUE, workflowBundle, maxConcurrentWorkflowTaskExecutions: 4 }));
+      workers.push(await Worker.create({ ...versioned, taskQueue: PACING_TASK_QUEUE, workflowBundle, maxConcurrentWorkflowTaskExecutions: 4 }));
     }
+    const client = new Client({ connection: opts.connection, namespace: cfg.temporal.namespace, dataConverter: dataConverterFor(cfg.temporal) });
     return {
-      worker: new WorkerGroup(workers),
+      worker: new WorkerGroup(workers, async (signal) => {
+        if (version) await makeCurrent(client, version, signal);
+      }),
+      ...(version ? { version } : {}),
+      workflowBundle,
       release: async () => {
         await harvest.close();
         await clickhouse.close();

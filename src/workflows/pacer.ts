@@ -3,7 +3,7 @@
 // in every process that uses the token asks the same workflow, so together they stay
 // inside Harvest's windows; its ledger lives in workflow state, so it survives worker
 // restarts. See docs/pacing.md.
-import { condition, continueAsNew, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineUpdate, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { emptyLedger, grantSlot, holdUntil, pruneLedger, type Budget, type BudgetName, type LedgerState } from '../pacing/window';
 
 export interface PacerInput {
@@ -30,6 +30,8 @@ const IDLE_MS = 16 * 60_000;
 /** Each grant costs a few events; roll over long before Temporal's limits. */
 const HISTORY_LIMIT = 4_000;
 
+// Long-lived: it moves to each new build (its changes go behind registered patches, patches.ts).
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, harvestPacer);
 export async function harvestPacer(input: PacerInput): Promise<void> {
   const ledger = input.ledger ?? emptyLedger();
   let handled = 0;

@@ -39,7 +39,16 @@ export function temporalCli(): string {
 export function temporalEnv(): Promise<TestWorkflowEnvironment> {
   installRuntime();
   envPromise ??= TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'existing-path', path: temporalCli() }, ui: false, log: { format: 'pretty', level: 'error' } },
+    server: {
+      executable: { type: 'existing-path', path: temporalCli() },
+      ui: false,
+      log: { format: 'pretty', level: 'error' },
+      // A worker deployment version no pinned sync runs on any more shows as drained in seconds, not minutes.
+      extraArgs: [
+        '--dynamic-config-value', 'matching.wv.VersionDrainageStatusVisibilityGracePeriod="2s"',
+        '--dynamic-config-value', 'matching.wv.VersionDrainageStatusRefreshInterval="1s"',
+      ],
+    },
   });
   return envPromise;
 }
@@ -85,6 +94,8 @@ export function testConfig(fake: FakeHarvest, ids: { database: string; taskQueue
     CLICKHOUSE_PATH: CH_PATH,
     CLICKHOUSE_DATABASE: ids.database,
     TEMPORAL_TASK_QUEUE: ids.taskQueue,
+    // A worker deployment of its own: tests that share one dev server never route each other's syncs.
+    TEMPORAL_DEPLOYMENT_NAME: `hs-${ids.taskQueue}`,
     ...extra,
   };
   return { cfg: loadConfig(env, { requireHarvest: true }), env };
