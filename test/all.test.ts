@@ -3,6 +3,7 @@ import { after } from 'node:test';
 import { teardown } from './support/harness';
 import './unit.test';
 import './unit/date-windows.test';
+import './unit/patches.test';
 import './pacing.test';
 import './fast/config.test';
 import './fast/lint.test';
