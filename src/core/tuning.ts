@@ -37,3 +37,9 @@ export const PAGED_WINDOWS_AHEAD = 8;
  * began, less this: Harvest's clock and the workflow's may differ by that much.
  */
 export const CATCH_UP_MARGIN_MS = 60_000;
+/** Pages in flight per resource at least (or exactly, when the sync was given `concurrency`). */
+export const PAGES_IN_FLIGHT = 8;
+/** Most requests in flight of one resource when sized by latency. */
+export const IN_FLIGHT_MAX = 24;
+/** Harvest's general budget as a rate: 100 requests per 15 s. */
+export const GENERAL_REQUESTS_PER_SECOND = 100 / 15;
