@@ -60,7 +60,8 @@ export interface NestedSpec {
 /**
  * Change rules: how an incremental run of a per-parent list finds the parents whose
  * children may have changed, so a run without changes asks no parent at all. Each signal
- * names parent ids; the run asks the union of all its signals' ids (plus `recheck`).
+ * names parent ids; the run asks the live parents among the union of all its signals'
+ * ids (plus `recheck`).
  *
  * - `{ resource, select }`: the value of column `select` in every row that `resource`
  *   wrote in this same run (an incremental run writes the records Harvest lists as updated
@@ -75,8 +76,9 @@ export interface NestedSpec {
  *
  * Every resource a signal names must be a dependency (perParent adds them); `via` may
  * name the list itself (its previous rows). The run asks only signalled parents when it
- * is incremental, the list has a cursor, and every signal's resources were read in the
- * same run from no later than the list's own cursor; otherwise it asks every parent. The
+ * is incremental, the list has a cursor (or the run an explicit `since`), and every
+ * signal's resources were read in the same run from no later than that; otherwise it
+ * asks every parent. The
  * list's cursor never moves past theirs. The SQL is `parentIds` in
  * src/clickhouse/store.ts.
  */
