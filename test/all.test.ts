@@ -2,6 +2,7 @@
 import { after } from 'node:test';
 import { teardown } from './support/harness';
 import './unit.test';
+import './unit/catalog.test';
 import './unit/date-windows.test';
 import './unit/patches.test';
 import './pacing.test';

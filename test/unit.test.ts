@@ -1,7 +1,7 @@
 // Pure logic: cursor rules, input validation, row building, envelope parsing, config.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CATALOG, getResource, nestedTable, resolveSelection, resourceTable, validateCatalog } from '../src/catalog';
+import { CATALOG, getResource, nestedTable, resourceTable } from '../src/catalog';
 import { CLOCK_SKEW_WARNING_MS, CURSOR_SAFETY_MARGIN_MS, clockSkewWarning, harvestClockLag, parseInterval, planCursor, validateSyncInput } from '../src/core/plan';
 import { buildRows, buildTables, coerce } from '../src/clickhouse/rows';
 import { encodePage, encodeRows } from '../src/clickhouse/store';
@@ -15,27 +15,8 @@ import { cronOf, formatMs, scheduleFullEvery, scheduleIdFor, scheduleSpec, valid
 import { parseRunArgs } from '../src/cli/main';
 import { WINDOW_DAYS, windowOf, windowsBetween, windowsHolding } from '../src/core/windows';
 
-describe('catalog', () => {
-  it('is consistent', () => {
-    assert.deepEqual(validateCatalog(), []);
-  });
-  it('finds cycles and bad references', () => {
-    const bad = [
-      { ...getResource('users'), dependsOn: ['tasks'] },
-      { ...getResource('tasks'), dependsOn: ['users'] },
-      { ...getResource('projects'), key: ['nope'], dependsOn: ['ghost'] },
-    ];
-    const problems = validateCatalog(bad);
-    assert.ok(problems.some((p) => p.startsWith('dependency cycle')), problems.join('\n'));
-    assert.ok(problems.some((p) => p.includes('key column nope')));
-    assert.ok(problems.some((p) => p.includes('unknown ghost')));
-  });
-  it('adds dependencies to a selection and rejects unknown names', () => {
-    assert.deepEqual(resolveSelection(['invoice_messages']), ['invoices', 'invoice_messages']);
-    assert.deepEqual(resolveSelection(['user_projects']), ['users', 'projects', 'tasks', 'project_tasks', 'user_assignments', 'user_projects']);
-    assert.deepEqual(resolveSelection(['project_tasks']), ['projects', 'tasks', 'project_tasks']);
-    assert.throws(() => resolveSelection(['team_rates', 'users']), /unknown resource\(s\): team_rates/);
-  });
+// The catalog's own checks are in test/unit/catalog.test.ts (npm run test:fast).
+describe('catalog tables', () => {
   it('generates a table keyed by account and resource key', () => {
     const sql = createTableSQL('harvest', resourceTable(getResource('user_projects')));
     assert.match(sql, /ORDER BY \(`account_id`, `user_id`, `id`\)/);

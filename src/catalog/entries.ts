@@ -59,10 +59,16 @@ export const CATALOG: readonly ResourceSpec[] = [
     }),
     ...timestamps,
   ], { nested: [valuesOf('user_roles', 'Roles of each user', 'roles', 'user_id', col('role', 'String'))] }),
-  { ...userRates('billable_rates', 'billable rate'), recheck: ACTIVE_USERS },
-  { ...userRates('cost_rates', 'cost rate'), recheck: ACTIVE_USERS },
-  {
-    ...perParent('users', 'teammates', 'teammates', "Each Manager's teammates (the people they manage; per user)", [id, ...cols({ first_name: 'String', last_name: 'String', email: 'String' })], null),
+  userRates('billable_rates', 'billable rate', { recheck: ACTIVE_USERS }),
+  userRates('cost_rates', 'cost rate', { recheck: ACTIVE_USERS }),
+  perParent({
+    parent: 'users',
+    name: 'teammates',
+    description: "Each Manager's teammates (the people they manage; per user)",
+    suffix: 'teammates',
+    dataKey: 'teammates',
+    paging: 'cursor',
+    incremental: null,
     // Harvest answers 422 for a user who is not a Manager: that user has no teammates list.
     emptyOnStatus: 422,
     // A teammate's row copies that user's name: a changed user also re-reads the lists of
@@ -71,7 +77,8 @@ export const CATALOG: readonly ResourceSpec[] = [
       { resource: 'users', select: 'id' },
       { resource: 'users', select: 'id', via: { resource: 'teammates', match: 'id', select: 'user_id' } },
     ],
-  },
+    columns: [id, ...cols({ first_name: 'String', last_name: 'String', email: 'String' })],
+  }),
   list('projects', 'Projects with their client and budget settings', [
     id,
     ...cols({ name: 'String', code: 'String' }),
@@ -123,15 +130,14 @@ export const CATALOG: readonly ResourceSpec[] = [
       ...timestamps,
     ],
   },
-  {
+  perParent({
+    parent: 'users',
     name: 'user_projects',
     description: "Each user's active project assignments with their task assignments (per user)",
-    path: '/users/{user_id}/project_assignments',
+    suffix: 'project_assignments',
     dataKey: 'project_assignments',
-    key: ['user_id', 'id'],
     paging: 'cursor',
     incremental: 'updated_since',
-    parent: { resource: 'users', param: 'user_id', column: 'user_id' },
     // A user's assignments change with the user, their user assignments, or the
     // project's task assignments; other users are not asked again.
     changeSignals: [
@@ -140,7 +146,6 @@ export const CATALOG: readonly ResourceSpec[] = [
       { resource: 'project_tasks', select: 'project_id', via: { resource: 'user_assignments', match: 'project_id', select: 'user_id' } },
       { resource: 'projects', select: 'id', via: { resource: 'user_assignments', match: 'project_id', select: 'user_id' } },
     ],
-    dependsOn: ['users', 'user_assignments', 'project_tasks', 'projects'],
     columns: [
       id,
       ...cols({ is_project_manager: 'Bool', is_active: 'Bool', use_default_rates: 'Bool', hourly_rate: 'Float64', budget: 'Float64' }),
@@ -164,7 +169,7 @@ export const CATALOG: readonly ResourceSpec[] = [
         ],
       },
     ],
-  },
+  }),
   list('expense_categories', 'Expense categories', [id, ...cols({ name: 'String', unit_name: 'String', unit_price: 'Float64', is_active: 'Bool' }), ...timestamps]),
   list('invoice_item_categories', 'Invoice item categories', [id, ...cols({ name: 'String', use_as_service: 'Bool', use_as_expense: 'Bool' }), ...timestamps]),
   list('estimate_item_categories', 'Estimate item categories', [id, col('name', 'String'), ...timestamps]),
@@ -217,23 +222,37 @@ export const CATALOG: readonly ResourceSpec[] = [
     ...ref('creator', [['id', 'UInt64'], ['name', 'String']]),
     ...timestamps,
   ], { nested: [lineItems('invoice')] }),
-  {
-    ...perParent('invoices', 'invoice_messages', 'messages', 'Messages sent for each invoice (per invoice)', [
+  perParent({
+    parent: 'invoices',
+    name: 'invoice_messages',
+    description: 'Messages sent for each invoice (per invoice)',
+    suffix: 'messages',
+    dataKey: 'invoice_messages',
+    paging: 'cursor',
+    incremental: 'updated_since',
+    recheck: OPEN_INVOICES,
+    columns: [
       ...messageColumns,
       ...cols({ include_link_to_client_invoice: 'Bool', attach_pdf: 'Bool', thank_you: 'Bool', reminder: 'Bool', send_reminder_on: 'Date' }),
-    ]),
-    recheck: OPEN_INVOICES,
+    ],
     nested: [recipientsOf('invoice')],
-  },
-  {
-    ...perParent('invoices', 'invoice_payments', 'payments', 'Payments recorded for each invoice (per invoice)', [
+  }),
+  perParent({
+    parent: 'invoices',
+    name: 'invoice_payments',
+    description: 'Payments recorded for each invoice (per invoice)',
+    suffix: 'payments',
+    dataKey: 'invoice_payments',
+    paging: 'cursor',
+    incremental: 'updated_since',
+    recheck: OPEN_INVOICES,
+    columns: [
       id,
       ...cols({ amount: 'Float64', paid_at: 'DateTime', paid_date: 'Date', recorded_by: 'String', recorded_by_email: 'String', notes: 'String', transaction_id: 'String' }),
       ...ref('payment_gateway', [['id', 'String'], ['name', 'String']]),
       ...timestamps,
-    ]),
-    recheck: OPEN_INVOICES,
-  },
+    ],
+  }),
   dated('estimates', 'Estimates (line items in estimate_line_items)', 'issue_date', [
     id,
     ...cols({
@@ -245,11 +264,18 @@ export const CATALOG: readonly ResourceSpec[] = [
     ...ref('creator', [['id', 'UInt64'], ['name', 'String']]),
     ...timestamps,
   ], { nested: [lineItems('estimate')] }),
-  {
-    ...perParent('estimates', 'estimate_messages', 'messages', 'Messages sent for each estimate (per estimate)', messageColumns),
+  perParent({
+    parent: 'estimates',
+    name: 'estimate_messages',
+    description: 'Messages sent for each estimate (per estimate)',
+    suffix: 'messages',
+    dataKey: 'estimate_messages',
+    paging: 'cursor',
+    incremental: 'updated_since',
     recheck: { column: 'state', values: ['draft', 'sent'], budget: RECHECK_BUDGET },
+    columns: messageColumns,
     nested: [recipientsOf('estimate')],
-  },
+  }),
   report('time_clients', 'time/clients', 'Time report by client, per 365-day window', ['client_id', 'currency'], [...idName('client'), ...hours]),
   report('time_projects', 'time/projects', 'Time report by project, per 365-day window', ['project_id', 'currency'], [...idName('project'), ...idName('client'), ...hours]),
   report('time_tasks', 'time/tasks', 'Time report by task, per 365-day window', ['task_id', 'currency'], [...idName('task'), ...hours]),

@@ -11,15 +11,30 @@ export interface ColumnSpec {
   from?: string;
 }
 
-/** cursor/page: list envelopes (follow links.next); none: a single object (company). */
+/**
+ * How Harvest pages the list; its docs say which (a page-numbered answer has `page`,
+ * `total_pages` and `total_entries`, a cursor list's `page` is null past the first).
+ * - `cursor` and `page`: every listing follows `links.next` until it is null.
+ *   Page-numbered ones (`page`) also compare each page's `total_entries` with the first
+ *   page's: a listing whose total changed meanwhile (records created or deleted while it
+ *   was read shift the pages) is read again from page 1, up to LISTING_PASSES passes
+ *   (src/workflows/readers/listing.ts, docs/listings.md). That is all `page` changes for a
+ *   per-parent list. For a top-level list it also means: with `dateRange`, read by date
+ *   windows (readers/dated.ts); keyed by `id` (reports aside), deletion candidates of a
+ *   full run are confirmed with `GET <path>/{id}` (readers/deletions.ts).
+ * - `none`: a single object, no envelope (company).
+ */
 export type Paging = 'cursor' | 'page' | 'none';
 
 export interface ParentSpec {
-  /** Resource whose rows supply the parent ids. */
+  /** Resource whose rows supply the parent ids: its live rows' `id` (it must be keyed by `id`). */
   resource: string;
   /** Placeholder in `path` (`/users/{user_id}/...`). */
   param: string;
-  /** Column added to every child row holding the parent id (part of the key). */
+  /**
+   * Column added to every child row holding the parent id (part of the key). Filled from
+   * the path, never from the record: no record column may have this name.
+   */
   column: string;
 }
 
@@ -43,12 +58,34 @@ export interface NestedSpec {
 }
 
 /**
- * How an incremental run finds the parents whose children may have changed, so a run
- * without changes makes no per-parent requests: ids written in this run by `resource`
- * (column `select`), optionally mapped through another table (`via`).
+ * Change rules: how an incremental run of a per-parent list finds the parents whose
+ * children may have changed, so a run without changes asks no parent at all. Each signal
+ * names parent ids; the run asks the live parents among the union of all its signals'
+ * ids (plus `recheck`).
+ *
+ * - `{ resource, select }`: the value of column `select` in every row that `resource`
+ *   wrote in this same run (an incremental run writes the records Harvest lists as updated
+ *   since its cursor). `{ resource: 'invoices', select: 'id' }`: every invoice this run
+ *   wrote is asked for its payments. `{ resource: 'user_assignments', select: 'user_id' }`:
+ *   every user assignment this run wrote names a user whose project assignments are asked.
+ * - `via`: the ids are looked up in another table first. The written rows' `select`
+ *   values are matched against column `via.match` of `via.resource`'s current rows, and
+ *   those rows' `via.select` is the parent id. `{ resource: 'projects', select: 'id',
+ *   via: { resource: 'user_assignments', match: 'project_id', select: 'user_id' } }`:
+ *   for every project written in this run, the users assigned to it.
+ *
+ * Every resource a signal names must be a dependency (perParent adds them); `via` may
+ * name the list itself (its previous rows). The run asks only signalled parents when it
+ * is incremental, the list has a cursor (or the run an explicit `since`), and every
+ * signal's resources were read in the same run from no later than that; otherwise it
+ * asks every parent. The
+ * list's cursor never moves past theirs. The SQL is `parentIds` in
+ * src/clickhouse/store.ts.
  */
 export interface ChangeSignal {
+  /** The resource whose rows written in this run name the parents. */
   resource: string;
+  /** Its column holding a parent id (or, with `via`, the value looked up). */
   select: string;
   via?: { resource: string; match: string; select: string };
 }
@@ -59,7 +96,7 @@ export interface ResourceSpec {
   description: string;
   /** Path below the API base URL; `{param}` placeholders are filled from the parent. */
   path: string;
-  /** Key of the record array in the list envelope. */
+  /** Key of the record array in the list envelope, as Harvest's docs give it (not always the table name). */
   dataKey: string;
   /** Key columns (without `account_id`, which every table has). */
   key: string[];
@@ -68,14 +105,23 @@ export interface ResourceSpec {
   incremental: 'updated_since' | null;
   /** The list filters by this record date with `from`/`to`: backfills read history by date. */
   dateRange?: string;
+  /** Set for a per-parent list: one listing per live row of the parent resource. */
   parent?: ParentSpec;
-  /** Fan-out resources: where incremental runs learn which parents changed (default: all parents). */
+  /**
+   * Per-parent lists: which parents incremental runs ask (see `ChangeSignal`). Without
+   * it every run asks every parent. perParent's default: the parents written this run.
+   */
   changeSignals?: ChangeSignal[];
   /**
-   * Fan-out resources: parents asked again on incremental runs although no signal names
+   * Per-parent lists: parents asked again on incremental runs although no signal names
    * them, because a child may be added without touching the parent's `updated_at`
-   * (docs/coverage.md). Parents whose `column` is one of `values`, newest first, at most
-   * `budget` per run (each costs at least one request).
+   * (docs/coverage.md). The parents still "open" (column `column` of the parent is one of
+   * `values`), at most `budget` per run, those asked longest ago first (never asked
+   * first), then the newest. Each costs at least one request. Example: invoice payments
+   * with `{ column: 'state', values: ['draft', 'open'], budget: 25 }` ask, besides the
+   * invoices written this run, up to 25 draft or open invoices a run, rotating through all
+   * of them (`_sync_parent_checks`). Needs `changeSignals`, and a parent with `updated_at`;
+   * `values` are booleans for a Bool column, else strings.
    */
   recheck?: { column: string; values: Array<string | boolean>; budget: number };
   /**
