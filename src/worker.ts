@@ -83,6 +83,7 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
     ? new WorkflowPacer(
         new Client({ connection: opts.connection, namespace: cfg.temporal.namespace, dataConverter: dataConverterFor(cfg.temporal) }),
         pacerWorkflowId(credentialOf(cfg.harvest), cfg.harvest.baseUrl),
+        cfg.worker.budgets,
       )
     : NO_PACING;
   const harvest = new HarvestClient(cfg.harvest, undefined, pacer);

@@ -1,5 +1,7 @@
 // The worker side of pacing: before each Harvest request, ask the token's pacer workflow
-// for a slot and wait until it starts. See docs/pacing.md.
+// for a slot and wait until it starts. The pacer grants only near slots: a request whose
+// slot is further away gets a PacingWait, and its activity returns without sending it
+// (the workflow waits on a durable timer and asks again). See docs/pacing.md.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
@@ -8,27 +10,61 @@ import type { Budget, BudgetName } from './window';
 import type { SlotGrant, SlotRequest } from '../workflows/pacer';
 import { HARVEST_BUDGETS } from './window';
 
+/**
+ * No slot of `budget` starts soon: ask again at `waitUntil` (ms epoch). Nothing was booked,
+ * so a request that never comes back costs the budget nothing.
+ */
+export class PacingWait extends Error {
+  constructor(
+    readonly budget: BudgetName,
+    readonly waitUntil: number,
+  ) {
+    super(`no ${budget} request slot before ${new Date(waitUntil).toISOString()}`);
+    this.name = 'PacingWait';
+  }
+}
+
 export interface Pacer {
-  /** Resolves when a request against `budget` may be sent. */
+  /**
+   * Resolves when a request against `budget` may be sent (after at most a short wait);
+   * rejects with a PacingWait when its slot is further away.
+   */
   acquire(budget: BudgetName, signal?: AbortSignal): Promise<void>;
   /** Harvest answered 429: hold the budget for `retryAfterMs` (every worker of the token). */
   rateLimited(budget: BudgetName, retryAfterMs: number): Promise<void>;
 }
+
+/** A granted slot (wait that long, then send), or none soon (ask again at `later`, ms epoch). */
+type Answer = { waitMs: number; askedAt: number } | { later: number };
 
 /** Every worker polls this queue, whatever its deployment's task queue: any of them can serve a token's pacer. */
 export const PACING_TASK_QUEUE = 'harvest-sync-pacing';
 
 /**
  * Id of the pacer of one credential at one API: a hash, so the token never reaches
- * Temporal. The same token against another base URL (a test fake) is another budget.
+ * Temporal. The same token against another base URL (a test fake) is another budget;
+ * spellings of one URL (trailing slash, case of the host, default port) are one.
  */
 export function pacerWorkflowId(credential: string, baseUrl: string): string {
-  const digest = createHash('sha256').update(baseUrl).update('\0').update(credential).digest('hex');
+  const digest = createHash('sha256').update(canonicalBaseUrl(baseUrl)).update('\0').update(credential).digest('hex');
   return `harvest-pacer-${digest.slice(0, 24)}`;
 }
 
+/** One spelling per API base: scheme and host lower case, no default port, no trailing slash. */
+export function canonicalBaseUrl(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl.trim());
+  } catch {
+    return baseUrl;
+  }
+  // URL lower-cases scheme and host and drops the scheme's default port; the path keeps its case.
+  const path = url.pathname.replace(/\/+$/, '');
+  return `${url.protocol}//${url.host}${path}${url.search}`;
+}
+
 export class WorkflowPacer implements Pacer {
-  private waiting: Array<{ budget: BudgetName; resolve: (grant: { waitMs: number; askedAt: number }) => void; reject: (err: unknown) => void }> = [];
+  private waiting: Array<{ budget: BudgetName; resolve: (grant: Answer) => void; reject: (err: unknown) => void }> = [];
   private asking = false;
   private reasked = 0;
   /** Longest round trip whose grants are used as they are: the smallest margin of the budgets. */
@@ -38,13 +74,17 @@ export class WorkflowPacer implements Pacer {
     private readonly client: Client,
     private readonly workflowId: string,
     private readonly budgets: Record<BudgetName, Budget> = HARVEST_BUDGETS,
+    /** Longest wait of a granted slot (the pacer's default unless given: tests). */
+    private readonly horizonMs?: number,
   ) {
     this.maxLagMs = Math.min(...Object.values(budgets).map((b) => b.marginMs));
   }
 
   async acquire(budget: BudgetName, signal?: AbortSignal): Promise<void> {
     for (let late = 0; ; late++) {
-      const { waitMs, askedAt } = await this.grant(budget, signal);
+      const answer = await this.grant(budget, signal);
+      if ('later' in answer) throw new PacingWait(budget, answer.later);
+      const { waitMs, askedAt } = answer;
       if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : undefined);
       // The slot starts no earlier than askedAt + waitMs. A request sent later than that by
       // more than the margin (a busy event loop wakes timers late) could overlap the next
@@ -58,10 +98,10 @@ export class WorkflowPacer implements Pacer {
   /** Slots given up because their request would have left too late. */
   lateSlots = 0;
 
-  private async grant(budget: BudgetName, signal?: AbortSignal): Promise<{ waitMs: number; askedAt: number }> {
+  private async grant(budget: BudgetName, signal?: AbortSignal): Promise<Answer> {
     signal?.throwIfAborted();
     let onAbort: (() => void) | undefined;
-    return new Promise<{ waitMs: number; askedAt: number }>((resolve, reject) => {
+    return new Promise<Answer>((resolve, reject) => {
       const entry = { budget, resolve, reject };
       this.waiting.push(entry);
       // A cancelled activity (or a worker shutting down, which may also be the one that
@@ -107,10 +147,14 @@ export class WorkflowPacer implements Pacer {
           return;
         }
         this.reasked = 0;
+        // Measured from the answer's arrival, so a request never asks again too early.
+        const arrived = Date.now();
         const next: Partial<Record<BudgetName, number>> = {};
         for (const w of batch) {
           const i = (next[w.budget] = (next[w.budget] ?? -1) + 1);
-          w.resolve({ waitMs: grant[w.budget]?.[i] ?? 0, askedAt: sent });
+          const granted = grant.slots[w.budget] ?? [];
+          if (i < granted.length) w.resolve({ waitMs: granted[i], askedAt: sent });
+          else w.resolve({ later: arrived + (grant.later?.[w.budget]?.[i - granted.length] ?? 0) });
         }
       })
       .catch((err: unknown) => {
@@ -132,7 +176,7 @@ export class WorkflowPacer implements Pacer {
           startWorkflowOperation: new WithStartWorkflowOperation<Workflow>('harvestPacer', {
             workflowId: this.workflowId,
             taskQueue: PACING_TASK_QUEUE,
-            args: [{ budgets: this.budgets }],
+            args: [{ budgets: this.budgets, ...(this.horizonMs !== undefined ? { horizonMs: this.horizonMs } : {}) }],
             workflowIdConflictPolicy: 'USE_EXISTING',
           }),
         });

@@ -306,6 +306,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
         runStartedAt: startedAt.toISOString(),
         ...(reach && reach.role !== 'administrator' ? { reach } : {}),
         historyLimit: Math.max(20, input.historyLimit ?? 5000),
+        ...(input.pageTimeout !== undefined ? { pageTimeout: input.pageTimeout } : {}),
         // Pages in flight per resource: with window pacing a fresh window is spent at once.
         concurrency: Math.min(16, input.concurrency ?? (patched('pages-in-flight-8') ? 8 : 4)),
         // Unless the sync was given a concurrency: as many as the budget's rate needs while

@@ -11,7 +11,8 @@
 import { continueAsNew, defineQuery, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { QUERY_NAMES } from '../contracts';
 import type { DeletionResult, PageRequest, PageResult, ParentChunk, ResourceCarry, ResourceProgress, ResourceSyncInput } from '../sync/types';
-import { harvestActivities, reportActivities, storeActivities } from './activities';
+import { harvestActivities, pageActivities, reportActivities, storeActivities } from './activities';
+import { paced } from './paced';
 
 export const resourceProgressQuery = defineQuery<ResourceProgress>(QUERY_NAMES.progress);
 
@@ -90,7 +91,16 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     return Math.max(least, Math.min(input.inFlight.max, wanted));
   };
   let inFlight = 0;
-  const pages = spec.report ? reportActivities() : harvestActivities;
+  const general = input.pageTimeout ? pageActivities(input.pageTimeout) : harvestActivities;
+  const pages = spec.report ? reportActivities(input.pageTimeout) : general;
+  // A page or record waiting in the workflow for Harvest's budget (src/workflows/paced.ts).
+  const waiting = (untilMs: number): void => {
+    progress.pacingWaits = (progress.pacingWaits ?? 0) + 1;
+    if (!progress.waitingUntil || untilMs > Date.parse(progress.waitingUntil)) progress.waitingUntil = new Date(untilMs).toISOString();
+  };
+  const waited = (): void => {
+    if (progress.waitingUntil && Date.parse(progress.waitingUntil) <= Date.now()) delete progress.waitingUntil;
+  };
 
   const historyFull = (): boolean => {
     const info = workflowInfo();
@@ -107,17 +117,18 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
     progress.mostInFlight = Math.max(progress.mostInFlight ?? 0, inFlight);
     let page: PageResult;
     try {
-      page = await pages.fetchPage({
+      page = await paced(() => pages.fetchPage({
         accountId: input.accountId,
         syncId: input.syncId,
         resource: spec.name,
         updatedSince: input.updatedSince,
         ...(input.range && spec.dateRange ? { range: input.range } : {}),
         ...req,
-      });
+      }), waiting);
     } finally {
       inFlight--;
     }
+    waited();
     if (page.busyMs !== undefined) carry.busyMs = carry.busyMs ? Math.round(carry.busyMs * 0.7 + page.busyMs * 0.3) : page.busyMs;
     progress.requests += page.requests ?? 0;
     progress.rateLimited += page.rateLimited ?? 0;
@@ -390,7 +401,8 @@ export async function syncResource(input: ResourceSyncInput): Promise<ResourcePr
       while (next < candidates.ids.length) {
         const id = candidates.ids[next++];
         progress.position = `confirming deletions (${next} of ${candidates.ids.length})`;
-        const check = await harvestActivities.fetchRecord({ accountId: input.accountId, syncId: input.syncId, resource: spec.name, id });
+        const check = await paced(() => general.fetchRecord({ accountId: input.accountId, syncId: input.syncId, resource: spec.name, id }), waiting);
+        waited();
         progress.requests += check.requests;
         progress.rateLimited += check.rateLimited;
         if (check.state === 'gone') {

@@ -41,6 +41,7 @@ const SAMPLES: Record<VariableType, { valid: string; invalid: string | null }> =
   'log-format': { valid: 'json', invalid: 'xml' },
   'log-level': { valid: 'warning', invalid: 'loud' },
   pacing: { valid: 'queue', invalid: 'fast' },
+  budgets: { valid: 'reports=100/30', invalid: 'reports=100' },
 };
 
 describe('config: the table of variables', () => {
