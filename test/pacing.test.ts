@@ -1,13 +1,21 @@
 // Pacing: Harvest's windows per token, granted by one pacer workflow to every worker.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { generateAccount, startFakeHarvest } from '../src/sandbox';
+import { generateAccount, startFakeHarvest, type FakeAccountData, type RequestLogEntry } from '../src/sandbox';
+import { reportsTaskQueue, windowsBetween } from '../src/sync/windows';
+import type { ResourceProgress, SyncSummary } from '../src/sync/types';
 import { getResource } from '../src/harvest/catalog';
 import { firstPageUrl, HarvestClient } from '../src/harvest/client';
 import { PACING_TASK_QUEUE, PacingWait, pacerWorkflowId, WorkflowPacer } from '../src/pacing/pacer';
-import { emptyLedger, grantSlot, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, type Budget, type BudgetName } from '../src/pacing/window';
-import { query, runSync, temporalEnv, testConfig, unique, workflowBundle } from './support/harness';
+import { emptyLedger, GRANT_HORIZON_MS, grantSlot, HARVEST_BUDGETS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, type Budget, type BudgetName } from '../src/pacing/window';
+import { PROJECT_ROOT, query, runSync, temporalEnv, testConfig, TMP, unique, workflowBundle } from './support/harness';
+
+const run = promisify(execFile);
 
 const small = (limit: number, windowMs: number, marginMs = 0): Record<BudgetName, Budget> => ({
   general: { limit, windowMs, marginMs },
@@ -294,6 +302,260 @@ describe('pacing: requests in flight follow latency', () => {
       const fixedEntries = fixed.summary!.resources.find((r) => r.resource === 'time_entries')!;
       assert.ok((fixedEntries.mostInFlight ?? 0) <= 3, `fixed concurrency 3, yet ${fixedEntries.mostInFlight} in flight`);
     } finally {
+      await fake.close();
+    }
+  });
+});
+
+// The reports window scaled down 30× (100 per 30 s instead of 15 min) in the fake and in
+// the pacer alike, and a page activity's time limit scaled with it (15 s instead of 180 s):
+// a slot a window away is further off than one attempt may last, which is what stalled
+// syncs when pages waited for their slot inside the activity.
+const REPORTS_SCALED = { limit: 100, windowMs: 30_000, marginMs: HARVEST_BUDGETS.reports.marginMs };
+const SCALE = REPORTS_SCALED.windowMs / HARVEST_BUDGETS.reports.windowMs;
+const PAGE_TIMEOUT_S = 15;
+const SCALED_ENV = { HARVEST_PACING: 'window', HARVEST_PACING_BUDGETS: `reports=${REPORTS_SCALED.limit}/${REPORTS_SCALED.windowMs / 1000}`, HARVEST_CONCURRENCY: '32' };
+const today = (): string => new Date().toISOString().slice(0, 10);
+
+/** Report windows a full sync of the account reads (from its oldest entry or expense to today). */
+function windowsOf(data: FakeAccountData): number {
+  const dates = [...data.timeEntries, ...data.expenses].map((r) => String(r.spent_date));
+  return windowsBetween(dates.reduce((a, b) => (b < a ? b : a), today()), today()).length;
+}
+
+interface Attempts {
+  /** Page and record activities completed, and those of the reports task queue. */
+  pages: number;
+  reportPages: number;
+  /** Activities that took more than one attempt, or failed or timed out for good. */
+  retried: string[];
+}
+
+/** Every attempt of every activity of the workflows on `taskQueue` (their histories tell: a retry starts as attempt 2+). */
+async function activityAttempts(client: Client, taskQueue: string): Promise<Attempts> {
+  const out: Attempts = { pages: 0, reportPages: 0, retried: [] };
+  for await (const wf of client.workflow.list({ query: `TaskQueue = "${taskQueue}"` })) {
+    const history = await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+    const scheduled = new Map<string, { type: string; queue: string }>();
+    for (const e of history.events ?? []) {
+      const s = e.activityTaskScheduledEventAttributes;
+      if (s) scheduled.set(String(e.eventId), { type: s.activityType?.name ?? '', queue: s.taskQueue?.name ?? '' });
+      const started = e.activityTaskStartedEventAttributes;
+      if (started) {
+        const what = scheduled.get(String(started.scheduledEventId));
+        if (what?.type === 'fetchPage' || what?.type === 'fetchRecord') {
+          out.pages++;
+          if (what.queue === reportsTaskQueue(taskQueue)) out.reportPages++;
+        }
+        if ((started.attempt ?? 1) > 1) out.retried.push(`${wf.workflowId}: ${what?.type} attempt ${started.attempt} (${started.lastFailure?.message ?? ''})`);
+      }
+      if (e.activityTaskTimedOutEventAttributes) out.retried.push(`${wf.workflowId}: an activity timed out`);
+      if (e.activityTaskFailedEventAttributes) out.retried.push(`${wf.workflowId}: an activity failed: ${e.activityTaskFailedEventAttributes.failure?.message}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * The window-aware bound of a run: its report requests cannot start before the time
+ * entries and expenses they are built from are stored (the first report request), and
+ * then N of them need floor((N-1)/L) more windows of the budget (each with the pacer's
+ * margin); its general requests likewise from the run's start. The larger of the two.
+ */
+function windowBound(log: RequestLogEntry[], started: number): { boundS: number; reports: number; general: number; firstReportS: number } {
+  const ok = log.filter((r) => r.path.startsWith('/v2/') && r.status !== 429);
+  const reports = ok.filter((r) => r.path.startsWith('/v2/reports/'));
+  const general = ok.length - reports.length;
+  const firstReportS = reports.length ? (Math.min(...reports.map((r) => r.at)) - started) / 1000 : 0;
+  const windows = (n: number, b: Budget): number => (n === 0 ? 0 : Math.floor((n - 1) / b.limit) * (b.windowMs + b.marginMs)) / 1000;
+  const boundS = Math.max(windows(general, HARVEST_BUDGETS.general), firstReportS + windows(reports.length, REPORTS_SCALED));
+  return { boundS, reports: reports.length, general, firstReportS };
+}
+
+/** 429s answered after the warm-up (the first general window). */
+const limitedAfterWarmUp = (log: RequestLogEntry[], started: number): number =>
+  log.filter((r) => r.status === 429 && r.at - started > HARVEST_BUDGETS.general.windowMs).length;
+
+/** Live ids of a top-level table of one account in the test engine. */
+async function liveIds(database: string, table: string, accountId: number): Promise<string[]> {
+  const rows = await query<{ id: string }>(`SELECT toString(id) AS id FROM \`${database}\`.\`${table}\` FINAL WHERE _deleted = 0 AND account_id = {a:UInt64}`, { a: accountId });
+  return rows.map((r) => r.id).sort();
+}
+
+const EXACT: Array<[string, keyof FakeAccountData]> = [
+  ['time_entries', 'timeEntries'], ['expenses', 'expenses'], ['users', 'users'], ['projects', 'projects'], ['tasks', 'tasks'], ['clients', 'clients'], ['invoices', 'invoices'], ['estimates', 'estimates'],
+];
+const idsOf = (data: FakeAccountData, field: keyof FakeAccountData): string[] => (data[field] as Array<{ id: unknown }>).map((r) => String(r.id)).sort();
+
+/** Every windowed report read each of the account's windows (one page each), and nothing failed. */
+function assertReports(resources: ResourceProgress[], windows: number, label: string): void {
+  const reports = resources.filter((r) => r.resource.startsWith('report_') && r.resource !== 'report_project_budget');
+  assert.equal(reports.length, 9, `${label}: windowed reports`);
+  for (const r of reports) {
+    assert.equal(r.state, 'done', `${label}: ${r.resource} ${r.state} ${r.error ?? ''}`);
+    assert.equal(r.pages, windows, `${label}: ${r.resource} read ${r.pages} of ${windows} windows`);
+  }
+  for (const r of resources) assert.equal(r.state, 'done', `${label}: ${r.resource} ${r.state} ${r.error ?? r.warning ?? ''}`);
+}
+
+describe('pacing: the reports window is waited out in the workflow, never inside an activity', () => {
+  it('a 21-year account (≈200 report requests) under the scaled reports window: no page activity retried or timed out, 0 × 429, within 1.1× the window-aware bound, exact', async () => {
+    const env = await temporalEnv();
+    const data = generateAccount({ seed: 41, timeEntries: 2000, expenses: 200, users: 6, firstDate: '2006-01-01', lastDate: today() });
+    const windows = windowsOf(data);
+    const fake = await startFakeHarvest({ data, reportsRateLimit: { limit: REPORTS_SCALED.limit, windowMs: REPORTS_SCALED.windowMs } });
+    try {
+      const ids = unique('reports21');
+      const { cfg } = testConfig(fake, ids, SCALED_ENV);
+      let started = 0;
+      const { summary, error } = await runSync(cfg, { mode: 'full', pageTimeout: PAGE_TIMEOUT_S }, { during: async () => void (started = Date.now()) });
+      const wallS = (Date.now() - started) / 1000;
+      assert.ifError(error);
+      assertReports(summary!.resources, windows, 'the account');
+      const b = windowBound(fake.requests, started);
+      assert.ok(b.reports >= 190, `only ${b.reports} report requests`);
+      const attempts = await activityAttempts(env.client, cfg.temporal.taskQueue);
+      const waits = summary!.resources.reduce((n, r) => n + (r.pacingWaits ?? 0), 0);
+      process.stdout.write(
+        `# 21 years, ${windows} windows: ${b.reports} report + ${b.general} general requests in ${wallS.toFixed(1)} s; bound ${b.boundS.toFixed(1)} s ` +
+          `(first report request at ${b.firstReportS.toFixed(1)} s): ${(wallS / b.boundS).toFixed(2)}×; ${waits} waits in workflows; ` +
+          `${attempts.reportPages} report page activities, ${attempts.retried.length} retried; 429s ${fake.requests.filter((r) => r.status === 429).length}\n`,
+      );
+      assert.deepEqual(attempts.retried, [], 'no page activity timed out, failed or was retried');
+      assert.ok(attempts.reportPages >= b.reports, 'the histories hold every report page');
+      assert.ok(waits > 0, 'the pages beyond the first window waited in their workflows');
+      assert.equal(limitedAfterWarmUp(fake.requests, started), 0, '0 × 429 after warm-up');
+      assert.ok(wallS <= 1.1 * b.boundS, `${wallS.toFixed(1)} s is over 1.1 × the bound ${b.boundS.toFixed(1)} s`);
+      for (const [table, field] of EXACT) assert.deepEqual(await liveIds(ids.database, table, data.accountId), idsOf(data, field), `${table} exact`);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('a Retry-After of 15 minutes (scaled) on a report is waited out in the workflow: no activity waits it, nothing is sent meanwhile, no stall', async () => {
+    const env = await temporalEnv();
+    const data = generateAccount({ seed: 43, timeEntries: 500, users: 4 });
+    const windows = windowsOf(data);
+    const fake = await startFakeHarvest({ data, reportsRateLimit: { limit: REPORTS_SCALED.limit, windowMs: REPORTS_SCALED.windowMs } });
+    const retryAfterS = 900 * SCALE;
+    try {
+      const ids = unique('retryafter');
+      const { cfg } = testConfig(fake, ids, SCALED_ENV);
+      fake.faults.add({ kind: '429', count: 1, pathPrefix: '/v2/reports/', retryAfter: retryAfterS });
+      let started = 0;
+      const { summary, error } = await runSync(cfg, { mode: 'full', pageTimeout: PAGE_TIMEOUT_S }, { during: async () => void (started = Date.now()) });
+      const ended = Date.now();
+      assert.ifError(error);
+      assertReports(summary!.resources, windows, 'the account');
+      const reports = fake.requests.filter((r) => r.path.startsWith('/v2/reports/'));
+      const limited = reports.filter((r) => r.status === 429);
+      assert.equal(limited.length, 1);
+      const held = limited[0].at;
+      // Granted before the 429 arrived: sent within the horizon. Then nothing until Retry-After passed.
+      const during = reports.filter((r) => r.at > held + GRANT_HORIZON_MS + 1000 && r.at < held + retryAfterS * 1000);
+      assert.deepEqual(during.map((r) => `${r.at - held} ms ${r.path}`), [], 'report requests sent while the budget was held');
+      const after = reports.filter((r) => r.at >= held + retryAfterS * 1000);
+      assert.ok(after.length >= 1, 'the page that was answered 429 was asked again after Retry-After');
+      // No stall: it ends soon after the hold (one more round of pages, stored).
+      const tailS = (ended - held) / 1000 - retryAfterS;
+      const attempts = await activityAttempts(env.client, cfg.temporal.taskQueue);
+      const rateLimited = summary!.resources.reduce((n, r) => n + r.rateLimited, 0);
+      process.stdout.write(`# Retry-After ${retryAfterS} s on a report at ${((held - started) / 1000).toFixed(1)} s: ${after.length} report requests after it, ended ${tailS.toFixed(1)} s after the hold; ${attempts.retried.length} activities retried\n`);
+      assert.ok(tailS < 10, `the sync ended ${tailS.toFixed(1)} s after the hold`);
+      assert.deepEqual(attempts.retried, [], 'no activity waited out the hold (timed out) or failed');
+      assert.equal(rateLimited, 1, 'the 429 is counted');
+      assert.ok(summary!.resources.some((r) => (r.pacingWaits ?? 0) > 0));
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('3 accounts on one token across 2 worker processes share one budget (reports included): exact, 0 × 429 after warm-up, within 1.1× the window-aware bound', async () => {
+    const env = await temporalEnv();
+    const accounts = [51, 52, 53].map((seed) => generateAccount({ seed, timeEntries: 1200, expenses: 150, users: 5, firstDate: '2019-01-01', lastDate: today() }));
+    const fake = await startFakeHarvest({ data: accounts[0], accounts: accounts.slice(1), reportsRateLimit: { limit: REPORTS_SCALED.limit, windowMs: REPORTS_SCALED.windowMs } });
+    const here = unique('shared2p');
+    const there = unique('shared2p');
+    const chPath = path.join(TMP, `shared2p-clickhouse-${Date.now()}`);
+    // The second process: its own deployment (task queue and embedded ClickHouse), the same token and API.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'worker.ts')], {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        ...SCALED_ENV,
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_TASK_QUEUE: there.taskQueue,
+        HARVEST_ACCOUNT_ID: String(accounts[2].accountId),
+        HARVEST_ACCESS_TOKEN: 'test-pat',
+        HARVEST_BASE_URL: `${fake.baseUrl}/`, // another spelling of the same API: the same budget
+        HARVEST_USER_AGENT: 'harvest-sync tests (tests@example.com)',
+        CLICKHOUSE_PATH: chPath,
+        CLICKHOUSE_DATABASE: there.database,
+        HARVEST_SYNC_STATE_DIR: path.join(TMP, 'shared2p-state'),
+        LOG_LEVEL: 'WARN',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let childLog = '';
+    child.stderr!.on('data', (d: Buffer) => (childLog = (childLog + d.toString()).slice(-4000)));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      // Until the child polls its queue (it bundles the workflows first).
+      for (;;) {
+        if (child.exitCode !== null) throw new Error(`the worker process exited: ${childLog}`);
+        const res = await env.client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: there.taskQueue }, taskQueueType: 1 });
+        if ((res.pollers ?? []).length > 0) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      const { cfg } = testConfig(fake, here, { ...SCALED_ENV, HARVEST_ACCOUNT_ID: `${accounts[0].accountId},${accounts[1].accountId}` });
+      let started = 0;
+      let theirs: Promise<SyncSummary> | undefined;
+      const ours = await runSync(cfg, { mode: 'full', pageTimeout: PAGE_TIMEOUT_S }, {
+        during: async () => {
+          started = Date.now();
+          const handle = await env.client.workflow.start('harvestSync', { taskQueue: there.taskQueue, workflowId: `shared2p-${Date.now()}`, args: [{ mode: 'full', pageTimeout: PAGE_TIMEOUT_S }] });
+          theirs = handle.result() as Promise<SyncSummary>;
+          await theirs.catch(() => undefined);
+        },
+      });
+      const wallS = (Date.now() - started) / 1000;
+      assert.ifError(ours.error);
+      const theirSummary = await theirs!;
+      // Per account: every resource done, every report window read.
+      const perAccount: Array<[FakeAccountData, ResourceProgress[]]> = [];
+      for (const a of ours.summary!.accounts ?? []) {
+        assert.equal(a.status, 'succeeded', `account ${a.accountId}: ${a.error ?? ''}`);
+        const result = (await env.client.workflow.getHandle(a.workflowId, a.runId).result()) as SyncSummary;
+        perAccount.push([accounts.find((d) => String(d.accountId) === a.accountId)!, result.resources]);
+      }
+      assert.equal(perAccount.length, 2);
+      perAccount.push([accounts[2], theirSummary.resources]);
+      for (const [data, resources] of perAccount) assertReports(resources, windowsOf(data), `account ${data.accountId}`);
+      const b = windowBound(fake.requests, started);
+      const attempts = [await activityAttempts(env.client, here.taskQueue), await activityAttempts(env.client, there.taskQueue)];
+      const limited = fake.requests.filter((r) => r.status === 429).length;
+      process.stdout.write(
+        `# 3 accounts, 2 processes: ${b.reports} report + ${b.general} general requests in ${wallS.toFixed(1)} s; bound ${b.boundS.toFixed(1)} s ` +
+          `(first report request at ${b.firstReportS.toFixed(1)} s): ${(wallS / b.boundS).toFixed(2)}×; 429s ${limited} (${limitedAfterWarmUp(fake.requests, started)} after warm-up); ` +
+          `${attempts.map((a) => a.reportPages).join(' + ')} report page activities, ${attempts[0].retried.length + attempts[1].retried.length} retried\n`,
+      );
+      assert.ok(b.reports > 2 * REPORTS_SCALED.limit, `${b.reports} report requests: more than two windows' worth`);
+      assert.equal(limitedAfterWarmUp(fake.requests, started), 0, '0 × 429 after warm-up');
+      assert.deepEqual([...attempts[0].retried, ...attempts[1].retried], [], 'no page activity timed out, failed or was retried');
+      assert.ok(attempts[0].reportPages > 0 && attempts[1].reportPages > 0, 'both processes sent report pages');
+      assert.ok(wallS <= 1.1 * b.boundS, `${wallS.toFixed(1)} s is over 1.1 × the bound ${b.boundS.toFixed(1)} s`);
+      // Exact: the in-process deployment's two accounts here, the child's in its own engine.
+      for (const data of accounts.slice(0, 2)) {
+        for (const [table, field] of EXACT) assert.deepEqual(await liveIds(here.database, table, data.accountId), idsOf(data, field), `account ${data.accountId}: ${table} exact`);
+      }
+      child.kill('SIGTERM');
+      await exited;
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'test', 'support', 'ch-dump.ts'), chPath, there.database], { cwd: PROJECT_ROOT, maxBuffer: 64 * 1024 * 1024 });
+      const dump = JSON.parse(stdout) as Record<string, { keys: string[] }>;
+      for (const [table, field] of EXACT) assert.deepEqual([...dump[table].keys].sort(), idsOf(accounts[2], field), `account ${accounts[2].accountId}: ${table} exact`);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
       await fake.close();
     }
   });
