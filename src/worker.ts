@@ -17,6 +17,7 @@ import { connectNative } from './temporal';
 import { dataConverterFor } from './codec';
 import { ensureSearchAttributes } from './namespace';
 import { NO_PACING, PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from './pacing/pacer';
+import { HARVEST_BUDGETS } from './pacing/window';
 import type { HarvestConfig } from './config';
 import { prebuiltWorkflowBundle, sourceWorkflowBundle } from './workflow-bundle';
 
@@ -126,8 +127,10 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
       taskQueue: reportsTaskQueue(cfg.temporal.taskQueue),
       activities: { fetchPage: activities.fetchPage },
       ...(windowPacing ? {} : { maxTaskQueueActivitiesPerSecond: cfg.worker.reportsPerSecond }),
-      // Report pages are small (aggregates): a full sync's windows (9 reports × 4) go out together.
-      maxConcurrentActivityTaskExecutions: windowPacing ? 36 : 2,
+      // Report pages are small (aggregates), and one waits for its slot inside its activity
+      // only briefly (longer waits are workflow timers): a whole reports window (100) may go
+      // out together, whatever the number of accounts (each sync reads 9 reports × 4 windows).
+      maxConcurrentActivityTaskExecutions: windowPacing ? HARVEST_BUDGETS.reports.limit : 2,
     });
     const workers = [main, reports];
     if (windowPacing) {
