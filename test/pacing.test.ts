@@ -12,7 +12,7 @@ import type { ResourceProgress, SyncSummary } from '../src/sync/types';
 import { CATALOG, getResource } from '../src/harvest/catalog';
 import { firstPageUrl, HarvestClient } from '../src/harvest/client';
 import { PACING_TASK_QUEUE, PacingWait, pacerWorkflowId, WorkflowPacer } from '../src/pacing/pacer';
-import { emptyLedger, GRANT_HORIZON_MS, grantSlot, HARVEST_BUDGETS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, type Budget, type BudgetName } from '../src/pacing/window';
+import { emptyLedger, GRANT_HORIZON_MS, grantSlot, HARVEST_BUDGETS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, releaseSlots, type Budget, type BudgetName } from '../src/pacing/window';
 import { PROJECT_ROOT, query, runSync, temporalEnv, testConfig, TMP, unique, workflowBundle } from './support/harness';
 
 const run = promisify(execFile);
@@ -30,7 +30,7 @@ describe('pacing: a slot whose request would leave late', () => {
       workflow: {
         executeUpdateWithStart: async (_name: string, opts: { args: [{ slots: Partial<Record<BudgetName, number>> }] }) => {
           asks.push(opts.args[0]);
-          return { slots: { general: Array.from({ length: opts.args[0].slots.general ?? 0 }, () => 50) } };
+          return { now: 1_000 * asks.length, slots: { general: Array.from({ length: opts.args[0].slots.general ?? 0 }, () => 50) } };
         },
       },
     };
@@ -44,6 +44,7 @@ describe('pacing: a slot whose request would leave late', () => {
     await pacer.acquire('general');
     assert.equal(pacer.lateSlots, 1, 'the late slot was given up');
     assert.equal(asks.length, 2, 'and another one asked for');
+    assert.deepEqual(asks[1], { slots: { general: 1 }, release: { general: [1_050] } }, 'giving the unused slot back');
     assert.ok(Date.now() - started >= 1250, 'the request waited for its second slot');
     // On an idle thread the grant is used as it is.
     await pacer.acquire('general');
@@ -114,6 +115,19 @@ describe('pacing: only near slots are granted', () => {
     assert.deepEqual(planSlots(ledger, budgets, 'reports', told, 3, HORIZON).granted, [told, told]);
   });
 
+  it('a slot given back (granted, never sent) is granted again, even after the ledger held more than a window of slots', () => {
+    const ledger = emptyLedger();
+    // Two windows' worth booked at once (3 now, 3 a window later), the later three given back.
+    assert.deepEqual(planSlots(ledger, budgets, 'general', 0, 3, HORIZON).granted, [0, 0, 0]);
+    assert.deepEqual(planSlots(ledger, budgets, 'general', 1_000, 3, HORIZON).granted, [1_050, 1_050, 1_050]);
+    releaseSlots(ledger, 'general', [1_050, 1_050]);
+    // The first window's three still count: only the two given back are free again.
+    assert.deepEqual(planSlots(ledger, budgets, 'general', 1_000, 3, HORIZON), { granted: [1_050, 1_050], later: [2_100] });
+    // Giving back a time never granted changes nothing.
+    releaseSlots(ledger, 'general', [999]);
+    assert.deepEqual(planSlots(ledger, budgets, 'general', 1_000, 1, HORIZON).granted, []);
+  });
+
   it('Retry-After holds the budget: no grant before it, and nothing booked meanwhile', () => {
     const ledger = emptyLedger();
     holdUntil(ledger, 'reports', 60_000);
@@ -146,21 +160,29 @@ describe('pacing: only near slots are granted', () => {
     assert.deepEqual(kept.granted.reports, [1_000, 1_000, 1_000]);
   });
 
-  it('random asks: every grant starts within the horizon of its ask, and no window holds more than its limit', () => {
-    // Random asks at random times: every grant is within the horizon of its ask, and any
-    // window holds at most `limit` granted slots.
+  it('random asks and give-backs: every grant starts within the horizon of its ask, and no window holds more than its limit', () => {
+    // Random asks at random times, some of their slots given back unused (a late answer):
+    // every grant is within the horizon of its ask, and any window holds at most `limit`
+    // of the slots kept.
     let seed = 7;
     const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const ledger = emptyLedger();
     const all: number[] = [];
+    let released = 0;
     let now = 0;
     for (let i = 0; i < 400; i++) {
       now += Math.floor(rnd() * 400);
       const plan = planSlots(ledger, budgets, 'general', now, 1 + Math.floor(rnd() * 4), HORIZON);
       for (const t of plan.granted) assert.ok(t >= now && t - now <= HORIZON, `slot ${t} asked at ${now}`);
       for (const t of plan.later) assert.ok(t - now > HORIZON);
-      all.push(...plan.granted);
+      const unused = plan.granted.filter(() => rnd() < 0.3);
+      releaseSlots(ledger, 'general', unused);
+      const kept = [...plan.granted];
+      for (const t of unused) kept.splice(kept.indexOf(t), 1);
+      all.push(...kept);
+      released += unused.length;
     }
+    assert.ok(released > 50, `only ${released} slots given back`);
     for (const t of all) assert.ok(all.filter((s) => s >= t && s < t + 1000 + 50).length <= 3, `window from ${t} holds too many`);
   });
 });
@@ -201,6 +223,28 @@ describe('pacing: a request whose slot is far away', () => {
     assert.ok(err.waitUntil >= before + 60_000 && err.waitUntil <= Date.now() + 60_000, `waitUntil ${err.waitUntil - before} ms after the ask`);
     await pacer.acquire('reports');
     assert.equal(calls, 2);
+  });
+});
+
+describe('pacing: a slow answer', () => {
+  it('its slots are given back with the next ask (their requests were not sent), not left to fill the window', async () => {
+    const asks: Array<{ slots: Partial<Record<BudgetName, number>>; release?: Partial<Record<BudgetName, number[]>> }> = [];
+    const client = {
+      workflow: {
+        executeUpdateWithStart: async (_name: string, opts: { args: [{ slots: Partial<Record<BudgetName, number>> }] }) => {
+          asks.push(opts.args[0]);
+          // The first answer takes longer than the margin (a loaded machine).
+          if (asks.length === 1) await new Promise((r) => setTimeout(r, 700));
+          return { now: 5_000 * asks.length, slots: { reports: Array.from({ length: opts.args[0].slots.reports ?? 0 }, (_, i) => i * 10) } };
+        },
+      },
+    };
+    const pacer = new WorkflowPacer(client as never, 'pacer-under-test', small(3, 1000, 500));
+    await Promise.all([pacer.acquire('reports'), pacer.acquire('reports')]);
+    // The first ask went alone; the second carries its slot back, and the request queued meanwhile.
+    assert.equal(asks.length, 2);
+    assert.deepEqual(asks[0], { slots: { reports: 1 } });
+    assert.deepEqual(asks[1], { slots: { reports: 2 }, release: { reports: [5_000] } });
   });
 });
 
@@ -580,6 +624,24 @@ describe('pacing: the reports window is waited out in the workflow, never inside
           `(first report request at ${b.firstReportS.toFixed(1)} s): ${(wallS / b.boundS).toFixed(2)}×; 429s ${limited} (${limitedAfterWarmUp(fake.requests, started)} after warm-up); ` +
           `${attempts.map((a) => a.reportPages).join(' + ')} report page activities, ${attempts[0].retried.length + attempts[1].retried.length} retried\n`,
       );
+      if (process.env.PACING_TRACE) {
+        // What the pacer granted (its Update results), against what reached Harvest.
+        let granted = 0;
+        let later = 0;
+        let updates = 0;
+        for await (const wf of env.client.workflow.list({ query: `WorkflowId = "${pacerWorkflowId('pat:test-pat', fake.baseUrl)}"` })) {
+          const history = await env.client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory();
+          for (const e of history.events ?? []) {
+            const done = e.workflowExecutionUpdateCompletedEventAttributes;
+            if (!done?.outcome?.success?.payloads?.[0]?.data) continue;
+            const grant = JSON.parse(Buffer.from(done.outcome.success.payloads[0].data).toString()) as { slots: Record<string, number[]>; later?: Record<string, number[]> };
+            updates++;
+            granted += grant.slots.reports?.length ?? 0;
+            later += grant.later?.reports?.length ?? 0;
+          }
+        }
+        process.stdout.write(`# pacer: ${updates} updates, ${granted} report slots granted, ${later} told later; report requests ${fake.requests.filter((r) => r.path.startsWith('/v2/reports/')).map((r) => ((r.at - started) / 1000).toFixed(1)).join(' ')}\n`);
+      }
       assert.ok(b.reports > BOUND_SCALE.budget.limit, `${b.reports} report requests: more than a window's worth`);
       assert.equal(limitedAfterWarmUp(fake.requests, started), 0, '0 × 429 after warm-up');
       assert.deepEqual([...attempts[0].retried, ...attempts[1].retried], [], 'no page activity timed out, failed or was retried');

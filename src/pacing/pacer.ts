@@ -34,8 +34,19 @@ export interface Pacer {
   rateLimited(budget: BudgetName, retryAfterMs: number): Promise<void>;
 }
 
-/** A granted slot (wait that long, then send), or none soon (ask again at `later`, ms epoch). */
-type Answer = { waitMs: number; askedAt: number } | { later: number };
+/**
+ * A granted slot (wait that long, then send; `at`: its time in the pacer's clock, to give it
+ * back if unused), or none soon (ask again at `later`, ms epoch).
+ */
+type Answer = { waitMs: number; askedAt: number; at?: number } | { later: number };
+
+interface Waiter {
+  budget: BudgetName;
+  resolve: (grant: Answer) => void;
+  reject: (err: unknown) => void;
+  /** A slot granted to this request earlier and not used: given back with the next ask. */
+  release?: number;
+}
 
 /** Every worker polls this queue, whatever its deployment's task queue: any of them can serve a token's pacer. */
 export const PACING_TASK_QUEUE = 'harvest-sync-pacing';
@@ -64,11 +75,9 @@ export function canonicalBaseUrl(baseUrl: string): string {
 }
 
 export class WorkflowPacer implements Pacer {
-  private waiting: Array<{ budget: BudgetName; resolve: (grant: Answer) => void; reject: (err: unknown) => void }> = [];
+  private waiting: Waiter[] = [];
   private asking = false;
   private reasked = 0;
-  /** Longest round trip whose grants are used as they are: the smallest margin of the budgets. */
-  private readonly maxLagMs: number;
 
   constructor(
     private readonly client: Client,
@@ -77,20 +86,20 @@ export class WorkflowPacer implements Pacer {
     /** Longest wait of a granted slot (the pacer's default unless given: tests). */
     private readonly horizonMs?: number,
   ) {
-    this.maxLagMs = Math.min(...Object.values(budgets).map((b) => b.marginMs));
   }
 
   async acquire(budget: BudgetName, signal?: AbortSignal): Promise<void> {
+    let release: number | undefined;
     for (let late = 0; ; late++) {
-      const answer = await this.grant(budget, signal);
+      const answer = await this.grant(budget, signal, release);
       if ('later' in answer) throw new PacingWait(budget, answer.later);
       const { waitMs, askedAt } = answer;
       if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : undefined);
       // The slot starts no earlier than askedAt + waitMs. A request sent later than that by
       // more than the margin (a busy event loop wakes timers late) could overlap the next
-      // window's slots: the slot is given up (counted, unused: only conservative) and
-      // another one asked for.
-      if (Date.now() - (askedAt + waitMs) <= this.maxLagMs || late >= 5) return;
+      // window's slots: the slot is given back (it was not used) and another one asked for.
+      if (Date.now() - (askedAt + waitMs) <= this.budgets[budget].marginMs || late >= 5) return;
+      release = answer.at;
       this.lateSlots++;
     }
   }
@@ -98,11 +107,11 @@ export class WorkflowPacer implements Pacer {
   /** Slots given up because their request would have left too late. */
   lateSlots = 0;
 
-  private async grant(budget: BudgetName, signal?: AbortSignal): Promise<Answer> {
+  private async grant(budget: BudgetName, signal?: AbortSignal, release?: number): Promise<Answer> {
     signal?.throwIfAborted();
     let onAbort: (() => void) | undefined;
     return new Promise<Answer>((resolve, reject) => {
-      const entry = { budget, resolve, reject };
+      const entry: Waiter = { budget, resolve, reject, ...(release !== undefined ? { release } : {}) };
       this.waiting.push(entry);
       // A cancelled activity (or a worker shutting down, which may also be the one that
       // runs the pacer) stops waiting for its grant at once; a slot granted to it later
@@ -133,29 +142,40 @@ export class WorkflowPacer implements Pacer {
     this.waiting = [];
     this.asking = true;
     const slots: SlotRequest['slots'] = {};
-    for (const w of batch) slots[w.budget] = (slots[w.budget] ?? 0) + 1;
+    const release: NonNullable<SlotRequest['release']> = {};
+    for (const w of batch) {
+      slots[w.budget] = (slots[w.budget] ?? 0) + 1;
+      if (w.release !== undefined) (release[w.budget] ??= []).push(w.release);
+      delete w.release;
+    }
     const sent = Date.now();
-    this.ask({ slots })
+    this.ask({ slots, ...(Object.keys(release).length ? { release } : {}) })
       .then((grant) => {
-        // The pacer granted these slots at its own "now", somewhere within this round trip;
-        // a request sent later than that by more than the margin could overlap the next
-        // window's slots. A slow answer's slots are given up (counted, unused: only
-        // conservative) and asked for again.
-        if (Date.now() - sent > this.maxLagMs && this.reasked < 5) {
-          this.reasked++;
-          this.waiting.unshift(...batch);
-          return;
-        }
-        this.reasked = 0;
         // Measured from the answer's arrival, so a request never asks again too early.
         const arrived = Date.now();
+        // The pacer granted these slots at its own "now", somewhere within this round trip;
+        // a request sent later than that by more than its budget's margin could overlap the
+        // next window's slots. A slow answer's slots are given back (with the next ask:
+        // their requests were not sent) and asked for again.
+        const slow = (b: BudgetName): boolean => arrived - sent > this.budgets[b].marginMs && this.reasked < 5;
+        const again: Waiter[] = [];
         const next: Partial<Record<BudgetName, number>> = {};
         for (const w of batch) {
           const i = (next[w.budget] = (next[w.budget] ?? -1) + 1);
           const granted = grant.slots[w.budget] ?? [];
-          if (i < granted.length) w.resolve({ waitMs: granted[i], askedAt: sent });
-          else w.resolve({ later: arrived + (grant.later?.[w.budget]?.[i - granted.length] ?? 0) });
+          const at = grant.now !== undefined && i < granted.length ? grant.now + granted[i] : undefined;
+          if (i >= granted.length) w.resolve({ later: arrived + (grant.later?.[w.budget]?.[i - granted.length] ?? 0) });
+          else if (slow(w.budget)) {
+            // The same entry (a cancellation finds it by identity), asked again with its slot given back.
+            if (at !== undefined) w.release = at;
+            again.push(w);
+          }
+          else w.resolve({ waitMs: granted[i], askedAt: sent, ...(at !== undefined ? { at } : {}) });
         }
+        if (again.length > 0) {
+          this.reasked++;
+          this.waiting.unshift(...again);
+        } else this.reasked = 0;
       })
       .catch((err: unknown) => {
         for (const w of batch) w.reject(err);

@@ -30,7 +30,7 @@ export const HARVEST_BUDGETS: Record<BudgetName, Budget> = {
 export const GRANT_HORIZON_MS = 5_000;
 
 export interface LedgerState {
-  /** Per budget: start times (ms epoch) of the last `limit` slots granted, ascending. */
+  /** Per budget: start times (ms epoch) of the slots granted in the last window (and later), ascending. */
   granted: Partial<Record<BudgetName, number[]>>;
   /** Per budget: no slot before this time (Harvest answered 429 with Retry-After). */
   notBefore: Partial<Record<BudgetName, number>>;
@@ -53,16 +53,22 @@ function nextSlot(times: readonly number[], notBefore: number | undefined, budge
   return at;
 }
 
-function book(times: number[], budget: Budget, at: number): void {
+function book(times: number[], at: number): void {
   times.push(at);
-  if (times.length > budget.limit) times.splice(0, times.length - budget.limit);
+}
+
+/** Slots that left their window (and margin) before `nowMs` bound no slot from then on. */
+function forgetOld(times: number[], budget: Budget, nowMs: number): void {
+  let old = 0;
+  while (old < times.length && times[old] <= nowMs - budget.windowMs - budget.marginMs) old++;
+  if (old > 0) times.splice(0, old);
 }
 
 /** Grants (books) the next slot of `name` whenever it starts; returns its time. */
 export function grantSlot(state: LedgerState, budgets: Record<BudgetName, Budget>, name: BudgetName, nowMs: number): number {
   const times = (state.granted[name] ??= []);
   const at = nextSlot(times, state.notBefore[name], budgets[name], nowMs);
-  book(times, budgets[name], at);
+  book(times, at);
   return at;
 }
 
@@ -84,12 +90,13 @@ export interface SlotPlan {
 export function planSlots(state: LedgerState, budgets: Record<BudgetName, Budget>, name: BudgetName, nowMs: number, n: number, horizonMs: number): SlotPlan {
   const budget = budgets[name];
   const times = (state.granted[name] ??= []);
+  forgetOld(times, budget, nowMs);
   const plan: SlotPlan = { granted: [], later: [] };
   let i = 0;
   for (; i < n; i++) {
     const at = nextSlot(times, state.notBefore[name], budget, nowMs);
     if (at - nowMs > horizonMs) break;
-    book(times, budget, at);
+    book(times, at);
     plan.granted.push(at);
   }
   // The rest, each at the slot it would get behind the others (on a copy): they come back
@@ -97,10 +104,26 @@ export function planSlots(state: LedgerState, budgets: Record<BudgetName, Budget
   const shadow = times.slice();
   for (; i < n; i++) {
     const at = nextSlot(shadow, state.notBefore[name], budget, nowMs);
-    book(shadow, budget, at);
+    book(shadow, at);
     plan.later.push(at);
   }
   return plan;
+}
+
+/**
+ * Gives back slots granted but never used: their grant or their timer came too late for
+ * the request to be sent within the margin, so it was not sent and asks again. Without
+ * this, a loaded worker (slow answers, late timers) would spend the window on nothing.
+ * Removing slots keeps every window within its limit: the slots granted after them were
+ * placed with them counted, which is only conservative.
+ */
+export function releaseSlots(state: LedgerState, name: BudgetName, times: readonly number[]): void {
+  const list = state.granted[name];
+  if (!list) return;
+  for (const t of times) {
+    const i = list.lastIndexOf(t);
+    if (i >= 0) list.splice(i, 1);
+  }
 }
 
 /**

@@ -5,7 +5,7 @@
 // restarts. Only near slots are granted (GRANT_HORIZON_MS); a request whose slot is
 // further away is told when to ask again and waits in its workflow. See docs/pacing.md.
 import { condition, continueAsNew, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
-import { emptyLedger, GRANT_HORIZON_MS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, type Budget, type BudgetName, type LedgerState } from '../pacing/window';
+import { emptyLedger, GRANT_HORIZON_MS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, releaseSlots, type Budget, type BudgetName, type LedgerState } from '../pacing/window';
 
 export interface PacerInput {
   budgets: Record<BudgetName, Budget>;
@@ -20,6 +20,8 @@ export interface SlotRequest {
   slots: Partial<Record<BudgetName, number>>;
   /** Harvest answered 429 with this Retry-After: hold the budget that long first. */
   hold?: { budget: BudgetName; retryAfterMs: number };
+  /** Slots granted earlier (their times, `now` + wait of their grant) whose requests were not sent: given back first. */
+  release?: Partial<Record<BudgetName, number[]>>;
 }
 
 /**
@@ -28,6 +30,8 @@ export interface SlotRequest {
  * (ms) until it may ask again. Nothing is booked for those.
  */
 export interface SlotGrant {
+  /** The pacer's time of the grant (a slot's time is `now` + its wait: what `release` names). */
+  now: number;
   slots: Partial<Record<BudgetName, number[]>>;
   later?: Partial<Record<BudgetName, number[]>>;
 }
@@ -50,7 +54,8 @@ export async function harvestPacer(input: PacerInput): Promise<void> {
       const now = Date.now();
       lastRequest = now;
       if (req.hold && req.hold.retryAfterMs > 0) holdUntil(ledger, req.hold.budget, now + req.hold.retryAfterMs);
-      const grant: SlotGrant = { slots: {} };
+      for (const name of BUDGETS) if (req.release?.[name]?.length) releaseSlots(ledger, name, req.release[name]);
+      const grant: SlotGrant = { now, slots: {} };
       for (const name of BUDGETS) {
         const n = req.slots[name] ?? 0;
         if (n === 0) continue;
@@ -67,6 +72,10 @@ export async function harvestPacer(input: PacerInput): Promise<void> {
           if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`bad slot count ${String(n)}`);
         }
         if (req.hold && !BUDGETS.includes(req.hold.budget)) throw new Error(`unknown budget ${String(req.hold.budget)}`);
+        for (const [name, times] of Object.entries(req.release ?? {})) {
+          if (!BUDGETS.includes(name as BudgetName)) throw new Error(`unknown budget ${name}`);
+          if (!Array.isArray(times) || times.length > 1000 || !times.every((t) => Number.isFinite(t))) throw new Error('bad release');
+        }
       },
     },
   );
