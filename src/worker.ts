@@ -87,7 +87,10 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
         cfg.worker.budgets,
       )
     : NO_PACING;
-  const harvest = new HarvestClient(cfg.harvest, undefined, pacer);
+  // Report pages run on their own queue, up to a whole reports window at once.
+  const reportsInFlight = windowPacing ? HARVEST_BUDGETS.reports.limit : 2;
+  // A socket for every activity that may be sending: none waits for one after its slot.
+  const harvest = new HarvestClient(cfg.harvest, undefined, pacer, cfg.worker.maxConcurrentActivities + reportsInFlight);
   const clickhouseTarget: ClickHouseTarget = cfg.clickhouse.url
     ? { where: cfg.clickhouse.url, user: cfg.clickhouse.user, password: cfg.clickhouse.password }
     : { where: `the embedded engine at ${cfg.clickhouse.path}` };
@@ -130,7 +133,7 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
       // Report pages are small (aggregates), and one waits for its slot inside its activity
       // only briefly (longer waits are workflow timers): a whole reports window (100) may go
       // out together, whatever the number of accounts (each sync reads 9 reports × 4 windows).
-      maxConcurrentActivityTaskExecutions: windowPacing ? HARVEST_BUDGETS.reports.limit : 2,
+      maxConcurrentActivityTaskExecutions: reportsInFlight,
     });
     const workers = [main, reports];
     if (windowPacing) {

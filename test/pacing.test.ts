@@ -248,6 +248,29 @@ describe('pacing: a slow answer', () => {
   });
 });
 
+describe('pacing: a burst of 429s', () => {
+  it('is told to the pacer in one Update at a time (Temporal admits only 10 in flight per workflow), the longest Retry-After per budget', async () => {
+    const asks: unknown[] = [];
+    let inFlight = 0;
+    let most = 0;
+    const client = {
+      workflow: {
+        executeUpdateWithStart: async (_name: string, opts: { args: [unknown] }) => {
+          asks.push(opts.args[0]);
+          most = Math.max(most, ++inFlight);
+          await new Promise((r) => setTimeout(r, 20));
+          inFlight--;
+          return { now: 0, slots: {} };
+        },
+      },
+    };
+    const pacer = new WorkflowPacer(client as never, 'pacer-under-test', small(3, 1000, 500));
+    await Promise.all([...Array.from({ length: 15 }, (_, i) => pacer.rateLimited('reports', 1000 + i)), pacer.rateLimited('general', 7000)]);
+    assert.equal(most, 1);
+    assert.deepEqual(asks, [{ slots: {}, holds: { reports: 1000 } }, { slots: {}, holds: { reports: 1014, general: 7000 } }]);
+  });
+});
+
 describe('pacing: a cancelled request stops waiting', () => {
   it('acquire rejects at once on abort while its grant is unanswered (the pacer may be on a worker that is stopping)', async () => {
     let asked = 0;

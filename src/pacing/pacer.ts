@@ -76,6 +76,8 @@ export function canonicalBaseUrl(baseUrl: string): string {
 
 export class WorkflowPacer implements Pacer {
   private waiting: Waiter[] = [];
+  /** 429s to tell the pacer, sent with the next ask (not an Update each: Temporal admits 10 at once per workflow). */
+  private holds: Array<{ budget: BudgetName; retryAfterMs: number; resolve: () => void; reject: (err: unknown) => void }> = [];
   private asking = false;
   private reasked = 0;
 
@@ -128,7 +130,10 @@ export class WorkflowPacer implements Pacer {
   }
 
   async rateLimited(budget: BudgetName, retryAfterMs: number): Promise<void> {
-    await this.ask({ slots: {}, hold: { budget, retryAfterMs } });
+    return new Promise<void>((resolve, reject) => {
+      this.holds.push({ budget, retryAfterMs, resolve, reject });
+      this.pump();
+    });
   }
 
   /**
@@ -137,10 +142,14 @@ export class WorkflowPacer implements Pacer {
    * slots costs the pacer's history what one slot does).
    */
   private pump(): void {
-    if (this.asking || this.waiting.length === 0) return;
+    if (this.asking || (this.waiting.length === 0 && this.holds.length === 0)) return;
     const batch = this.waiting;
+    const holding = this.holds;
     this.waiting = [];
+    this.holds = [];
     this.asking = true;
+    const holds: NonNullable<SlotRequest['holds']> = {};
+    for (const h of holding) holds[h.budget] = Math.max(holds[h.budget] ?? 0, h.retryAfterMs);
     const slots: SlotRequest['slots'] = {};
     const release: NonNullable<SlotRequest['release']> = {};
     for (const w of batch) {
@@ -149,8 +158,9 @@ export class WorkflowPacer implements Pacer {
       delete w.release;
     }
     const sent = Date.now();
-    this.ask({ slots, ...(Object.keys(release).length ? { release } : {}) })
+    this.ask({ slots, ...(Object.keys(release).length ? { release } : {}), ...(holding.length ? { holds } : {}) })
       .then((grant) => {
+        for (const h of holding) h.resolve();
         // Measured from the answer's arrival, so a request never asks again too early.
         const arrived = Date.now();
         // The pacer granted these slots at its own "now", somewhere within this round trip;
@@ -179,6 +189,7 @@ export class WorkflowPacer implements Pacer {
       })
       .catch((err: unknown) => {
         for (const w of batch) w.reject(err);
+        for (const h of holding) h.reject(err);
       })
       .finally(() => {
         this.asking = false;

@@ -18,8 +18,8 @@ export interface PacerInput {
 /** Slots wanted per budget (a worker asks for all its waiting requests at once). */
 export interface SlotRequest {
   slots: Partial<Record<BudgetName, number>>;
-  /** Harvest answered 429 with this Retry-After: hold the budget that long first. */
-  hold?: { budget: BudgetName; retryAfterMs: number };
+  /** Harvest answered 429 with this Retry-After (ms, per budget): hold the budget that long first. */
+  holds?: Partial<Record<BudgetName, number>>;
   /** Slots granted earlier (their times, `now` + wait of their grant) whose requests were not sent: given back first. */
   release?: Partial<Record<BudgetName, number[]>>;
 }
@@ -53,7 +53,7 @@ export async function harvestPacer(input: PacerInput): Promise<void> {
     (req: SlotRequest): SlotGrant => {
       const now = Date.now();
       lastRequest = now;
-      if (req.hold && req.hold.retryAfterMs > 0) holdUntil(ledger, req.hold.budget, now + req.hold.retryAfterMs);
+      for (const name of BUDGETS) if ((req.holds?.[name] ?? 0) > 0) holdUntil(ledger, name, now + req.holds![name]!);
       for (const name of BUDGETS) if (req.release?.[name]?.length) releaseSlots(ledger, name, req.release[name]);
       const grant: SlotGrant = { now, slots: {} };
       for (const name of BUDGETS) {
@@ -71,7 +71,10 @@ export async function harvestPacer(input: PacerInput): Promise<void> {
           if (!BUDGETS.includes(name as BudgetName)) throw new Error(`unknown budget ${name}`);
           if (!Number.isInteger(n) || n < 0 || n > 1000) throw new Error(`bad slot count ${String(n)}`);
         }
-        if (req.hold && !BUDGETS.includes(req.hold.budget)) throw new Error(`unknown budget ${String(req.hold.budget)}`);
+        for (const [name, ms] of Object.entries(req.holds ?? {})) {
+          if (!BUDGETS.includes(name as BudgetName)) throw new Error(`unknown budget ${name}`);
+          if (!Number.isFinite(ms) || ms < 0) throw new Error(`bad hold ${String(ms)}`);
+        }
         for (const [name, times] of Object.entries(req.release ?? {})) {
           if (!BUDGETS.includes(name as BudgetName)) throw new Error(`unknown budget ${name}`);
           if (!Array.isArray(times) || times.length > 1000 || !times.every((t) => Number.isFinite(t))) throw new Error('bad release');
