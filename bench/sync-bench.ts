@@ -14,7 +14,13 @@
 //
 //   npm run bench -- [--time-entries 100000] [--scenarios limited,unthrottled,shared]
 //                    [--users 25] [--latency-ms 300] [--latency-per-row-ms 0.2]
-//                    [--concurrency N] [--dlt-python <python with dlt>] [--dlt-anchor <script>]
+//                    [--first-year 2006] [--concurrency N] [--dlt-python <python with dlt>] [--dlt-anchor <script>]
+//
+// --first-year Y: the accounts' history starts on Y-01-01 and runs to today (default: the
+// generator's two years), so a full sync reads one report window per year: from 2006,
+// 9 reports × 21+ windows ≈ 200 report requests, more than the reports budget's 100 per
+// 15 minutes. `--scenarios limited --first-year 2006` then takes about 16 minutes (its
+// bound: one more reports window) plus the incremental sync.
 //
 // The window-aware bound of N requests against a budget of L per W: a fresh window may be
 // spent at once, so N requests need floor((N-1)/L)·W plus one answer's latency.
@@ -38,6 +44,8 @@ const TOKEN = 'bench-pat';
 interface Options {
   timeEntries: number;
   users: number;
+  /** First year of the generated history (to today); unset: the generator's default. */
+  firstYear?: number;
   latency: { baseMs: number; perRowMs: number };
   concurrency?: number;
   dltPython: string | undefined;
@@ -49,6 +57,7 @@ async function main(): Promise<void> {
     options: {
       'time-entries': { type: 'string', default: '100000' },
       users: { type: 'string', default: '25' },
+      'first-year': { type: 'string' },
       scenarios: { type: 'string', default: 'limited,unthrottled' },
       'latency-ms': { type: 'string', default: '300' },
       'latency-per-row-ms': { type: 'string', default: '0.2' },
@@ -60,6 +69,7 @@ async function main(): Promise<void> {
   const opts: Options = {
     timeEntries: Number(values['time-entries']),
     users: Number(values.users),
+    ...(values['first-year'] ? { firstYear: Number(values['first-year']) } : {}),
     latency: { baseMs: Number(values['latency-ms']), perRowMs: Number(values['latency-per-row-ms']) },
     ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),
     dltPython: values['dlt-python'] && values['dlt-anchor'] && fs.existsSync(values['dlt-anchor']) ? values['dlt-python'] : undefined,
@@ -84,8 +94,10 @@ async function main(): Promise<void> {
 
 function account(opts: Options, seed = 99): FakeAccountData {
   const t0 = Date.now();
-  const data = generateAccount({ seed, timeEntries: opts.timeEntries, users: opts.users });
-  console.log(`  generated account ${data.accountId}: ${data.timeEntries.length.toLocaleString('en-US')} time entries, ${data.users.length} users, ${data.projects.length} projects in ${Date.now() - t0} ms`);
+  const history = opts.firstYear ? { firstDate: `${opts.firstYear}-01-01`, lastDate: new Date().toISOString().slice(0, 10) } : {};
+  const data = generateAccount({ seed, timeEntries: opts.timeEntries, users: opts.users, ...history });
+  const since = opts.firstYear ? ` since ${opts.firstYear}` : '';
+  console.log(`  generated account ${data.accountId}: ${data.timeEntries.length.toLocaleString('en-US')} time entries${since}, ${data.users.length} users, ${data.projects.length} projects in ${Date.now() - t0} ms`);
   return data;
 }
 

@@ -301,6 +301,11 @@ describe('progress display', () => {
     assert.equal(progressBar({ ...running, state: 'done' }), `[${'█'.repeat(12)}]`);
     assert.doesNotMatch(progressLines([running])[0], /\[/);
   });
+  it('a resource waiting for Harvest\'s budget says until when', () => {
+    const waiting = { ...base, resource: 'report_time_team', state: 'running' as const, pages: 4, rows: 40, requests: 4, rateLimited: 0, pacingWaits: 3, waitingUntil: '2026-12-07T18:45:02.000Z' };
+    assert.match(progressLines([waiting])[0], /waiting for Harvest's budget until 18:45:02 UTC/);
+    assert.doesNotMatch(progressLines([{ ...waiting, state: 'done' }])[0], /waiting/);
+  });
   it('off a terminal: one short line per change, a retry line, and a summary that groups the cursors', () => {
     const done = { ...base, resource: 'time_entries', state: 'done' as const, pages: 10, rows: 20_000, requests: 11, rateLimited: 1, deleted: 2 };
     assert.equal(changeLine(done), '✔ time_entries done: 20,000 rows, 10 pages, 11 requests, 1×429, 2 deleted');

@@ -7,6 +7,7 @@ import type { HarvestConfig } from '../config';
 import { CATALOG, getResource, resolveSelection, resourceNames, type ResourceSpec } from '../catalog';
 import { firstPageUrl, type FetchedListPage, type HarvestClient, type RequestTiming } from '../harvest/client';
 import { HarvestError } from '../harvest/errors';
+import { PacingWait } from '../pacing/pacer';
 import type { ClickHouseHandle } from '../clickhouse/connect';
 import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
 import { buildTables } from '../clickhouse/rows';
@@ -162,6 +163,9 @@ export function createActivities(deps: ActivityDeps) {
         // Cancelled (the sync was cancelled, or the worker is stopping): the request was
         // aborted; the SDK reports the activity cancelled when it gets the cancellation back.
         if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason;
+        // No slot soon, or Harvest said 429: the workflow waits (a durable timer) and asks again.
+        const waitUntil = budgetWait(err, counts);
+        if (waitUntil !== undefined) return { next: null, rows: 0, maxUpdatedAt: null, typeMismatches: 0, ...counts, waitUntil };
         if (err instanceof HarvestError && err.status === 429) counts.rateLimited++;
         ctx.heartbeat(counts);
         throw toFailure(err);
@@ -245,6 +249,8 @@ export function createActivities(deps: ActivityDeps) {
         await storePage(ch, db, spec, req.accountId, req.syncId, built);
         return { state: 'alive', ...counts };
       } catch (err) {
+        const waitUntil = budgetWait(err, counts);
+        if (waitUntil !== undefined) return { state: 'unknown', ...counts, waitUntil };
         if (err instanceof HarvestError && err.status === 429) counts.rateLimited++;
         ctx.heartbeat(counts);
         // Not readable now (e.g. 403 for a token that may list but not open it): it stays live.
@@ -433,12 +439,33 @@ export function workflowSpec(spec: ResourceSpec): WorkflowSpec {
 }
 
 /**
+ * When a page or record request must wait for Harvest's budget (ms epoch): no pacing slot
+ * soon (nothing was sent: not a request), or a 429 (a request, answered 429; the pacer
+ * already holds the budget for its Retry-After). `counts` is corrected to match.
+ */
+function budgetWait(err: unknown, counts: AttemptCounts): number | undefined {
+  if (err instanceof PacingWait) {
+    counts.requests--;
+    return err.waitUntil;
+  }
+  if (err instanceof HarvestError && err.status === 429) {
+    counts.rateLimited++;
+    return Date.now() + (err.retryAfterMs ?? 1000);
+  }
+  return undefined;
+}
+
+/**
  * Harvest errors become Temporal failures: 429 waits Retry-After, 4xx stops retrying.
  * ClickHouse errors by kind: outages retry with backoff, mistakes fail at once.
  */
 export function toFailure(err: unknown): unknown {
   if (err instanceof ClickHouseStoreError) {
     return ApplicationFailure.create({ message: err.message, type: `ClickHouse.${err.kind.name}`, nonRetryable: !err.kind.retryable });
+  }
+  if (err instanceof PacingWait) {
+    // Elsewhere than a page or record (e.g. the token's reach): Temporal's retry timer waits.
+    return ApplicationFailure.create({ message: err.message, type: 'Harvest.paced', nextRetryDelay: Math.max(1000, err.waitUntil - Date.now()) });
   }
   if (!(err instanceof HarvestError)) return err;
   return ApplicationFailure.create({

@@ -32,6 +32,7 @@ export function progressLines(resources: readonly ResourceProgress[], opts: { ba
     if (r.deleted) parts.push(`${formatCount(r.deleted)} deleted`);
     if (r.typeMismatches > 0) parts.push(`${r.typeMismatches} type mismatches (kept in _raw)`);
     if (r.state === 'running' && r.position) parts.push(`at ${r.position}`);
+    if (r.state === 'running' && r.waitingUntil) parts.push(`waiting for Harvest's budget until ${r.waitingUntil.slice(11, 19)} UTC`);
     if (r.retrying) parts.push(`retrying: ${r.retrying}`);
     if (r.warning) parts.push(r.warning);
     if (r.error) parts.push(`error: ${r.error}`);

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseEnv } from 'node:util';
 import { readValues, type Env, type LogFormat, type LogLevel, type Values } from './values';
+import type { Budget, BudgetName } from '../pacing/window';
 
 export { DEFAULT_USER_AGENT, ENV_VARIABLES, APPLICATION_VARIABLES, type EnvVariable, type VariableName } from './variables';
 export { secretValues, type Env, type LogFormat, type LogLevel } from './values';
@@ -88,6 +89,8 @@ export interface WorkerTuning {
    * (docs/pacing.md). `queue`: Temporal's task-queue rate limits alone (a steady rate).
    */
   pacing: 'window' | 'queue';
+  /** The windows window pacing keeps to (Harvest's unless HARVEST_PACING_BUDGETS says otherwise: tests). */
+  budgets?: Record<BudgetName, Budget>;
   /** Task-queue-wide activity rate: Harvest allows 100 requests per 15 s per token. */
   activitiesPerSecond: number;
   /** The reports API's own budget: 100 requests per 15 minutes. */
@@ -197,6 +200,7 @@ export function loadConfig(env: Env, opts: LoadOptions): Config {
 
   const worker: WorkerTuning = {
     pacing: v.get('HARVEST_PACING'),
+    ...(v.get('HARVEST_PACING_BUDGETS') ? { budgets: v.get('HARVEST_PACING_BUDGETS') } : {}),
     activitiesPerSecond: v.get('HARVEST_REQUESTS_PER_SECOND'),
     reportsPerSecond: v.get('HARVEST_REPORTS_REQUESTS_PER_SECOND'),
     maxConcurrentActivities: v.get('HARVEST_CONCURRENCY'),

@@ -3,6 +3,7 @@
 // contents); the caller reports every problem at once.
 import * as fs from 'node:fs';
 import { ENV_VARIABLES, type EnvVariable, type Section, type VariableName, type VariableType } from './variables';
+import { HARVEST_BUDGETS, type Budget, type BudgetName } from '../pacing/window';
 
 export type Env = Record<string, string | undefined>;
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
@@ -33,6 +34,7 @@ interface TypeValues {
   'log-level': LogLevel;
   pacing: 'window' | 'queue';
   'page-size': number;
+  budgets: Record<BudgetName, Budget>;
 }
 
 type Entry<N extends VariableName> = Extract<(typeof ENV_VARIABLES)[number], { name: N }>;
@@ -169,6 +171,16 @@ const PARSERS: { [T in VariableType]: Parser<TypeValues[T]> } = {
   'page-size': (raw, v) => {
     const n = Number(raw);
     return Number.isInteger(n) && n >= 1 && n <= MAX_PER_PAGE ? ok(n) : bad(`${v.name} must be a whole number from 1 to ${MAX_PER_PAGE} (Harvest's largest page) (got "${raw}")`);
+  },
+  // `general=100/15,reports=100/900`: requests per seconds; a budget not named keeps Harvest's.
+  budgets: (raw, v) => {
+    const budgets: Record<BudgetName, Budget> = { general: { ...HARVEST_BUDGETS.general }, reports: { ...HARVEST_BUDGETS.reports } };
+    for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+      const m = /^(general|reports)\s*=\s*(\d+)\s*\/\s*(\d+(?:\.\d+)?)$/.exec(entry);
+      if (!m || Number(m[2]) < 1 || Number(m[3]) <= 0) return bad(`${v.name} must be like general=100/15,reports=100/900 (requests/seconds) (got "${raw}")`);
+      budgets[m[1] as BudgetName] = { ...budgets[m[1] as BudgetName], limit: Number(m[2]), windowMs: Math.round(Number(m[3]) * 1000) };
+    }
+    return ok(budgets);
   },
   'log-level': (raw, v) => {
     const level = raw.toUpperCase() === 'WARNING' ? 'WARN' : raw.toUpperCase();

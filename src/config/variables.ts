@@ -23,7 +23,8 @@ export type VariableType =
   | 'log-format'
   | 'log-level'
   | 'pacing'
-  | 'page-size';
+  | 'page-size'
+  | 'budgets';
 
 /**
  * Sections group the table in .env.example; `harvest` settings are read only by commands
@@ -101,6 +102,10 @@ export const ENV_VARIABLES = [
   {
     name: 'HARVEST_REPORTS_REQUESTS_PER_SECOND', section: 'tuning', type: 'positive', default: String(100 / 900), defaultDoc: '`0.111` (100 / 15 min)',
     doc: 'with `HARVEST_PACING=queue`: pace of report requests (their own task queue)', example: { value: '0.111' },
+  },
+  {
+    name: 'HARVEST_PACING_BUDGETS', section: 'tuning', type: 'budgets', defaultDoc: 'Harvest\'s: `general=100/15,reports=100/900`',
+    doc: 'with `HARVEST_PACING=window`: the windows paced to, as `budget=requests/seconds` separated by commas; only for an API with other limits (a test fake). Every worker of a token must be given the same',
   },
   { name: 'HARVEST_CONCURRENCY', section: 'tuning', type: 'count', default: '32', doc: 'concurrent activities per worker (a fresh window is spent at once)' },
   // --- Temporal -----------------------------------------------------------------------

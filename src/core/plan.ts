@@ -130,7 +130,7 @@ export function validateSyncInput(input: unknown, known?: readonly string[]): st
   if (input === null || input === undefined) return problems;
   if (typeof input !== 'object' || Array.isArray(input)) return ['input must be a JSON object like {"mode":"incremental"}'];
   const i = input as Record<string, unknown>;
-  const allowed = ['accountId', 'resources', 'mode', 'since', 'until', 'strict', 'fullEvery', 'historyLimit', 'concurrency'];
+  const allowed = ['accountId', 'resources', 'mode', 'since', 'until', 'strict', 'fullEvery', 'historyLimit', 'concurrency', 'pageTimeout'];
   for (const k of Object.keys(i)) if (!allowed.includes(k)) problems.push(`unknown input field "${k}" (allowed: ${allowed.join(', ')})`);
   if (i.resources !== undefined) {
     if (!Array.isArray(i.resources) || !i.resources.every((r) => typeof r === 'string')) problems.push('resources must be an array of resource names');
@@ -153,7 +153,7 @@ export function validateSyncInput(input: unknown, known?: readonly string[]): st
   if (i.mode === 'backfill' && i.fullEvery !== undefined) problems.push('fullEvery does not apply to backfills');
   if (i.strict !== undefined && typeof i.strict !== 'boolean') problems.push('strict must be true or false');
   if (i.fullEvery !== undefined && (typeof i.fullEvery !== 'string' || parseInterval(i.fullEvery) === null)) problems.push('fullEvery must be an interval like "7d", "12h" or "90m"');
-  for (const k of ['historyLimit', 'concurrency']) {
+  for (const k of ['historyLimit', 'concurrency', 'pageTimeout']) {
     if (i[k] !== undefined && (typeof i[k] !== 'number' || !Number.isInteger(i[k]) || (i[k] as number) < 1)) problems.push(`${k} must be a positive integer`);
   }
   return problems;

@@ -44,6 +44,11 @@ export interface SyncInput {
   historyLimit?: number;
   /** Advanced: pages of one resource read in parallel (page-numbered lists and fan-outs; default 4). */
   concurrency?: number;
+  /**
+   * Advanced: seconds one page or record activity may run (start-to-close, default 180).
+   * A page never waits long for Harvest's budget inside its activity (docs/pacing.md).
+   */
+  pageTimeout?: number;
 }
 
 /**
@@ -183,8 +188,9 @@ export interface PageResult {
   /** Dated lists: the dates of the page's records (absent when it has none). */
   dates?: PageDates;
   /**
-   * The request was not sent: its budget has no slot before this time (epoch ms). The
-   * workflow waits for it with a durable timer and asks again.
+   * Set when the page was not read: Harvest's budget has no slot for it soon (or Harvest
+   * answered 429). The workflow waits until then (ms epoch, a durable timer) and asks
+   * again; `requests`/`rateLimited` still count what was sent. Every other field is empty.
    */
   waitUntil?: number;
 }
@@ -210,8 +216,12 @@ export interface ResourceProgress {
   windowsReread?: number;
   /** Most requests this resource had in flight at once. */
   mostInFlight?: number;
-  /** Times a request waited for its pacing slot in the workflow (the budget had none near). */
+  /**
+   * Times a page or record waited in the workflow for Harvest's budget (no slot soon, or a
+   * 429), and until when the latest such wait lasts (ISO; gone once a page came after it).
+   */
   pacingWaits?: number;
+  waitingUntil?: string;
   /** Filled by the CLI from Temporal: the last failure of a page being retried. */
   retrying?: string;
   /** Fan-out resources: parents whose pages are all read, and parents that were gone. */
@@ -289,6 +299,8 @@ export interface ResourceSyncInput {
   /** Set when the token is below Administrator: deletion marking is narrowed to what it sees, or skipped. */
   reach?: TokenReach;
   historyLimit: number;
+  /** Start-to-close timeout (seconds) of the page and record activities (default 180). */
+  pageTimeout?: number;
   /** Requests in flight of this resource (the fixed number, or the least when `inFlight` is set). */
   concurrency: number;
   /**
@@ -404,6 +416,11 @@ export interface RecordCheck {
   state: 'alive' | 'gone' | 'unknown';
   requests: number;
   rateLimited: number;
+  /**
+   * Set when the record was not asked (state `unknown`): Harvest's budget has no slot for it
+   * soon, or Harvest answered 429. The workflow waits until then (ms epoch) and asks again.
+   */
+  waitUntil?: number;
 }
 
 /** Live rows of a resource a full listing did not see (ids as strings: UInt64). */

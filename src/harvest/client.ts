@@ -92,11 +92,15 @@ export class HarvestClient {
 
   private readonly pacer: Pacer;
 
-  constructor(private readonly cfg: HarvestConfig, tokens?: TokenProvider, pacer?: Pacer) {
+  /**
+   * `connections`: sockets to Harvest, at least the requests this process may send at once
+   * (its activities): a request that waited for a socket after its pacing slot would reach
+   * Harvest later than the slot's margin allows.
+   */
+  constructor(private readonly cfg: HarvestConfig, tokens?: TokenProvider, pacer?: Pacer, connections = 32) {
     this.tokens = tokens ?? createTokenProvider(cfg);
     this.pacer = pacer ?? NO_PACING;
-    // Enough sockets for a whole window's burst of pages in flight.
-    this.agent = new Agent({ keepAliveTimeout: 10_000, connections: 32 });
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connections });
     this.apiPrefix = new URL(cfg.baseUrl).toString().replace(/\/+$/, '');
   }
 

@@ -1,5 +1,7 @@
 // The worker side of pacing: before each Harvest request, ask the token's pacer workflow
-// for a slot and wait until it starts. See docs/pacing.md.
+// for a slot and wait until it starts. The pacer grants only near slots: a request whose
+// slot is further away gets a PacingWait, and its activity returns without sending it
+// (the workflow waits on a durable timer and asks again). See docs/pacing.md.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
@@ -8,11 +10,42 @@ import type { Budget, BudgetName } from './window';
 import type { SlotGrant, SlotRequest } from '../workflows/pacer';
 import { HARVEST_BUDGETS } from './window';
 
+/**
+ * No slot of `budget` starts soon: ask again at `waitUntil` (ms epoch). Nothing was booked,
+ * so a request that never comes back costs the budget nothing.
+ */
+export class PacingWait extends Error {
+  constructor(
+    readonly budget: BudgetName,
+    readonly waitUntil: number,
+  ) {
+    super(`no ${budget} request slot before ${new Date(waitUntil).toISOString()}`);
+    this.name = 'PacingWait';
+  }
+}
+
 export interface Pacer {
-  /** Resolves when a request against `budget` may be sent. */
+  /**
+   * Resolves when a request against `budget` may be sent (after at most a short wait);
+   * rejects with a PacingWait when its slot is further away.
+   */
   acquire(budget: BudgetName, signal?: AbortSignal): Promise<void>;
   /** Harvest answered 429: hold the budget for `retryAfterMs` (every worker of the token). */
   rateLimited(budget: BudgetName, retryAfterMs: number): Promise<void>;
+}
+
+/**
+ * A granted slot (wait that long, then send; `at`: its time in the pacer's clock, to give it
+ * back if unused), or none soon (ask again at `later`, ms epoch).
+ */
+type Answer = { waitMs: number; askedAt: number; at?: number } | { later: number };
+
+interface Waiter {
+  budget: BudgetName;
+  resolve: (grant: Answer) => void;
+  reject: (err: unknown) => void;
+  /** A slot granted to this request earlier and not used: given back with the next ask. */
+  release?: number;
 }
 
 /** Every worker polls this queue, whatever its deployment's task queue: any of them can serve a token's pacer. */
@@ -20,37 +53,55 @@ export const PACING_TASK_QUEUE = 'harvest-sync-pacing';
 
 /**
  * Id of the pacer of one credential at one API: a hash, so the token never reaches
- * Temporal. The same token against another base URL (a test fake) is another budget.
+ * Temporal. The same token against another base URL (a test fake) is another budget;
+ * spellings of one URL (trailing slash, case of the host, default port) are one.
  */
 export function pacerWorkflowId(credential: string, baseUrl: string): string {
-  const digest = createHash('sha256').update(baseUrl).update('\0').update(credential).digest('hex');
+  const digest = createHash('sha256').update(canonicalBaseUrl(baseUrl)).update('\0').update(credential).digest('hex');
   return `harvest-pacer-${digest.slice(0, 24)}`;
 }
 
+/** One spelling per API base: scheme and host lower case, no default port, no trailing slash. */
+export function canonicalBaseUrl(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl.trim());
+  } catch {
+    return baseUrl;
+  }
+  // URL lower-cases scheme and host and drops the scheme's default port; the path keeps its case.
+  const path = url.pathname.replace(/\/+$/, '');
+  return `${url.protocol}//${url.host}${path}${url.search}`;
+}
+
 export class WorkflowPacer implements Pacer {
-  private waiting: Array<{ budget: BudgetName; resolve: (grant: { waitMs: number; askedAt: number }) => void; reject: (err: unknown) => void }> = [];
+  private waiting: Waiter[] = [];
+  /** 429s to tell the pacer, sent with the next ask (not an Update each: Temporal admits 10 at once per workflow). */
+  private holds: Array<{ budget: BudgetName; retryAfterMs: number; resolve: () => void; reject: (err: unknown) => void }> = [];
   private asking = false;
   private reasked = 0;
-  /** Longest round trip whose grants are used as they are: the smallest margin of the budgets. */
-  private readonly maxLagMs: number;
 
   constructor(
     private readonly client: Client,
     private readonly workflowId: string,
     private readonly budgets: Record<BudgetName, Budget> = HARVEST_BUDGETS,
+    /** Longest wait of a granted slot (the pacer's default unless given: tests). */
+    private readonly horizonMs?: number,
   ) {
-    this.maxLagMs = Math.min(...Object.values(budgets).map((b) => b.marginMs));
   }
 
   async acquire(budget: BudgetName, signal?: AbortSignal): Promise<void> {
+    let release: number | undefined;
     for (let late = 0; ; late++) {
-      const { waitMs, askedAt } = await this.grant(budget, signal);
+      const answer = await this.grant(budget, signal, release);
+      if ('later' in answer) throw new PacingWait(budget, answer.later);
+      const { waitMs, askedAt } = answer;
       if (waitMs > 0) await sleep(waitMs, undefined, signal ? { signal } : undefined);
       // The slot starts no earlier than askedAt + waitMs. A request sent later than that by
       // more than the margin (a busy event loop wakes timers late) could overlap the next
-      // window's slots: the slot is given up (counted, unused: only conservative) and
-      // another one asked for.
-      if (Date.now() - (askedAt + waitMs) <= this.maxLagMs || late >= 5) return;
+      // window's slots: the slot is given back (it was not used) and another one asked for.
+      if (Date.now() - (askedAt + waitMs) <= this.budgets[budget].marginMs || late >= 5) return;
+      release = answer.at;
       this.lateSlots++;
     }
   }
@@ -58,11 +109,11 @@ export class WorkflowPacer implements Pacer {
   /** Slots given up because their request would have left too late. */
   lateSlots = 0;
 
-  private async grant(budget: BudgetName, signal?: AbortSignal): Promise<{ waitMs: number; askedAt: number }> {
+  private async grant(budget: BudgetName, signal?: AbortSignal, release?: number): Promise<Answer> {
     signal?.throwIfAborted();
     let onAbort: (() => void) | undefined;
-    return new Promise<{ waitMs: number; askedAt: number }>((resolve, reject) => {
-      const entry = { budget, resolve, reject };
+    return new Promise<Answer>((resolve, reject) => {
+      const entry: Waiter = { budget, resolve, reject, ...(release !== undefined ? { release } : {}) };
       this.waiting.push(entry);
       // A cancelled activity (or a worker shutting down, which may also be the one that
       // runs the pacer) stops waiting for its grant at once; a slot granted to it later
@@ -79,7 +130,10 @@ export class WorkflowPacer implements Pacer {
   }
 
   async rateLimited(budget: BudgetName, retryAfterMs: number): Promise<void> {
-    await this.ask({ slots: {}, hold: { budget, retryAfterMs } });
+    return new Promise<void>((resolve, reject) => {
+      this.holds.push({ budget, retryAfterMs, resolve, reject });
+      this.pump();
+    });
   }
 
   /**
@@ -88,33 +142,54 @@ export class WorkflowPacer implements Pacer {
    * slots costs the pacer's history what one slot does).
    */
   private pump(): void {
-    if (this.asking || this.waiting.length === 0) return;
+    if (this.asking || (this.waiting.length === 0 && this.holds.length === 0)) return;
     const batch = this.waiting;
+    const holding = this.holds;
     this.waiting = [];
+    this.holds = [];
     this.asking = true;
+    const holds: NonNullable<SlotRequest['holds']> = {};
+    for (const h of holding) holds[h.budget] = Math.max(holds[h.budget] ?? 0, h.retryAfterMs);
     const slots: SlotRequest['slots'] = {};
-    for (const w of batch) slots[w.budget] = (slots[w.budget] ?? 0) + 1;
+    const release: NonNullable<SlotRequest['release']> = {};
+    for (const w of batch) {
+      slots[w.budget] = (slots[w.budget] ?? 0) + 1;
+      if (w.release !== undefined) (release[w.budget] ??= []).push(w.release);
+      delete w.release;
+    }
     const sent = Date.now();
-    this.ask({ slots })
+    this.ask({ slots, ...(Object.keys(release).length ? { release } : {}), ...(holding.length ? { holds } : {}) })
       .then((grant) => {
+        for (const h of holding) h.resolve();
+        // Measured from the answer's arrival, so a request never asks again too early.
+        const arrived = Date.now();
         // The pacer granted these slots at its own "now", somewhere within this round trip;
-        // a request sent later than that by more than the margin could overlap the next
-        // window's slots. A slow answer's slots are given up (counted, unused: only
-        // conservative) and asked for again.
-        if (Date.now() - sent > this.maxLagMs && this.reasked < 5) {
-          this.reasked++;
-          this.waiting.unshift(...batch);
-          return;
-        }
-        this.reasked = 0;
+        // a request sent later than that by more than its budget's margin could overlap the
+        // next window's slots. A slow answer's slots are given back (with the next ask:
+        // their requests were not sent) and asked for again.
+        const slow = (b: BudgetName): boolean => arrived - sent > this.budgets[b].marginMs && this.reasked < 5;
+        const again: Waiter[] = [];
         const next: Partial<Record<BudgetName, number>> = {};
         for (const w of batch) {
           const i = (next[w.budget] = (next[w.budget] ?? -1) + 1);
-          w.resolve({ waitMs: grant[w.budget]?.[i] ?? 0, askedAt: sent });
+          const granted = grant.slots[w.budget] ?? [];
+          const at = grant.now !== undefined && i < granted.length ? grant.now + granted[i] : undefined;
+          if (i >= granted.length) w.resolve({ later: arrived + (grant.later?.[w.budget]?.[i - granted.length] ?? 0) });
+          else if (slow(w.budget)) {
+            // The same entry (a cancellation finds it by identity), asked again with its slot given back.
+            if (at !== undefined) w.release = at;
+            again.push(w);
+          }
+          else w.resolve({ waitMs: granted[i], askedAt: sent, ...(at !== undefined ? { at } : {}) });
         }
+        if (again.length > 0) {
+          this.reasked++;
+          this.waiting.unshift(...again);
+        } else this.reasked = 0;
       })
       .catch((err: unknown) => {
         for (const w of batch) w.reject(err);
+        for (const h of holding) h.reject(err);
       })
       .finally(() => {
         this.asking = false;
@@ -132,7 +207,7 @@ export class WorkflowPacer implements Pacer {
           startWorkflowOperation: new WithStartWorkflowOperation<Workflow>('harvestPacer', {
             workflowId: this.workflowId,
             taskQueue: PACING_TASK_QUEUE,
-            args: [{ budgets: this.budgets }],
+            args: [{ budgets: this.budgets, ...(this.horizonMs !== undefined ? { horizonMs: this.horizonMs } : {}) }],
             workflowIdConflictPolicy: 'USE_EXISTING',
           }),
         });

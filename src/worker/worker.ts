@@ -17,6 +17,7 @@ import { connectNative } from '../temporal/connection';
 import { dataConverterFor } from '../temporal/codec';
 import { ensureSearchAttributes } from '../temporal/namespace';
 import { NO_PACING, PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from '../pacing/pacer';
+import { HARVEST_BUDGETS } from '../pacing/window';
 import type { HarvestConfig } from '../config';
 import { prebuiltWorkflowBundle, sourceWorkflowBundle } from './workflow-bundle';
 import { buildIdOf, makeCurrent } from './versioning';
@@ -105,9 +106,13 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
     ? new WorkflowPacer(
         new Client({ connection: opts.connection, namespace: cfg.temporal.namespace, dataConverter: dataConverterFor(cfg.temporal) }),
         pacerWorkflowId(credentialOf(cfg.harvest), cfg.harvest.baseUrl),
+        cfg.worker.budgets,
       )
     : NO_PACING;
-  const harvest = new HarvestClient(cfg.harvest, undefined, pacer);
+  // Report pages run on their own queue, up to a whole reports window at once.
+  const reportsInFlight = windowPacing ? HARVEST_BUDGETS.reports.limit : 2;
+  // A socket for every activity that may be sending: none waits for one after its slot.
+  const harvest = new HarvestClient(cfg.harvest, undefined, pacer, cfg.worker.maxConcurrentActivities + reportsInFlight);
   const clickhouseTarget: ClickHouseTarget = cfg.clickhouse.url
     ? { where: cfg.clickhouse.url, user: cfg.clickhouse.user, password: cfg.clickhouse.password }
     : { where: `the embedded engine at ${cfg.clickhouse.path}` };
@@ -153,8 +158,10 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
       taskQueue: reportsTaskQueue(cfg.temporal.taskQueue),
       activities: { fetchPage: activities.fetchPage },
       ...(windowPacing ? {} : { maxTaskQueueActivitiesPerSecond: cfg.worker.reportsPerSecond }),
-      // Report pages are small (aggregates): a full sync's windows (9 reports × 4) go out together.
-      maxConcurrentActivityTaskExecutions: windowPacing ? 36 : 2,
+      // Report pages are small (aggregates), and one waits for its slot inside its activity
+      // only briefly (longer waits are workflow timers): a whole reports window (100) may go
+      // out together, whatever the number of accounts (each sync reads 9 reports × 4 windows).
+      maxConcurrentActivityTaskExecutions: reportsInFlight,
     });
     const workers = [main, reports];
     if (windowPacing) {

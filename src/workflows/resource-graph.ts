@@ -104,6 +104,7 @@ function resourceInput(run: AccountRun, name: string): ResourceSyncInput {
     runStartedAt: run.startedAt.toISOString(),
     ...(run.reach && run.reach.role !== 'administrator' ? { reach: run.reach } : {}),
     historyLimit: Math.max(20, input.historyLimit ?? 5000),
+    ...(input.pageTimeout !== undefined ? { pageTimeout: input.pageTimeout } : {}),
     // Pages in flight per resource: with window pacing a fresh window is spent at once.
     concurrency: Math.min(16, input.concurrency ?? PAGES_IN_FLIGHT),
     // Unless the sync was given a concurrency: as many as the budget's rate needs while a

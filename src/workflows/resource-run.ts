@@ -1,9 +1,10 @@
 // The state of one resource's sync, shared by its readers: progress, the carried state,
 // the page request (with its accounting and pacing waits), lanes and continue-as-new.
-import { continueAsNew, sleep, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, workflowInfo } from '@temporalio/workflow';
 import type { DateRange, PageRequest, PageResult, RecordCheck, ResourceCarry, ResourceProgress, ResourceSyncInput, WorkflowSpec } from '../core/types';
 import type { ReportWindow } from '../core/windows';
-import { harvestActivities, reportActivities } from './proxies';
+import { harvestActivities, pageActivities, reportActivities } from './proxies';
+import { paced } from './paced';
 import { FAN_OUT_LANES, IN_FLIGHT_HEADROOM, LISTING_PASSES } from '../core/tuning';
 
 /** What a reader asks of one page: the resource's first page (url null, filtered so) or a link. */
@@ -26,13 +27,17 @@ export class ResourceRun {
   readonly maxPasses: number;
   private inFlight = 0;
   private readonly pages: { fetchPage(req: PageRequest): Promise<PageResult> };
+  private readonly records: Pick<typeof harvestActivities, 'fetchRecord'>;
 
   constructor(readonly input: ResourceSyncInput) {
     this.spec = input.spec;
     this.carry = input.carry ?? { progress: freshProgress(input) };
     this.progress = this.carry.progress;
     this.maxPasses = Math.max(1, input.listingPasses ?? LISTING_PASSES);
-    this.pages = this.spec.report ? reportActivities() : harvestActivities;
+    // `pageTimeout`: a sync given a shorter attempt limit (tests that scale Harvest's windows down).
+    const general = input.pageTimeout ? pageActivities(input.pageTimeout) : harvestActivities;
+    this.pages = this.spec.report ? reportActivities(input.pageTimeout) : general;
+    this.records = general;
   }
 
   /**
@@ -65,7 +70,7 @@ export class ResourceRun {
     this.progress.mostInFlight = Math.max(this.progress.mostInFlight ?? 0, this.inFlight);
     let page: PageResult;
     try {
-      page = await this.paced(() =>
+      page = await paced(() =>
         this.pages.fetchPage({
           accountId: this.input.accountId,
           syncId: this.input.syncId,
@@ -79,10 +84,13 @@ export class ResourceRun {
           // Reports under a token below Administrator store only the rows within its reach.
           ...(this.spec.report && this.input.reach ? { reach: this.input.reach } : {}),
         }),
-      );
+      (until) => this.waiting(until));
     } finally {
       this.inFlight--;
     }
+    this.waited();
+    this.progress.requests += page.requests;
+    this.progress.rateLimited += page.rateLimited;
     if (page.busyMs !== undefined) this.carry.busyMs = this.carry.busyMs ? Math.round(this.carry.busyMs * 0.7 + page.busyMs * 0.3) : page.busyMs;
     if (!page.parentGone) {
       this.progress.pages++;
@@ -96,24 +104,24 @@ export class ResourceRun {
   }
 
   /** One record asked of Harvest (deletion confirmation). */
-  checkRecord(id: string): Promise<RecordCheck> {
+  async checkRecord(id: string): Promise<RecordCheck> {
     const { accountId, syncId, reach } = this.input;
-    return this.paced(() => harvestActivities.fetchRecord({ accountId, syncId, resource: this.spec.name, id, ...(reach ? { reach } : {}) }));
+    const check = await paced(() => this.records.fetchRecord({ accountId, syncId, resource: this.spec.name, id, ...(reach ? { reach } : {}) }), (until) => this.waiting(until));
+    this.waited();
+    this.progress.requests += check.requests;
+    this.progress.rateLimited += check.rateLimited;
+    return check;
   }
 
-  /**
-   * An activity that found no pacing slot near enough sent nothing and said when to come
-   * back: the wait is a durable timer here, never a running activity attempt.
-   */
-  private async paced<T extends { requests: number; rateLimited: number; waitUntil?: number }>(call: () => Promise<T>): Promise<T> {
-    for (;;) {
-      const result = await call();
-      this.progress.requests += result.requests;
-      this.progress.rateLimited += result.rateLimited;
-      if (result.waitUntil === undefined) return result;
-      this.progress.pacingWaits = (this.progress.pacingWaits ?? 0) + 1;
-      await sleep(Math.max(1, result.waitUntil - Date.now()));
-    }
+  /** A request waits in the workflow for Harvest's budget: progress says until when. */
+  private waiting(untilMs: number): void {
+    this.progress.pacingWaits = (this.progress.pacingWaits ?? 0) + 1;
+    const until = new Date(untilMs).toISOString();
+    if (!this.progress.waitingUntil || until > this.progress.waitingUntil) this.progress.waitingUntil = until;
+  }
+
+  private waited(): void {
+    if (this.progress.waitingUntil && Date.parse(this.progress.waitingUntil) <= Date.now()) delete this.progress.waitingUntil;
   }
 }
 

@@ -42,6 +42,7 @@ const SAMPLES: Record<VariableType, { valid: string; invalid: string | null }> =
   'log-level': { valid: 'warning', invalid: 'loud' },
   pacing: { valid: 'queue', invalid: 'fast' },
   'page-size': { valid: '150', invalid: '2001' },
+  budgets: { valid: 'reports=100/30', invalid: 'reports=100' },
 };
 
 describe('config: the table of variables', () => {

@@ -594,6 +594,41 @@ describe('workflows (mocked activities)', () => {
     assert.equal(r.roles.committedCursor, null);
     assert.equal(mock.calls.recordRun.at(-1)?.mode, 'backfill');
   });
+
+  it('a page told to wait for the budget (no slot soon, or a 429) waits in the workflow until then, asks again, and its requests are counted', async () => {
+    const mock = mockActivities({ resources: [spec('tasks'), spec('users')], pages: { tasks: 3 } });
+    const real = mock.activities.fetchPage!;
+    const answers: Array<{ page: number; at: number; waitUntil?: number }> = [];
+    let waitsLeft = 2;
+    mock.activities.fetchPage = async (req: PageRequest): Promise<PageResult> => {
+      const page = pageOf(req.url);
+      if (req.resource === 'tasks' && page === 2 && waitsLeft > 0) {
+        waitsLeft--;
+        // First no slot soon (nothing sent), then a 429 answered (one request, rate limited).
+        const waitUntil = Date.now() + 2000;
+        answers.push({ page, at: Date.now(), waitUntil });
+        const sent = waitsLeft === 0;
+        return { next: null, rows: 0, requests: sent ? 1 : 0, rateLimited: sent ? 1 : 0, maxUpdatedAt: null, typeMismatches: 0, waitUntil };
+      }
+      answers.push({ page, at: Date.now() });
+      return real(req);
+    };
+    const { summary, error } = await sync(mock, {});
+    assert.equal(error, undefined);
+    const tasks = byName(summary!.resources).tasks;
+    assert.equal(tasks.state, 'done');
+    assert.equal(tasks.pages, 3, 'a waiting answer is not a page');
+    assert.equal(tasks.rows, 3 * ROWS_PER_PAGE);
+    assert.equal(tasks.requests, 3 + 1, 'the 429 counts as a request, the answer without a slot does not');
+    assert.equal(tasks.rateLimited, 1);
+    assert.equal(tasks.pacingWaits, 2);
+    assert.equal(tasks.waitingUntil, undefined, 'no wait left once the pages came');
+    // Each ask after a wait came no earlier than the time it was told (workflow timers, not retries).
+    const second = answers.filter((a) => a.page === 2);
+    assert.equal(second.length, 3);
+    for (let i = 1; i < second.length; i++) assert.ok(second[i].at >= second[i - 1].waitUntil! - 50, `asked again ${second[i - 1].waitUntil! - second[i].at} ms early`);
+    assert.equal(byName(summary!.resources).users.pacingWaits, undefined);
+  });
 });
 
 // Run on its own (npm run test:fast), this file stops the dev server it started; in
