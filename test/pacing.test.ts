@@ -12,7 +12,7 @@ import type { ResourceProgress, SyncSummary } from '../src/core/types';
 import { CATALOG, getResource } from '../src/catalog';
 import { firstPageUrl, HarvestClient } from '../src/harvest/client';
 import { PACING_TASK_QUEUE, PacingWait, pacerWorkflowId, WorkflowPacer } from '../src/pacing/pacer';
-import { emptyLedger, GRANT_HORIZON_MS, grantSlot, HARVEST_BUDGETS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, releaseSlots, type Budget, type BudgetName } from '../src/pacing/window';
+import { emptyLedger, GRANT_HORIZON_MS, grantSlot, HARVEST_BUDGETS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, releaseSlots, type Budget, type BudgetName } from '../src/core/budget-window';
 import { PROJECT_ROOT, query, runSync, temporalEnv, testConfig, TMP, unique, workflowBundle } from './support/harness';
 
 const run = promisify(execFile);

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseEnv } from 'node:util';
 import { readValues, type Env, type LogFormat, type LogLevel, type Values } from './values';
-import type { Budget, BudgetName } from '../pacing/window';
+import type { Budget, BudgetName } from './budgets';
 
 export { DEFAULT_USER_AGENT, ENV_VARIABLES, APPLICATION_VARIABLES, type EnvVariable, type VariableName } from './variables';
 export { secretValues, type Env, type LogFormat, type LogLevel } from './values';

@@ -3,7 +3,7 @@
 // contents); the caller reports every problem at once.
 import * as fs from 'node:fs';
 import { ENV_VARIABLES, type EnvVariable, type Section, type VariableName, type VariableType } from './variables';
-import { HARVEST_BUDGETS, type Budget, type BudgetName } from '../pacing/window';
+import { HARVEST_BUDGETS, type Budget, type BudgetName } from './budgets';
 
 export type Env = Record<string, string | undefined>;
 export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';

@@ -7,7 +7,7 @@ import type { ResourceSpec } from '../catalog';
 import { createTokenProvider, type TokenProvider } from './auth';
 import { errorForStatus, HarvestError } from './errors';
 import { NO_PACING, type Pacer } from '../pacing/pacer';
-import type { BudgetName } from '../pacing/window';
+import type { BudgetName } from '../core/budget-window';
 
 export const PER_PAGE = 2000;
 

@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { Workflow } from '@temporalio/common';
-import type { Budget, BudgetName } from './window';
+import type { Budget, BudgetName } from '../core/budget-window';
 import type { SlotGrant, SlotRequest } from '../workflows/pacer';
-import { HARVEST_BUDGETS } from './window';
+import { HARVEST_BUDGETS } from '../core/budget-window';
 
 /**
  * No slot of `budget` starts soon: ask again at `waitUntil` (ms epoch). Nothing was booked,

@@ -17,7 +17,7 @@ import { connectNative } from '../temporal/connection';
 import { dataConverterFor } from '../temporal/codec';
 import { ensureSearchAttributes } from '../temporal/namespace';
 import { NO_PACING, PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from '../pacing/pacer';
-import { HARVEST_BUDGETS } from '../pacing/window';
+import { HARVEST_BUDGETS } from '../core/budget-window';
 import type { HarvestConfig } from '../config';
 import { prebuiltWorkflowBundle, sourceWorkflowBundle } from './workflow-bundle';
 import { buildIdOf, makeCurrent } from './versioning';

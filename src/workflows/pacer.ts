@@ -5,7 +5,7 @@
 // restarts. Only near slots are granted (GRANT_HORIZON_MS); a request whose slot is
 // further away is told when to ask again and waits in its workflow. See docs/pacing.md.
 import { condition, continueAsNew, defineUpdate, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
-import { emptyLedger, GRANT_HORIZON_MS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, releaseSlots, type Budget, type BudgetName, type LedgerState } from '../pacing/window';
+import { emptyLedger, GRANT_HORIZON_MS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, releaseSlots, type Budget, type BudgetName, type LedgerState } from '../core/budget-window';
 
 export interface PacerInput {
   budgets: Record<BudgetName, Budget>;

@@ -1,24 +1,9 @@
 // Harvest's budgets as what they are: windows per token. A ledger of the slots granted
 // recently, per budget. Pure and deterministic: the pacer workflow keeps it in its state.
 
-export type BudgetName = 'general' | 'reports';
+import type { Budget, BudgetName } from '../config/budgets';
 
-export interface Budget {
-  /** Requests allowed in any window of `windowMs`. */
-  limit: number;
-  windowMs: number;
-  /**
-   * Added to every window: a request granted for time t reaches Harvest a little later
-   * (the grant's round trip, the event loop, the network), and not every request by the
-   * same delay. The margin absorbs that difference.
-   */
-  marginMs: number;
-}
-
-export const HARVEST_BUDGETS: Record<BudgetName, Budget> = {
-  general: { limit: 100, windowMs: 15_000, marginMs: 1_000 },
-  reports: { limit: 100, windowMs: 15 * 60_000, marginMs: 2_000 },
-};
+export { HARVEST_BUDGETS, type Budget, type BudgetName } from '../config/budgets';
 
 /**
  * Only a slot that starts within this long is granted (booked); a later one is answered
