@@ -1,4 +1,4 @@
-// Writes .env.example and the README's table of variables from src/config/variables.ts.
+// Writes .env.example and docs/configuration.md's table of variables from src/config/variables.ts.
 //   npm run docs:config          (rewrite both)
 //   npm run docs:config -- --check   (exit 1 when either is out of step)
 import * as fs from 'node:fs';
@@ -10,7 +10,7 @@ const check = process.argv.includes('--check');
 let stale = 0;
 for (const [file, render] of [
   ['.env.example', () => renderEnvExample()],
-  ['README.md', (current: string) => withReadmeTable(current)],
+  ['docs/configuration.md', (current: string) => withReadmeTable(current)],
 ] as const) {
   const target = path.join(root, file);
   const current = fs.readFileSync(target, 'utf8');

@@ -1,11 +1,11 @@
-// .env.example and the README's table of variables, rendered from the table in
+// .env.example and docs/configuration.md's table of variables, rendered from the table in
 // ./variables.ts. `npm run docs:config` writes them; test/fast/config.test.ts checks that
 // the files in the repository are what this renders.
 import { ENV_VARIABLES, SECTION_TITLES, type EnvVariable, type Section } from './variables';
 
 const VARIABLES: readonly EnvVariable[] = ENV_VARIABLES;
 
-/** The README's table sits between these two lines. */
+/** docs/configuration.md's table sits between these two lines. */
 export const README_TABLE_BEGIN = '<!-- variables: generated from src/config/variables.ts by `npm run docs:config` -->';
 export const README_TABLE_END = '<!-- /variables -->';
 
@@ -23,11 +23,11 @@ export function renderReadmeTable(): string {
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
-/** Replaces the table between the markers of a README. */
+/** Replaces the table between the markers of docs/configuration.md. */
 export function withReadmeTable(readme: string): string {
   const begin = readme.indexOf(README_TABLE_BEGIN);
   const end = readme.indexOf(README_TABLE_END);
-  if (begin < 0 || end < begin) throw new Error(`README.md: the markers ${README_TABLE_BEGIN} … ${README_TABLE_END} are missing`);
+  if (begin < 0 || end < begin) throw new Error(`docs/configuration.md: the markers ${README_TABLE_BEGIN} … ${README_TABLE_END} are missing`);
   return `${readme.slice(0, begin + README_TABLE_BEGIN.length)}\n${renderReadmeTable()}\n${readme.slice(end)}`;
 }
 

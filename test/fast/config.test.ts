@@ -1,5 +1,5 @@
 // The table of environment variables (src/config/variables.ts) and what it drives: the
-// parsing, the secrets redacted from logs, .env.example and the README's table.
+// parsing, the secrets redacted from logs, .env.example and docs/configuration.md's table.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -115,10 +115,10 @@ describe('config: the table of variables', () => {
     }
   });
 
-  it('.env.example and the README table are what the table renders (npm run docs:config)', () => {
+  it('.env.example and docs/configuration.md are what the table renders (npm run docs:config)', () => {
     assert.equal(read('.env.example'), renderEnvExample(), '.env.example is out of step: run npm run docs:config');
-    const readme = read('README.md');
-    assert.equal(withReadmeTable(readme), readme, 'README.md is out of step: run npm run docs:config');
+    const readme = read('docs/configuration.md');
+    assert.equal(withReadmeTable(readme), readme, 'docs/configuration.md is out of step: run npm run docs:config');
     for (const v of APP) {
       assert.ok(renderReadmeTable().includes(`| \`${v.name}\` |`));
       assert.match(read('.env.example'), new RegExp(`^(# )?${v.name}=`, 'm'), `.env.example: no ${v.name}`);
