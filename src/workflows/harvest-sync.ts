@@ -46,7 +46,7 @@ import {
   type TokenReach,
   type WorkflowSpec,
 } from '../core/types';
-import { storeActivities } from './proxies';
+import { controlActivities } from './proxies';
 import { syncResource } from './sync-resource';
 
 export { accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../core/contracts';
@@ -76,12 +76,12 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const audit: Record<string, AuditOutcome> = {};
   setHandler(syncProgressQuery, () => ({ syncId: info.workflowId, mode, startedAt, resources: [], accountSyncs: refs }));
 
-  const { searchAttributes, resourceNames, taskQueue } = await storeActivities.ensureSchema();
+  const { searchAttributes, resourceNames, taskQueue } = await controlActivities.ensureSchema();
   const nameProblems = validateSyncInput(input, resourceNames);
   if (nameProblems.length > 0) {
     throw ApplicationFailure.nonRetryable(`invalid harvestSync input: ${nameProblems.join('; ')}`, 'InvalidInput');
   }
-  const accounts = input.accountId !== undefined ? [input.accountId] : await storeActivities.resolveAccounts();
+  const accounts = input.accountId !== undefined ? [input.accountId] : await controlActivities.resolveAccounts();
   if (accounts.length === 0) throw ApplicationFailure.nonRetryable('the token reaches no Harvest account', 'NoAccounts');
   upsertMemo({ accounts, mode, resources: input.resources ?? 'all', ...(input.since ? { since: input.since } : {}), ...(input.until ? { until: input.until } : {}) });
   if (searchAttributes) upsertSearchAttributes([{ key: ACCOUNTS_ATTRIBUTE, value: accounts }, { key: MODE_ATTRIBUTE, value: mode }]);
@@ -167,7 +167,7 @@ async function skipAccount(ref: AccountSyncRef, mode: SyncMode, origin: SyncOrig
   const reason = `another ${mode === 'backfill' ? 'backfill' : 'sync'} of account ${ref.accountId} is running (workflow ${ref.workflowId})`;
   log.warn('account skipped: already being synced', { accountId: ref.accountId, workflowId: ref.workflowId });
   const finishedAt = new Date().toISOString();
-  await storeActivities.recordRun({
+  await controlActivities.recordRun({
     accountId: ref.accountId, runId: `${origin.runId}/${ref.accountId}`, workflowId: origin.workflowId, mode,
     trigger: origin.trigger, scheduleId: origin.scheduleId, startedAt, finishedAt, status: 'skipped', error: reason, resources: [],
   });
@@ -192,7 +192,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
   let harvestLagMs = 0;
   const token = (): SyncRunRecord['token'] => (reach ? { userId: reach.userId, accessRoles: reach.accessRoles, role: reach.role } : undefined);
   const record = (status: SyncRunRecord['status'], error = ''): Promise<void> =>
-    storeActivities.recordRun({
+    controlActivities.recordRun({
       accountId, runId: syncId, workflowId: input.origin.workflowId, mode, trigger: input.origin.trigger, scheduleId: input.origin.scheduleId,
       startedAt: startedAt.toISOString(), finishedAt: status === 'running' ? null : new Date().toISOString(), status, error, resources: [...progress.values()],
       ...(reach ? { token: token() } : {}),
@@ -200,7 +200,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
 
   // The plan (cursors, the selected resources and their catalog entries) is an activity
   // result: a replay, on whatever release, decides from the same facts.
-  const plan = await storeActivities.planAccountSync({ accountId, ...(input.resources ? { resources: input.resources } : {}) });
+  const plan = await controlActivities.planAccountSync({ accountId, ...(input.resources ? { resources: input.resources } : {}) });
   const specs = new Map<string, WorkflowSpec>(plan.resources.map((r) => [r.name, r]));
   const selected = plan.resources.map((r) => r.name);
   for (const name of selected) {
@@ -229,7 +229,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
 
   await record('running');
   try {
-    const { clock, ...read } = await storeActivities.readTokenReach({ accountId });
+    const { clock, ...read } = await controlActivities.readTokenReach({ accountId });
     reach = read;
     harvestLagMs = clock ? harvestClockLag(clock, Date.now()) : 0;
     if (harvestLagMs > CLOCK_SKEW_WARNING_MS) log.warn(clockSkewWarning(harvestLagMs), { accountId, harvestLagMs });
@@ -358,7 +358,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       const noteWindows = async (): Promise<void> => {
         if (!plan.windowInputs?.includes(name)) return;
         try {
-          await storeActivities.noteReportWindows({ accountId, syncId });
+          await controlActivities.noteReportWindows({ accountId, syncId });
         } catch (err) {
           if (isCancellation(err)) throw err;
           // A safety net only (the reports derive the same windows from the entries' versions).
@@ -445,7 +445,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
       cursors.push({ resource: fullMark(r.resource), cursor: startedAt.toISOString() });
     }
     if (cursors.length > 0 || checkedParents.length > 0) {
-      await storeActivities.commitCursors({ accountId, syncId, cursors, ...(checkedParents.length ? { checkedParents } : {}) });
+      await controlActivities.commitCursors({ accountId, syncId, cursors, ...(checkedParents.length ? { checkedParents } : {}) });
     }
     for (const r of resources) {
       if (r.state === 'done' && r.pendingCursor) r.committedCursor = r.pendingCursor;
@@ -454,7 +454,7 @@ export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary>
 
     // The report windows read are audited as they are replaced: which disagree with the entries.
     const audited = (plan.auditedReports ?? []).some((name) => ['done', 'failed'].includes(progress.get(name)?.state ?? ''));
-    const audit = audited ? await storeActivities.auditFindings({ accountId, syncId }) : undefined;
+    const audit = audited ? await controlActivities.auditFindings({ accountId, syncId }) : undefined;
     for (const w of audit?.disagreeing ?? []) {
       const what = { accountId, report: w.report, window: `${w.from}..${w.to}`, projects: w.projects };
       if (w.flagged) log.warn('report window disagrees with the synced entries again: its entries were re-read and still differ', what);

@@ -8,7 +8,8 @@ import { ActivityCancellationType, proxyActivities, workflowInfo } from '@tempor
 import type { Activities } from '../activities';
 import { reportsTaskQueue } from '../core/windows';
 
-export const harvestActivities = proxyActivities<Pick<Activities, 'fetchPage' | 'fetchRecord'>>({
+/** A Harvest request each: pages (stored in the same attempt) and single records. */
+export const pageActivities = proxyActivities<Pick<Activities, 'fetchPage' | 'fetchRecord'>>({
   startToCloseTimeout: '3 minutes',
   heartbeatTimeout: '15 seconds',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
@@ -26,7 +27,8 @@ export function reportActivities(): Pick<Activities, 'fetchPage'> {
   });
 }
 
-export const storeActivities = proxyActivities<Omit<Activities, 'fetchPage' | 'fetchRecord'>>({
+/** The rest: schema, plans, parent lists, deletions, report windows, cursors, the run log. */
+export const controlActivities = proxyActivities<Omit<Activities, 'fetchPage' | 'fetchRecord'>>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });

@@ -3,7 +3,7 @@
 import { continueAsNew, sleep, workflowInfo } from '@temporalio/workflow';
 import type { DateRange, PageRequest, PageResult, RecordCheck, ResourceCarry, ResourceProgress, ResourceSyncInput, WorkflowSpec } from '../core/types';
 import type { ReportWindow } from '../core/windows';
-import { harvestActivities, reportActivities } from './proxies';
+import { pageActivities, reportActivities } from './proxies';
 import { FAN_OUT_LANES, IN_FLIGHT_HEADROOM, LISTING_PASSES } from '../core/tuning';
 
 /** What a reader asks of one page: the resource's first page (url null, filtered so) or a link. */
@@ -32,7 +32,7 @@ export class ResourceRun {
     this.carry = input.carry ?? { progress: freshProgress(input) };
     this.progress = this.carry.progress;
     this.maxPasses = Math.max(1, input.listingPasses ?? LISTING_PASSES);
-    this.pages = this.spec.report ? reportActivities() : harvestActivities;
+    this.pages = this.spec.report ? reportActivities() : pageActivities;
   }
 
   /**
@@ -98,7 +98,7 @@ export class ResourceRun {
   /** One record asked of Harvest (deletion confirmation). */
   checkRecord(id: string): Promise<RecordCheck> {
     const { accountId, syncId, reach } = this.input;
-    return this.paced(() => harvestActivities.fetchRecord({ accountId, syncId, resource: this.spec.name, id, ...(reach ? { reach } : {}) }));
+    return this.paced(() => pageActivities.fetchRecord({ accountId, syncId, resource: this.spec.name, id, ...(reach ? { reach } : {}) }));
   }
 
   /**

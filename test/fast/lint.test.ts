@@ -52,7 +52,7 @@ describe('lint: the layers, determinism, the fake Harvest', () => {
     const ok = [
       "import type * as activities from '../activities';",
       "import { proxyActivities } from '@temporalio/workflow';",
-      "import { storeActivities } from './proxies';",
+      "import { controlActivities } from './proxies';",
       "import { planCursor } from '../core/plan';",
       "import { QUERY_NAMES } from '../core/contracts';",
       "import type { ResourceSpec } from '../catalog';",
