@@ -6,7 +6,7 @@ import { createClient } from '@clickhouse/client';
 import type { ChdbConnection } from 'chdb/connection';
 import type { ClickHouseConfig } from '../config';
 import { classified, tableLabel } from './errors';
-import type { InsertSettings, TableName } from './port';
+import type { ClickHouseStore, InsertSettings, TableName } from './port';
 import { CLIENT_SETTINGS, ClientStore } from './server';
 
 export class ClickHouseUnavailableError extends Error {
@@ -76,7 +76,7 @@ class EmbeddedStore extends ClientStore {
   }
 }
 
-export function openEmbedded(cfg: ClickHouseConfig): EmbeddedStore {
+export function openEmbedded(cfg: ClickHouseConfig): ClickHouseStore {
   if (engine && engine.path !== cfg.path) {
     throw new ClickHouseUnavailableError(`this process already uses the embedded ClickHouse at ${engine.path}; it cannot also open ${cfg.path}`);
   }
