@@ -22,6 +22,13 @@ const DETERMINISTIC = {
   message: 'Workflow code (and what it imports) must stay deterministic: no I/O or Node modules.',
 };
 
+// ClickHouse's libraries stay behind the store (src/clickhouse/port.ts): the rest of src/
+// sees classified errors and typed calls, never a client.
+const STORE_LIBRARIES = {
+  group: ['@clickhouse/*', 'chdb', 'chdb/*'],
+  message: 'ClickHouse is reached through the store (src/clickhouse/port.ts, openClickHouse); its libraries stay in src/clickhouse.',
+};
+
 /** Relative imports that reach folder `name` of src/ from any depth: '../name', '../../name/x'. */
 const reaching = (names) => `^(\\.\\./)+(${names.join('|')})(/.*)?$`;
 
@@ -40,7 +47,7 @@ function layerRule(index) {
             { regex: reaching(upward.filter((f) => !typesOnly.includes(f))), message: `src/${folder} sits in layer ${index + 1} of docs/architecture.md: it may import only from the layers below it.` },
             ...(typesOnly.length ? [{ regex: reaching(typesOnly), allowTypeImports: true, message: 'Workflows import the activities as types only (proxyActivities).' }] : []),
             { regex: '^(\\.\\./)+fake-harvest(/.*)?$', message: 'The product does not import the fake Harvest (only `demo` does).' },
-            ...(['workflows', 'core', 'catalog'].includes(folder) ? [DETERMINISTIC] : []),
+            ...(['workflows', 'core', 'catalog'].includes(folder) ? [DETERMINISTIC] : folder === 'clickhouse' ? [] : [STORE_LIBRARIES]),
             ...(folder === 'workflows'
               ? [{ regex: reaching(['catalog']), allowTypeImports: true, message: 'Workflows must not read the catalog (replay safety): take the spec from the input or an activity result; see docs/releasing.md.' }]
               : []),

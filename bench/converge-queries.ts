@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   const ch = openClickHouse({ path: dir, database: 'bench' });
   const db = 'bench';
   try {
-    await ensureSchema(ch.client, db, CATALOG);
+    await ensureSchema(ch, db, CATALOG);
     const entries = getResource('time_entries');
     const day0 = Date.UTC(2022, 0, 1);
     const entry = (id: number, hours: number) => ({
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     });
     const store = async (records: Array<Record<string, unknown>>, syncId: string) => {
       for (let i = 0; i < records.length; i += 2000) {
-        await storePage(ch.client, db, entries, '1', syncId, buildTables(entries, records.slice(i, i + 2000), { accountId: '1', syncedAt: new Date(), syncId }));
+        await storePage(ch, db, entries, '1', syncId, buildTables(entries, records.slice(i, i + 2000), { accountId: '1', syncedAt: new Date(), syncId }));
       }
     };
     await store(Array.from({ length: n }, (_, i) => entry(i + 1, 1.25)), 'before');
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     // An incremental run's worth of changes: 500 entries, 50 of them moved to another date.
     await store(Array.from({ length: 500 }, (_, i) => ({ ...entry(i * 37 + 1, 2), ...(i < 50 ? { spent_date: '2025-06-01' } : {}) })), 'now');
     const invoices = getResource('invoices');
-    await storePage(ch.client, db, invoices, '1', 'before', buildTables(invoices, Array.from({ length: 5000 }, (_, i) => ({
+    await storePage(ch, db, invoices, '1', 'before', buildTables(invoices, Array.from({ length: 5000 }, (_, i) => ({
       id: i + 1, state: i % 2 ? 'open' : 'paid', updated_at: '2024-01-01T00:00:00Z', line_items: [],
     })), { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
 
@@ -58,11 +58,11 @@ async function main(): Promise<void> {
       process.stdout.write(`${what.padEnd(58)} median ${runs[2].toFixed(1)} ms (min ${runs[0].toFixed(1)}, max ${runs[4].toFixed(1)})\n`);
     };
     process.stdout.write(`${n.toLocaleString('en-US')} time entries (+500 new versions), 5,000 invoices\n`);
-    await time('stale entry dates since the report cursor', () => staleEntryDates(ch.client, db, '1', { since, notBy: 'x' }));
-    await time('stale entry dates written by one sync', () => staleEntryDates(ch.client, db, '1', { writtenBy: 'now' }));
-    await time('audit of one report window (report_time_projects)', () => auditReportWindow(ch.client, db, '1', 'report_time_projects', windowOf('2024-06-01'), 'audit'));
-    await time('re-check parents (rotation, 2,500 open invoices)', () => parentIds(ch.client, db, '1', getResource('invoice_payments'), 0, 200, 'sync'));
-    await time('record the parent checks', () => recordParentChecks(ch.client, db, '1', getResource('invoice_payments'), 'sync', true));
+    await time('stale entry dates since the report cursor', () => staleEntryDates(ch, db, '1', { since, notBy: 'x' }));
+    await time('stale entry dates written by one sync', () => staleEntryDates(ch, db, '1', { writtenBy: 'now' }));
+    await time('audit of one report window (report_time_projects)', () => auditReportWindow(ch, db, '1', 'report_time_projects', windowOf('2024-06-01'), 'audit'));
+    await time('re-check parents (rotation, 2,500 open invoices)', () => parentIds(ch, db, '1', getResource('invoice_payments'), 0, 200, 'sync'));
+    await time('record the parent checks', () => recordParentChecks(ch, db, '1', getResource('invoice_payments'), 'sync', true));
   } finally {
     await ch.close();
     fs.rmSync(dir, { recursive: true, force: true });

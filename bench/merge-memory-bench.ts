@@ -37,8 +37,8 @@ async function variant(name: string, n: number): Promise<Figures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'merge-bench-'));
   const ch = openClickHouse({ path: dir, database: 'harvest' } as never);
   try {
-    await ensureSchema(ch.client, ch.database, CATALOG);
-    if (name === 'defaults') await ch.client.command({ query: `ALTER TABLE harvest.time_entries MODIFY SETTING ${DEFAULTS}` });
+    await ensureSchema(ch, ch.database, CATALOG);
+    if (name === 'defaults') await ch.command(`ALTER TABLE harvest.time_entries MODIFY SETTING ${DEFAULTS}`);
     const spec = getResource('time_entries');
     let peakTracked = 0;
     let peakMerge = 0;
@@ -47,14 +47,12 @@ async function variant(name: string, n: number): Promise<Figures> {
     const poll = setInterval(() => {
       if (polling) return;
       polling = true;
-      void ch.client
-        .query({
-          query: `SELECT (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS tracked,
-                         (SELECT sum(memory_usage) FROM system.merges) AS merging,
-                         (SELECT any(merge_algorithm || ', ' || toString(num_parts) || ' parts') FROM system.merges) AS merge`,
-          format: 'JSONEachRow',
-        })
-        .then((r) => r.json<{ tracked: string; merging: string; merge: string }>())
+      void ch
+        .query<{ tracked: string; merging: string; merge: string }>(
+          `SELECT (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS tracked,
+                  (SELECT sum(memory_usage) FROM system.merges) AS merging,
+                  (SELECT any(merge_algorithm || ', ' || toString(num_parts) || ' parts') FROM system.merges) AS merge`,
+        )
         .then(([x]) => {
           peakTracked = Math.max(peakTracked, Number(x.tracked));
           if (Number(x.merging) > peakMerge) {
@@ -70,14 +68,13 @@ async function variant(name: string, n: number): Promise<Figures> {
       // The same 2,000 records under fresh ids: the account's shape without holding N records.
       const records = data.timeEntries.map((r, i) => ({ ...r, id: p * PER_PAGE + i + 1 }));
       const built = buildTables(spec, records, { accountId: '1', syncedAt: new Date(), syncId: 'bench' });
-      await storePage(ch.client, ch.database, spec, '1', 'bench', built, `bench-page-${p}`);
+      await storePage(ch, ch.database, spec, '1', 'bench', built, `bench-page-${p}`);
     }
     const seconds = (performance.now() - started) / 1000;
     // Merges that the last inserts started.
     await new Promise((r) => setTimeout(r, 5000));
     clearInterval(poll);
-    const res = await ch.client.query({ query: 'SELECT count() AS n FROM harvest.time_entries FINAL', format: 'JSONEachRow' });
-    const stored = Number((await res.json<{ n: string }>())[0].n);
+    const stored = Number((await ch.query<{ n: string }>('SELECT count() AS n FROM harvest.time_entries FINAL'))[0].n);
     const mib = (b: number): number => Math.round(b / 2 ** 20);
     return { variant: name, seconds, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), peakTrackedMiB: mib(peakTracked), peakMergeMiB: mib(peakMerge), largestMerge, stored };
   } finally {

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'page-bench-'));
   const ch = openClickHouse({ path: dir, database: 'harvest' } as never);
   try {
-    await ensureSchema(ch.client, ch.database, CATALOG);
+    await ensureSchema(ch, ch.database, CATALOG);
     const spec = getResource('time_entries');
     const t = { fetch: 0, parse: 0, rows: 0, store: 0, encode: 0 };
     let rows = 0;
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
       encodeTable(built.table, pageHash);
       t.encode += performance.now() - t0;
       t0 = performance.now();
-      await storePage(ch.client, ch.database, spec, String(data.accountId), 'bench', built, pageHash);
+      await storePage(ch, ch.database, spec, String(data.accountId), 'bench', built, pageHash);
       t.store += performance.now() - t0;
       rows += built.table.rows.length;
       url = page.next;
@@ -61,10 +61,10 @@ async function main(): Promise<void> {
     const per1k = (ms: number): string => `${((ms / rows) * 1000).toFixed(1)} ms`;
     console.log(`${rows.toLocaleString('en-US')} time entries in ${wall.toFixed(1)} s: ${Math.round(rows / wall).toLocaleString('en-US')} rows/s on one process`);
     console.log(`per 1,000 rows: fetch ${per1k(t.fetch)} · JSON.parse ${per1k(t.parse)} · rows ${per1k(t.rows)} · store ${per1k(t.store)} (of which encoding ${per1k(t.encode)})`);
-    const res = await ch.client.query({ query: `SELECT count() AS n FROM ${ch.database}.time_entries FINAL`, format: 'JSONEachRow' });
+    const [stored] = await ch.query<{ n: string }>(`SELECT count() AS n FROM ${ch.database}.time_entries FINAL`);
     const mem = process.memoryUsage();
     console.log(`peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB (V8 heap ${Math.round(mem.heapUsed / 2 ** 20)} MiB used of ${Math.round(mem.heapTotal / 2 ** 20)}, external ${Math.round(mem.external / 2 ** 20)} MiB; the fake Harvest and its account live in this process too)`);
-    console.log(`stored: ${(await res.json<{ n: string }>())[0].n} (expected ${rows})`);
+    console.log(`stored: ${stored.n} (expected ${rows})`);
   } finally {
     await ch.close();
     await fake.close();

@@ -23,11 +23,11 @@ const DISTINCT = 20_000;
 async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'version-bench-'));
   const ch = openClickHouse({ path: dir, database: 'harvest' } as never);
-  const c = ch.client;
+  const c = ch;
   const db = 'harvest';
   const spec = getResource('time_entries');
   const table = resourceTable(spec);
-  const q = async <T>(sql: string): Promise<T[]> => (await c.query({ query: sql, format: 'JSONEachRow' })).json<T>();
+  const q = <T>(sql: string): Promise<T[]> => c.query<T>(sql);
   try {
     // The rows, made by this release's pipeline in a scratch database.
     await ensureSchema(c, 'scratch', [spec]);
@@ -37,25 +37,26 @@ async function main(): Promise<void> {
     }
     // The previous layout, filled with ROWS rows in 2,000-row inserts' worth of parts.
     const cols = tableColumns(table).map(([n, t]) => `  \`${n}\` ${t}`).join(',\n');
-    await c.command({ query: `CREATE DATABASE IF NOT EXISTS ${db}` });
-    await c.command({
-      query: [
+    await c.command(`CREATE DATABASE IF NOT EXISTS ${db}`);
+    await c.command(
+      [
         `CREATE TABLE ${tableRef(db, 'time_entries')} (\n${cols}\n)`,
         'ENGINE = ReplacingMergeTree(_synced_at)',
         'ORDER BY (`account_id`, `id`)',
         `SETTINGS non_replicated_deduplication_window = 10000, ${DATA_TABLE_SETTINGS.map(([k, v]) => `${k} = ${v}`).join(', ')}`,
       ].join('\n'),
-    });
+    );
     const names = tableColumns(table).map(([n]) => `\`${n}\``);
     const fillStart = Date.now();
     for (let copy = 0; copy * DISTINCT < ROWS; copy++) {
       const select = names.map((n) => (n === '`id`' ? `id + ${copy} * 1000000000 AS id` : n)).join(', ');
-      await c.command({
-        query: `INSERT INTO ${tableRef(db, 'time_entries')} (${names.join(', ')}) SELECT ${select} FROM scratch.time_entries LIMIT ${Math.min(DISTINCT, ROWS - copy * DISTINCT)}`,
-        clickhouse_settings: { insert_deduplication_token: `fill-${copy}`, max_insert_block_size: '2000', min_insert_block_size_rows: '2000' },
-      });
+      await c.command(
+        `INSERT INTO ${tableRef(db, 'time_entries')} (${names.join(', ')}) SELECT ${select} FROM scratch.time_entries LIMIT ${Math.min(DISTINCT, ROWS - copy * DISTINCT)}`,
+        {},
+        { insert_deduplication_token: `fill-${copy}`, max_insert_block_size: '2000', min_insert_block_size_rows: '2000' },
+      );
     }
-    await c.command({ query: `OPTIMIZE TABLE ${tableRef(db, 'time_entries')} FINAL` }).catch(() => undefined);
+    await c.command(`OPTIMIZE TABLE ${tableRef(db, 'time_entries')} FINAL`).catch(() => undefined);
     const [before] = await q<{ rows: string; bytes: string; parts: string }>(
       `SELECT sum(rows) AS rows, sum(bytes_on_disk) AS bytes, count() AS parts FROM system.parts WHERE database = '${db}' AND table = 'time_entries' AND active`,
     );

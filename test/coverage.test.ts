@@ -4,14 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { actingUser, generateAccount, reportRows, startFakeHarvest, type FakeHarvest } from '../fake-harvest/src';
 import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
-import { query, rootMessage, runSync, temporalEnv, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
+import { query, rootMessage, runSync, serverStoreOnEmbedded, temporalEnv, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
 import { assertTablesMatchFake } from './support/assertions';
 import { CATALOG, getResource, type ResourceSpec } from '../src/catalog';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { buildTables } from '../src/clickhouse/rows';
-import { storePage } from '../src/clickhouse/store';
-import { ENCODED_INSERT } from '../src/clickhouse/connect';
-import type { SyncSummary } from '../src/core/types';
+import { auditReportWindow, markUnseenDeleted, noteReportWindows, notedReportWindows, readCursors, storePage, writeCursor, writeSyncRun } from '../src/clickhouse/store';
+import type { SyncRunRecord, SyncSummary } from '../src/core/types';
 import { windowOf } from '../src/core/windows';
 import { auditLines } from '../src/cli/status';
 
@@ -144,10 +143,10 @@ describe('schema evolution', () => {
     const full = getResource('time_entries');
     const older: ResourceSpec = { ...full, columns: full.columns.filter((c) => c.name !== 'hours' && c.name !== 'project_code' && c.name !== 'spent_date') };
     const records = generateAccount({ seed: 51, timeEntries: 40, users: 2 }).timeEntries;
-    await ensureSchema(ch.client, db, [older]);
-    await storePage(ch.client, db, older, '7', 'sync-1', buildTables(older, records, { accountId: '7', syncedAt: new Date(), syncId: 'sync-1' }));
+    await ensureSchema(ch, db, [older]);
+    await storePage(ch, db, older, '7', 'sync-1', buildTables(older, records, { accountId: '7', syncedAt: new Date(), syncId: 'sync-1' }));
 
-    const added = await ensureSchema(ch.client, db, [full]);
+    const added = await ensureSchema(ch, db, [full]);
     assert.deepEqual(added.sort(), ['time_entries.hours', 'time_entries.project_code', 'time_entries.spent_date']);
     const rows = await query<{ id: number; hours: number; project_code: string; spent_date: string }>(
       `SELECT id, hours, project_code, toString(spent_date) AS spent_date FROM ${db}.time_entries FINAL ORDER BY id`,
@@ -160,7 +159,7 @@ describe('schema evolution', () => {
       assert.equal(row.project_code, (src.project as { code: string }).code);
       assert.equal(row.spent_date, src.spent_date);
     }
-    assert.deepEqual(await ensureSchema(ch.client, db, [full]), [], 'nothing to add the second time');
+    assert.deepEqual(await ensureSchema(ch, db, [full]), [], 'nothing to add the second time');
   });
 });
 
@@ -170,25 +169,29 @@ describe('the page insert', () => {
     const ch = testClickHouse();
     const spec = getResource('invoices');
     const records = generateAccount({ seed: 52, timeEntries: 20, users: 2 }).invoices.slice(0, 30);
-    await ensureSchema(ch.client, db, [spec]);
-    // Without the embedded engine's raw insert: the statement and body a ClickHouse server gets.
-    const viaSql = new Proxy(ch.client, { get: (o, p) => (p === ENCODED_INSERT ? undefined : Reflect.get(o, p)) });
-    const built = (accountId: string) => buildTables(spec, records, { accountId, syncedAt: new Date(), syncId: 'sync-1' });
-    await storePage(ch.client, db, spec, '7', 'sync-1', built('7'));
-    await storePage(viaSql, db, spec, '8', 'sync-1', built('8'));
-    // The same page again, read at another time (a retried activity): its token drops it.
-    await storePage(ch.client, db, spec, '7', 'sync-1', built('7'));
-    await storePage(viaSql, db, spec, '8', 'sync-1', built('8'));
-    const cols = 'id, client_id, number, amount, due_amount, state, issue_date, sent_at, created_at, _raw, _deleted, _sync_id';
-    const read = (account: string) => query<Record<string, unknown>>(`SELECT ${cols} FROM ${db}.invoices WHERE account_id = ${account} ORDER BY id`);
-    const [raw, sql] = [await read('7'), await read('8')];
-    assert.equal(raw.length, records.length, 'one row per record: the retried page was dropped');
-    assert.deepEqual(sql, raw);
-    const lines = (account: string) => query<Record<string, unknown>>(`SELECT * EXCEPT (account_id, _synced_at) FROM ${db}.invoice_line_items WHERE account_id = ${account} ORDER BY invoice_id, id`);
-    const expectedLines = records.reduce((n, r) => n + ((r.line_items as unknown[] | undefined)?.length ?? 0), 0);
-    assert.ok(expectedLines > 0);
-    assert.equal((await lines('7')).length, expectedLines);
-    assert.deepEqual(await lines('8'), await lines('7'));
+    await ensureSchema(ch, db, [spec]);
+    // The server's store (@clickhouse/client): the statement and body a ClickHouse server gets.
+    const viaSql = serverStoreOnEmbedded(db);
+    try {
+      const built = (accountId: string) => buildTables(spec, records, { accountId, syncedAt: new Date(), syncId: 'sync-1' });
+      await storePage(ch, db, spec, '7', 'sync-1', built('7'));
+      await storePage(viaSql, db, spec, '8', 'sync-1', built('8'));
+      // The same page again, read at another time (a retried activity): its token drops it.
+      await storePage(ch, db, spec, '7', 'sync-1', built('7'));
+      await storePage(viaSql, db, spec, '8', 'sync-1', built('8'));
+      const cols = 'id, client_id, number, amount, due_amount, state, issue_date, sent_at, created_at, _raw, _deleted, _sync_id';
+      const read = (account: string) => query<Record<string, unknown>>(`SELECT ${cols} FROM ${db}.invoices WHERE account_id = ${account} ORDER BY id`);
+      const [raw, sql] = [await read('7'), await read('8')];
+      assert.equal(raw.length, records.length, 'one row per record: the retried page was dropped');
+      assert.deepEqual(sql, raw);
+      const lines = (account: string) => query<Record<string, unknown>>(`SELECT * EXCEPT (account_id, _synced_at) FROM ${db}.invoice_line_items WHERE account_id = ${account} ORDER BY invoice_id, id`);
+      const expectedLines = records.reduce((n, r) => n + ((r.line_items as unknown[] | undefined)?.length ?? 0), 0);
+      assert.ok(expectedLines > 0);
+      assert.equal((await lines('7')).length, expectedLines);
+      assert.deepEqual(await lines('8'), await lines('7'));
+    } finally {
+      await viaSql.close();
+    }
   });
 
   it("with a page hash (the activity's, from Harvest's answer): one serialization, the same rows, a retry dropped, other content stored", async () => {
@@ -196,12 +199,12 @@ describe('the page insert', () => {
     const ch = testClickHouse();
     const spec = getResource('invoices');
     const records = generateAccount({ seed: 53, timeEntries: 20, users: 2 }).invoices.slice(0, 20);
-    await ensureSchema(ch.client, db, [spec]);
+    await ensureSchema(ch, db, [spec]);
     const built = (accountId: string, recs = records) => buildTables(spec, recs, { accountId, syncedAt: new Date(), syncId: 'sync-1' });
-    await storePage(ch.client, db, spec, '7', 'sync-1', built('7'));
-    await storePage(ch.client, db, spec, '8', 'sync-1', built('8'), 'hash-a');
+    await storePage(ch, db, spec, '7', 'sync-1', built('7'));
+    await storePage(ch, db, spec, '8', 'sync-1', built('8'), 'hash-a');
     // Retried: the same answer, read later.
-    await storePage(ch.client, db, spec, '8', 'sync-1', built('8'), 'hash-a');
+    await storePage(ch, db, spec, '8', 'sync-1', built('8'), 'hash-a');
     const cols = 'id, number, amount, state, issue_date, _raw, _deleted, _sync_id';
     const read = (account: string) => query<Record<string, unknown>>(`SELECT ${cols} FROM ${db}.invoices WHERE account_id = ${account} ORDER BY id`);
     assert.equal((await read('8')).length, records.length, 'the retried page was dropped');
@@ -210,9 +213,53 @@ describe('the page insert', () => {
     assert.equal(Number(synced.n), 1, '_synced_at is stored with every row');
     // Another answer (a record changed in Harvest meanwhile) is another hash: stored.
     const changed = records.map((r, i) => (i === 0 ? { ...r, amount: 12345.5 } : r));
-    await storePage(ch.client, db, spec, '8', 'sync-1', built('8', changed), 'hash-b');
+    await storePage(ch, db, spec, '8', 'sync-1', built('8', changed), 'hash-b');
     const [latest] = await query<{ amount: number }>(`SELECT amount FROM ${db}.invoices FINAL WHERE account_id = 8 AND id = ${Number(records[0].id)}`);
     assert.equal(latest.amount, 12345.5);
+  });
+
+  it("the sync's own rows (cursor, run log, noted windows, audit) and tombstones read back the same through the server's store", async () => {
+    const db = unique('ownrows').database;
+    const ch = testClickHouse();
+    const spec = getResource('invoices');
+    await ensureSchema(ch, db, CATALOG);
+    const viaSql = serverStoreOnEmbedded(db);
+    const run = (accountId: string): SyncRunRecord => ({
+      accountId, runId: `run-${accountId}`, workflowId: 'wf', mode: 'full', trigger: 'manual', scheduleId: '', startedAt: '2026-01-02T03:04:05.678Z', finishedAt: null, status: 'running', error: '',
+      resources: [{ resource: 'invoices', state: 'done', pages: 2, rows: 30, requests: 3, rateLimited: 1, typeMismatches: 0, deleted: 4, updatedSince: null, committedCursor: null, newestUpdatedAt: null, continuedAsNew: 0 }],
+      token: { userId: 5, accessRoles: ['administrator'], role: 'administrator' },
+    });
+    const window = windowOf('2026-01-15');
+    const invoices = generateAccount({ seed: 54, timeEntries: 10, users: 2 }).invoices.slice(0, 5);
+    try {
+      for (const [store, account] of [[ch, '7'], [viaSql, '8']] as const) {
+        await writeCursor(store, db, account, 'invoices', '2026-01-02T03:04:05.678Z', 'sync-1');
+        await writeSyncRun(store, db, run(account));
+        await noteReportWindows(store, db, account, 'sync-1', [window]);
+        await auditReportWindow(store, db, account, 'report_time_projects', window, 'sync-1');
+        // A page, then a complete listing that did not see its records: tombstones (a query, then an insert).
+        await storePage(store, db, spec, account, 'sync-0', buildTables(spec, invoices, { accountId: account, syncedAt: new Date(Date.now() - 60_000), syncId: 'sync-0' }));
+        assert.equal(await markUnseenDeleted(store, db, spec, account, 'sync-1', new Date().toISOString()), invoices.length);
+      }
+      for (const store of [ch, viaSql]) {
+        const [seven, eight] = await Promise.all(['7', '8'].map((a) => readCursors(store, db, a)));
+        assert.deepEqual(seven.map((c) => [c.resource, c.cursor]), [['invoices', '2026-01-02T03:04:05.678Z']]);
+        assert.deepEqual(eight.map((c) => [c.resource, c.cursor]), seven.map((c) => [c.resource, c.cursor]));
+        const noted = await Promise.all(['7', '8'].map((a) => notedReportWindows(store, db, a, '2020-01-01T00:00:00Z', 'other')));
+        assert.deepEqual(noted, [[{ from: window.from, to: window.to }], [{ from: window.from, to: window.to }]]);
+      }
+      const runs = await query<Record<string, unknown>>(`SELECT * EXCEPT (account_id, run_id, _synced_at) FROM ${db}._sync_runs ORDER BY account_id`);
+      assert.equal(runs.length, 2);
+      assert.deepEqual(runs[1], runs[0]);
+      assert.deepEqual(runs[0]['resources.name'], ['invoices']);
+      const audits = await query<Record<string, unknown>>(`SELECT * EXCEPT (account_id, checked_at) FROM ${db}._sync_audit ORDER BY account_id`);
+      assert.equal(audits.length, 2);
+      assert.deepEqual(audits[1], audits[0]);
+      const gone = await query<{ account_id: number; n: number }>(`SELECT account_id, count() AS n FROM ${db}.invoices FINAL WHERE _deleted = 1 GROUP BY account_id ORDER BY account_id`);
+      assert.deepEqual(gone, [{ account_id: 7, n: invoices.length }, { account_id: 8, n: invoices.length }]);
+    } finally {
+      await viaSql.close();
+    }
   });
 });
 
@@ -343,7 +390,7 @@ describe('stale report windows', () => {
       assert.equal(resourceOf(skipped.summary, 'report_time_projects').state, 'skipped');
       fake.faults.clear();
       // Only the entry's newest version is left: its old date is gone from the table.
-      await testClickHouse().client.command({ query: `OPTIMIZE TABLE ${ids.database}.time_entries FINAL` });
+      await testClickHouse().command(`OPTIMIZE TABLE ${ids.database}.time_entries FINAL`);
       const [{ versions }] = await query<{ versions: number }>(`SELECT count() AS versions FROM ${ids.database}.time_entries WHERE id = {id:UInt64}`, { id: entry.id });
       assert.equal(versions, 1);
       assert.ifError((await runSync(cfg, { resources: RESOURCES })).error);
@@ -376,7 +423,7 @@ describe('the sync audits itself against the reports', () => {
       const inCurrent = fake.data.timeEntries.filter((e) => String(e.spent_date) >= current.from && String(e.spent_date) <= current.to);
       assert.ok(inCurrent.length >= 2, 'the seed has entries in the current window');
       const lost = inCurrent[0];
-      await testClickHouse().client.command({ query: `ALTER TABLE ${db}.time_entries DELETE WHERE id = {id:UInt64}`, query_params: { id: lost.id }, clickhouse_settings: { mutations_sync: '2' } });
+      await testClickHouse().command(`ALTER TABLE ${db}.time_entries DELETE WHERE id = {id:UInt64}`, { id: lost.id }, { mutations_sync: '2' });
       fake.resetLog();
       const second = await runSync(cfg, { resources: RESOURCES });
       assert.ifError(second.error);

@@ -15,9 +15,11 @@ import { PROJECT_ROOT, TMP, query, rootMessage, runSync, temporalCli, temporalEn
 import { BIN, cli } from './support/cli';
 import type { RunRow } from './support/runs';
 import { createSyncWorker, WorkerGroup } from '../src/worker/worker';
-import { classifyClickHouseError, setClickHouseFaultHook } from '../src/clickhouse/errors';
+import { classifyClickHouseError } from '../src/clickhouse/errors';
+import type { ClickHouseStore } from '../src/clickhouse/port';
+import { intercepted } from './support/store-faults';
 import { ensureSchema } from '../src/clickhouse/schema';
-import { markUnseenDeleted } from '../src/clickhouse/store';
+import { insertRowsWithToken, markUnseenDeleted } from '../src/clickhouse/store';
 import { getResource, CATALOG } from '../src/catalog';
 import { fetchProgress } from '../src/cli/session';
 import { EMBEDDED_LOCK_FILE, isAlive } from '../src/temporal/embedded-server';
@@ -155,26 +157,26 @@ describe('ClickHouse errors by kind', () => {
     const ids = unique('chdown');
     const { cfg } = testConfig(fake, ids);
     let reasons: string[] = [];
+    // The worker's store fails every call while the outage lasts.
+    let outageUntil = 0;
+    let n = 0;
+    const outage = (store: ClickHouseStore): ClickHouseStore =>
+      intercepted(store, () => {
+        if (Date.now() > outageUntil) return;
+        // Alternately a refused connection and a server busy merging.
+        if (n++ % 2 === 0) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
+        throw Object.assign(new Error('Too many parts (3001) in table. Merges are processing significantly slower than inserts'), { code: '252', type: 'TOO_MANY_PARTS' });
+      });
     try {
       const outcome = await runSync(cfg, {}, {
+        wrapStore: outage,
         during: async (handle) => {
           await waitFor('time entries being read', () => timeEntryPages(fake).length >= 1, 90_000);
-          const until = Date.now() + 30_000;
-          let n = 0;
-          setClickHouseFaultHook(() => {
-            if (Date.now() > until) return;
-            // Alternately a refused connection and a server busy merging.
-            if (n++ % 2 === 0) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' });
-            throw Object.assign(new Error('Too many parts (3001) in table. Merges are processing significantly slower than inserts'), { code: '252', type: 'TOO_MANY_PARTS' });
-          });
-          try {
-            while (Date.now() < until) {
-              const rows = (await fetchProgress(env.client, handle.workflowId)) ?? [];
-              reasons.push(...rows.flatMap((r) => (r.retrying ? [r.retrying] : [])));
-              await new Promise((r) => setTimeout(r, 1000));
-            }
-          } finally {
-            setClickHouseFaultHook(undefined);
+          outageUntil = Date.now() + 30_000;
+          while (Date.now() < outageUntil) {
+            const rows = (await fetchProgress(env.client, handle.workflowId)) ?? [];
+            reasons.push(...rows.flatMap((r) => (r.retrying ? [r.retrying] : [])));
+            await new Promise((r) => setTimeout(r, 1000));
           }
         },
       });
@@ -183,7 +185,6 @@ describe('ClickHouse errors by kind', () => {
       assert.ok(reasons.some((r) => /ECONNREFUSED/.test(r) || /TOO_MANY_PARTS/.test(r)), `status showed the retry reason: ${reasons.join(' | ')}`);
       await assertComplete(ids.database, fake);
     } finally {
-      setClickHouseFaultHook(undefined);
       await fake.close();
     }
   });
@@ -192,14 +193,16 @@ describe('ClickHouse errors by kind', () => {
     const fake = await startFakeHarvest({ data: generateAccount({ seed: 83, timeEntries: 100, users: 3 }), rateLimit: false });
     const ids = unique('chbad');
     const { cfg } = testConfig(fake, ids);
-    try {
-      setClickHouseFaultHook((op, table) => {
-        if (op === 'insert' && table === `${ids.database}.time_entries`) {
+    // The worker's store: the server refuses inserts into time_entries (the table is gone).
+    const refusing = (store: ClickHouseStore): ClickHouseStore =>
+      intercepted(store, (call) => {
+        if (call.op === 'insert' && call.table === `${ids.database}.time_entries`) {
           throw Object.assign(new Error(`Unknown table expression identifier '${ids.database}.time_entries'`), { code: '60', type: 'UNKNOWN_TABLE' });
         }
       });
+    try {
       const started = Date.now();
-      const { error } = await runSync(cfg, { resources: ['time_entries'], strict: true });
+      const { error } = await runSync(cfg, { resources: ['time_entries'], strict: true }, { wrapStore: refusing });
       assert.ok(error, 'the sync fails');
       const message = rootMessage(error);
       assert.match(message, new RegExp(`${ids.database}\\.time_entries`));
@@ -209,7 +212,6 @@ describe('ClickHouse errors by kind', () => {
       assert.equal(timeEntryPages(fake).length, 1);
       assert.ok(Date.now() - started < 30_000);
     } finally {
-      setClickHouseFaultHook(undefined);
       await fake.close();
     }
   });
@@ -397,16 +399,11 @@ describe('worker group and tombstones', () => {
   it('tombstones keep UInt64 ids above 2^53 exact', async () => {
     const ch = testClickHouse();
     const ids = unique('bigid');
-    await ensureSchema(ch.client, ids.database, CATALOG);
+    await ensureSchema(ch, ids.database, CATALOG);
     const spec = getResource('time_entries');
     const big = '9007199254740993'; // 2^53 + 1: a JS number would read it as ...992
-    await ch.client.insert({
-      table: `\`${ids.database}\`.time_entries`,
-      values: [{ account_id: '1', id: big, _raw: '{}', _synced_at: '2024-01-01 00:00:00.000', _deleted: 0, _sync_id: 'old' }],
-      format: 'JSONEachRow',
-      clickhouse_settings: { insert_deduplication_token: `bigid-${Date.now()}` },
-    });
-    const marked = await markUnseenDeleted(ch.client, ids.database, spec, '1', 'new-sync', new Date().toISOString());
+    await insertRowsWithToken(ch, ids.database, 'time_entries', [{ account_id: '1', id: big, _raw: '{}', _synced_at: '2024-01-01 00:00:00.000', _deleted: 0, _sync_id: 'old' }], `bigid-${Date.now()}`);
+    const marked = await markUnseenDeleted(ch, ids.database, spec, '1', 'new-sync', new Date().toISOString());
     assert.equal(marked, 1);
     const rows = await query<{ id: string; _deleted: number }>(
       `SELECT toString(id) AS id, _deleted FROM \`${ids.database}\`.time_entries FINAL ORDER BY id`,

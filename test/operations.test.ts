@@ -330,7 +330,7 @@ describe('operations: ClickHouse over HTTPS', () => {
       const trusted = loadConfig({ CLICKHOUSE_URL: `https://127.0.0.1:${port}`, CLICKHOUSE_USER: 'harvest', CLICKHOUSE_PASSWORD: password, CLICKHOUSE_CA_CERT: pki().caCert }, { requireHarvest: false });
       const ch = openClickHouse(trusted.clickhouse);
       try {
-        const rows = await (await ch.client.query({ query: 'SELECT 1 AS one', format: 'JSONEachRow' })).json();
+        const rows = await ch.query('SELECT 1 AS one');
         assert.deepEqual(rows, [{ one: 1 }]);
       } finally {
         await ch.close();
@@ -345,7 +345,7 @@ describe('operations: ClickHouse over HTTPS', () => {
       assert.doesNotMatch(untrusted.clickhouse.url!, new RegExp(password));
       const ch2 = openClickHouse(untrusted.clickhouse);
       try {
-        await assert.rejects(ch2.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }), (err: Error) => {
+        await assert.rejects(ch2.query('SELECT 1'), (err: Error) => {
           assert.match(err.message, /certificate/i);
           assert.ok(!JSON.stringify({ m: err.message, s: err.stack }).includes(password));
           return true;

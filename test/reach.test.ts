@@ -5,7 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { actingUser, generateAccount, managedProjects, reportRows, startFakeHarvest, teammatesFor, type FakeHarvest, type Rec } from '../fake-harvest/src';
-import { query, runSync, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
+import { query, runSync, testClickHouse, testConfig, testStore, unique, type TestSetup } from './support/harness';
 import type { RecordCheck, SyncSummary, TokenReach } from '../src/core/types';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { HarvestClient } from '../src/harvest/client';
@@ -216,7 +216,8 @@ describe('token reach', () => {
       fake.remove('timeEntries', inReach.id);
       fake.remove('timeEntries', outOfReach.id);
       const harvest = new HarvestClient(manager.cfg.harvest!);
-      const activities = createActivities({ harvest, harvestConfig: manager.cfg.harvest!, clickhouse: { ...testClickHouse(), database: db } });
+      const clickhouse = testStore(db);
+      const activities = createActivities({ harvest, harvestConfig: manager.cfg.harvest!, clickhouse });
       const env = new MockActivityEnvironment();
       const check = (id: number, withReach?: TokenReach): Promise<RecordCheck> =>
         env.run(activities.fetchRecord, { accountId: String(fake.data.accountId), syncId: 'check', resource: 'time_entries', id: String(id), ...(withReach ? { reach: withReach } : {}) }) as Promise<RecordCheck>;
@@ -226,6 +227,7 @@ describe('token reach', () => {
         assert.equal((await check(outOfReach.id)).state, 'gone', "an Administrator's 404 is a deletion");
       } finally {
         await harvest.close();
+        await clickhouse.close();
       }
     });
   });
@@ -284,7 +286,7 @@ describe('child lists that change quietly', () => {
   it('incremental fan-outs also ask the newest still-open parents, within the budget, and count them', async () => {
     const ch = testClickHouse();
     const { database: db } = unique('reach_recheck');
-    await ensureSchema(ch.client, db, CATALOG);
+    await ensureSchema(ch, db, CATALOG);
     const invoices = getResource('invoices');
     const payments = getResource('invoice_payments');
     const budget = payments.recheck!.budget;
@@ -294,35 +296,35 @@ describe('child lists that change quietly', () => {
       id: 1000 + i, state: states(i), updated_at: new Date(Date.UTC(2024, 0, 1 + i)).toISOString().replace('.000', ''), line_items: [],
     }));
     const store = async (recs: Array<Record<string, unknown>>, syncId: string) =>
-      storePage(ch.client, db, invoices, '1', syncId, buildTables(invoices, recs, { accountId: '1', syncedAt: new Date(), syncId }));
+      storePage(ch, db, invoices, '1', syncId, buildTables(invoices, recs, { accountId: '1', syncedAt: new Date(), syncId }));
     await store(records, 'before');
     const changed = records.find((r) => r.state === 'paid' && r.id < 1010)!;
     await store([changed], 'now');
 
-    const chunk = await parentIds(ch.client, db, '1', payments, 0, 1000, 'now');
+    const chunk = await parentIds(ch, db, '1', payments, 0, 1000, 'now');
     const open = records.filter((r) => r.state !== 'paid').sort((a, b) => b.updated_at.localeCompare(a.updated_at)).slice(0, budget).map((r) => r.id);
     assert.deepEqual(chunk.ids, [changed.id, ...open].sort((a, b) => a - b));
     assert.equal(chunk.rechecked, budget);
     // Keyset paging keeps the same set across chunks.
-    const first = await parentIds(ch.client, db, '1', payments, 0, 10, 'now');
-    const rest = await parentIds(ch.client, db, '1', payments, first.ids[first.ids.length - 1], 1000, 'now');
+    const first = await parentIds(ch, db, '1', payments, 0, 10, 'now');
+    const rest = await parentIds(ch, db, '1', payments, first.ids[first.ids.length - 1], 1000, 'now');
     assert.deepEqual([...first.ids, ...rest.ids], chunk.ids);
     assert.equal(first.rechecked + rest.rechecked, budget);
     // Full runs ask every live parent; nothing counts as rechecked.
-    const all = await parentIds(ch.client, db, '1', payments, 0, 1000);
+    const all = await parentIds(ch, db, '1', payments, 0, 1000);
     assert.equal(all.ids.length, records.length);
     assert.equal(all.rechecked, 0);
     // Active users for rates (a Bool column).
     const users = getResource('users');
     const userRecs = [{ id: 1, is_active: true, updated_at: '2024-01-01T00:00:00Z' }, { id: 2, is_active: false, updated_at: '2024-01-02T00:00:00Z' }];
-    await storePage(ch.client, db, users, '1', 'before', buildTables(users, userRecs, { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
-    assert.deepEqual(await parentIds(ch.client, db, '1', getResource('billable_rates'), 0, 1000, 'now'), { ids: [1], rechecked: 1 });
+    await storePage(ch, db, users, '1', 'before', buildTables(users, userRecs, { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
+    assert.deepEqual(await parentIds(ch, db, '1', getResource('billable_rates'), 0, 1000, 'now'), { ids: [1], rechecked: 1 });
   });
 
   it('the re-check rotates: every open parent is asked within a few runs, the longest unasked first', async () => {
     const ch = testClickHouse();
     const { database: db } = unique('reach_rotate');
-    await ensureSchema(ch.client, db, CATALOG);
+    await ensureSchema(ch, db, CATALOG);
     const invoices = getResource('invoices');
     const payments = getResource('invoice_payments');
     const budget = payments.recheck!.budget;
@@ -331,25 +333,25 @@ describe('child lists that change quietly', () => {
     const records = Array.from({ length: 40 }, (_, i) => ({
       id: 2000 + i, state: i < 30 ? (i % 2 ? 'open' : 'draft') : 'paid', updated_at: new Date(Date.UTC(2024, 0, 1 + i)).toISOString().replace('.000', ''), line_items: [],
     }));
-    await storePage(ch.client, db, invoices, '1', 'before', buildTables(invoices, records, { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
+    await storePage(ch, db, invoices, '1', 'before', buildTables(invoices, records, { accountId: '1', syncedAt: new Date(), syncId: 'before' }));
     const open = records.filter((r) => r.state !== 'paid').map((r) => r.id);
     const seen = new Set<number>();
     const rounds: number[][] = [];
     for (let run = 1; run <= 3; run++) {
       const sync = `run-${run}`;
       // Two chunks, as a fan-out reads them: the same set as one.
-      const first = await parentIds(ch.client, db, '1', payments, 0, 12, sync);
-      const rest = await parentIds(ch.client, db, '1', payments, first.ids.at(-1)!, 1000, sync);
+      const first = await parentIds(ch, db, '1', payments, 0, 12, sync);
+      const rest = await parentIds(ch, db, '1', payments, first.ids.at(-1)!, 1000, sync);
       const ids = [...first.ids, ...rest.ids];
       assert.equal(ids.length, budget);
       assert.equal(first.rechecked + rest.rechecked, budget);
       assert.ok(ids.every((id) => open.includes(id)), 'only open invoices are re-checked');
       rounds.push(ids);
       for (const id of ids) seen.add(id);
-      await recordParentChecks(ch.client, db, '1', payments, sync, true);
+      await recordParentChecks(ch, db, '1', payments, sync, true);
       // Recording again (a retried activity) changes nothing.
-      await recordParentChecks(ch.client, db, '1', payments, sync, true);
-      assert.deepEqual((await parentIds(ch.client, db, '1', payments, 0, 1000, sync)).ids, ids);
+      await recordParentChecks(ch, db, '1', payments, sync, true);
+      assert.deepEqual((await parentIds(ch, db, '1', payments, 0, 1000, sync)).ids, ids);
     }
     assert.deepEqual([...seen].sort((a, b) => a - b), open, 'all 30 open invoices re-checked within 3 runs');
     // The first run takes the newest 25; the second starts with the 5 never asked.
@@ -357,7 +359,7 @@ describe('child lists that change quietly', () => {
     assert.deepEqual(rounds[0], [...newest].sort((a, b) => a - b));
     for (const id of open.filter((x) => !newest.includes(x))) assert.ok(rounds[1].includes(id), `${id} waits one run at most`);
     // Another child list keeps its own rotation.
-    assert.deepEqual((await parentIds(ch.client, db, '1', getResource('invoice_messages'), 0, 1000, 'run-1')).ids, [...newest].sort((a, b) => a - b));
+    assert.deepEqual((await parentIds(ch, db, '1', getResource('invoice_messages'), 0, 1000, 'run-1')).ids, [...newest].sort((a, b) => a - b));
   });
 
   it('typed nested values are back-filled from _raw into tables that lack their columns', async () => {
@@ -366,10 +368,10 @@ describe('child lists that change quietly', () => {
     const invoices = getResource('invoices');
     // A table from before payment_options had a column.
     const older = { ...invoices, columns: invoices.columns.filter((c) => c.name !== 'payment_options'), nested: [] };
-    await ensureSchema(ch.client, db, [older]);
+    await ensureSchema(ch, db, [older]);
     const rec = { id: 7, state: 'open', payment_options: ['ach', 'credit_card'], updated_at: '2024-01-01T00:00:00Z', line_items: [] };
-    await storePage(ch.client, db, older, '1', 's1', buildTables(older, [rec], { accountId: '1', syncedAt: new Date(), syncId: 's1' }));
-    const added = await ensureSchema(ch.client, db, [invoices]);
+    await storePage(ch, db, older, '1', 's1', buildTables(older, [rec], { accountId: '1', syncedAt: new Date(), syncId: 's1' }));
+    const added = await ensureSchema(ch, db, [invoices]);
     assert.ok(added.includes('invoices.payment_options'));
     assert.deepEqual(await query(`SELECT payment_options FROM ${db}.invoices FINAL`), [{ payment_options: ['ach', 'credit_card'] }]);
   });

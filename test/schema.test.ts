@@ -2,29 +2,24 @@
 // failure halfway.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseStore } from '../src/clickhouse/port';
 import { ensureSchema } from '../src/clickhouse/schema';
 import { buildTables } from '../src/clickhouse/rows';
 import { storePage } from '../src/clickhouse/store';
 import { getResource, type ResourceSpec } from '../src/catalog';
 import { generateAccount } from '../fake-harvest/src';
 import { query, testClickHouse, unique } from './support/harness';
+import { insertedRows, intercepted } from './support/store-faults';
 
-/** The client, with `fail` deciding (by the SQL) which commands throw instead of running. */
-function failing(client: ClickHouseClient, fail: (sql: string) => boolean): { client: ClickHouseClient; commands: string[] } {
+/** The store, with `fail` deciding (by the SQL) which commands throw instead of running. */
+function failing(store: ClickHouseStore, fail: (sql: string) => boolean): { store: ClickHouseStore; commands: string[] } {
   const commands: string[] = [];
-  const proxy = new Proxy(client, {
-    get(obj, prop, receiver) {
-      const value = Reflect.get(obj, prop, receiver) as unknown;
-      if (prop !== 'command') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(obj) : value;
-      return async (params: { query: string }) => {
-        commands.push(params.query);
-        if (fail(params.query)) throw new Error('connection reset by peer (injected)');
-        return (value as (p: unknown) => Promise<unknown>).call(obj, params);
-      };
-    },
+  const wrapped = intercepted(store, (call) => {
+    if (call.op !== 'command') return;
+    commands.push(call.sql);
+    if (fail(call.sql)) throw new Error('connection reset by peer (injected)');
   });
-  return { client: proxy, commands };
+  return { store: wrapped, commands };
 }
 
 describe('schema evolution: back-fills', () => {
@@ -34,20 +29,20 @@ describe('schema evolution: back-fills', () => {
     const full = getResource('time_entries');
     const older: ResourceSpec = { ...full, columns: full.columns.filter((c) => c.name !== 'hours' && c.name !== 'spent_date') };
     const records = generateAccount({ seed: 57, timeEntries: 60, users: 2 }).timeEntries;
-    await ensureSchema(ch.client, db, [older]);
-    await storePage(ch.client, db, older, '7', 'sync-1', buildTables(older, records, { accountId: '7', syncedAt: new Date(), syncId: 'sync-1' }));
+    await ensureSchema(ch, db, [older]);
+    await storePage(ch, db, older, '7', 'sync-1', buildTables(older, records, { accountId: '7', syncedAt: new Date(), syncId: 'sync-1' }));
 
     // The first start adds both columns; the back-fill of `hours` fails (after its ADD COLUMN ran).
     let failures = 0;
-    const flaky = failing(ch.client, (sql) => /UPDATE `hours`/.test(sql) && failures++ === 0);
-    await assert.rejects(ensureSchema(flaky.client, db, [full]), /injected/);
+    const flaky = failing(ch, (sql) => /UPDATE `hours`/.test(sql) && failures++ === 0);
+    await assert.rejects(ensureSchema(flaky.store, db, [full]), /injected/);
     assert.ok(flaky.commands.some((c) => /ADD COLUMN IF NOT EXISTS `hours`/.test(c)), 'the column was added before the failure');
     const [before] = await query<{ filled: number }>(`SELECT countIf(hours IS NOT NULL) AS filled FROM ${db}.time_entries`);
     assert.equal(before.filled, 0, 'nothing back-filled yet');
 
     // The next start: the column exists, yet its back-fill is still owed and is done now.
-    const next = failing(ch.client, () => false);
-    const redone = await ensureSchema(next.client, db, [full]);
+    const next = failing(ch, () => false);
+    const redone = await ensureSchema(next.store, db, [full]);
     assert.ok(redone.includes('time_entries.hours'), `reported: ${redone.join(', ')}`);
     assert.ok(!next.commands.some((c) => /time_entries`? ADD COLUMN/.test(c)), 'nothing left to add');
     const rows = await query<{ id: number; hours: number | null; spent_date: string | null }>(
@@ -61,8 +56,8 @@ describe('schema evolution: back-fills', () => {
     }
 
     // Done is done: a third start changes nothing.
-    const third = failing(ch.client, () => false);
-    assert.deepEqual(await ensureSchema(third.client, db, [full]), []);
+    const third = failing(ch, () => false);
+    assert.deepEqual(await ensureSchema(third.store, db, [full]), []);
     assert.ok(!third.commands.some((c) => /time_entries`? (UPDATE|ADD COLUMN)/.test(c)), third.commands.filter((c) => /ALTER/.test(c)).join('\n'));
   });
 
@@ -72,38 +67,25 @@ describe('schema evolution: back-fills', () => {
     const full = getResource('time_entries');
     const older: ResourceSpec = { ...full, columns: full.columns.filter((c) => c.name !== 'notes') };
     const records = generateAccount({ seed: 58, timeEntries: 30, users: 2 }).timeEntries;
-    await ensureSchema(ch.client, db, [older]);
-    await storePage(ch.client, db, older, '7', 'sync-1', buildTables(older, records, { accountId: '7', syncedAt: new Date(), syncId: 'sync-1' }));
+    await ensureSchema(ch, db, [older]);
+    await storePage(ch, db, older, '7', 'sync-1', buildTables(older, records, { accountId: '7', syncedAt: new Date(), syncId: 'sync-1' }));
     // The insert that records the back-fill done fails: the worker died right after the UPDATE.
-    const dying = new Proxy(ch.client, {
-      get(obj, prop, receiver) {
-        if (prop === 'insert') return async () => Promise.reject(new Error('killed (injected)'));
-        const value = Reflect.get(obj, prop, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(obj) : value;
-      },
+    const dying = intercepted(ch, (call) => {
+      if (call.op === 'insert') throw new Error('killed (injected)');
     });
     await assert.rejects(ensureSchema(dying, db, [full]), /killed/);
     const [{ pending }] = await query<{ pending: number }>(`SELECT count() AS pending FROM ${db}._schema_changes FINAL WHERE state = 'pending'`);
     assert.equal(pending, 0, 'the pending mark itself failed too (an insert): the column was not added');
     // Rerun with inserts working but the `done` mark lost once.
     let lost = 0;
-    const losing = new Proxy(ch.client, {
-      get(obj, prop, receiver) {
-        const value = Reflect.get(obj, prop, receiver) as (...a: unknown[]) => Promise<unknown>;
-        if (prop === 'insert') {
-          return async (p: { values: Array<{ state?: string }> }) => {
-            if (p.values[0]?.state === 'done' && lost++ === 0) throw new Error('killed (injected)');
-            return value.call(obj, p);
-          };
-        }
-        return typeof value === 'function' ? value.bind(obj) : value;
-      },
+    const losing = intercepted(ch, (call) => {
+      if (call.op === 'insert' && insertedRows(call)[0]?.state === 'done' && lost++ === 0) throw new Error('killed (injected)');
     });
     await assert.rejects(ensureSchema(losing, db, [full]), /killed/);
-    assert.deepEqual(await ensureSchema(ch.client, db, [full]), ['time_entries.notes']);
+    assert.deepEqual(await ensureSchema(ch, db, [full]), ['time_entries.notes']);
     const rows = await query<{ id: number; notes: string | null }>(`SELECT id, notes FROM ${db}.time_entries FINAL ORDER BY id`);
     const byId = new Map(records.map((r) => [r.id, r]));
     for (const row of rows) assert.equal(row.notes, byId.get(row.id)!.notes ?? null);
-    assert.deepEqual(await ensureSchema(ch.client, db, [full]), []);
+    assert.deepEqual(await ensureSchema(ch, db, [full]), []);
   });
 });

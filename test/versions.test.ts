@@ -4,15 +4,16 @@
 // (ReplacingMergeTree(_synced_at)) move to it at start, every row kept. Embedded chdb.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseStore } from '../src/clickhouse/port';
 import { DATA_TABLE_SETTINGS, ensureSchema, tableColumns, tableRef } from '../src/clickhouse/schema';
 import { buildTables } from '../src/clickhouse/rows';
-import { latestRows, markUnseenDeleted, storePage } from '../src/clickhouse/store';
+import { insertRowsWithToken, latestRows, markUnseenDeleted, storePage } from '../src/clickhouse/store';
 import { migratingName } from '../src/clickhouse/versions';
 import { getResource, tablesOf, type ResourceSpec, type TableDef } from '../src/catalog';
 import { generateAccount } from '../fake-harvest/src';
 import { Rng } from '../fake-harvest/src/rng';
 import { query, testClickHouse, unique } from './support/harness';
+import { intercepted } from './support/store-faults';
 
 const ACCOUNT = '7';
 type Rec = Record<string, unknown>;
@@ -21,7 +22,7 @@ const at = (iso: string, plusMs = 0): Date => new Date(Date.parse(iso) + plusMs)
 const stamp = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 async function store(db: string, spec: ResourceSpec, records: Rec[], syncId: string, syncedAt: Date): Promise<void> {
-  await storePage(testClickHouse().client, db, spec, ACCOUNT, syncId, buildTables(spec, records, { accountId: ACCOUNT, syncedAt, syncId }));
+  await storePage(testClickHouse(), db, spec, ACCOUNT, syncId, buildTables(spec, records, { accountId: ACCOUNT, syncedAt, syncId }));
 }
 
 /** Live rows by FINAL, as the views and users read them. */
@@ -39,7 +40,7 @@ describe('versions a zombie cannot reorder', () => {
     const db = unique('zombie').database;
     const ch = testClickHouse();
     const spec = getResource('time_entries');
-    await ensureSchema(ch.client, db, [spec]);
+    await ensureSchema(ch, db, [spec]);
     const [r, other] = generateAccount({ seed: 61, timeEntries: 5, users: 1 }).timeEntries;
     const v1 = { ...r, updated_at: '2026-01-10T10:00:00Z', notes: 'version 1' };
     const v0 = { ...r, updated_at: '2026-01-09T10:00:00Z', notes: 'version 0' };
@@ -47,7 +48,7 @@ describe('versions a zombie cannot reorder', () => {
 
     await store(db, spec, [v1, other], 'sync-1', t0);
     // The next full sync lists without it; Harvest confirms it gone (404): a tombstone.
-    assert.equal(await markUnseenDeleted(ch.client, db, spec, ACCOUNT, 'sync-2', new Date().toISOString(), [String(r.id)]), 1);
+    assert.equal(await markUnseenDeleted(ch, db, spec, ACCOUNT, 'sync-2', new Date().toISOString(), [String(r.id)]), 1);
     // A zombie attempt of sync 1, timed out long ago, finally inserts the page it read, and
     // another one an older page: both written after the tombstone.
     await store(db, spec, [v1, other], 'sync-1', new Date(Date.now() + 60_000));
@@ -57,7 +58,7 @@ describe('versions a zombie cannot reorder', () => {
     assert.deepEqual(await ids(liveByFinal(db, 'time_entries', 'id')), [other.id], 'FINAL: the record stays deleted');
     assert.deepEqual(await ids(liveByLatest(db, 'time_entries', spec.key, 'id')), [other.id], 'latestRows agrees with FINAL');
     // A complete listing would not find it among live rows either (the pipeline's own reading).
-    assert.equal(await markUnseenDeleted(ch.client, db, spec, ACCOUNT, 'sync-3', new Date(Date.now() + 600_000).toISOString(), [String(r.id)]), 0);
+    assert.equal(await markUnseenDeleted(ch, db, spec, ACCOUNT, 'sync-3', new Date(Date.now() + 600_000).toISOString(), [String(r.id)]), 0);
 
     // Harvest changed it after all (a newer updated_at): that version wins, even written
     // with an older `_synced_at` than the tombstone's.
@@ -71,7 +72,7 @@ describe('versions a zombie cannot reorder', () => {
     const db = unique('zlines').database;
     const ch = testClickHouse();
     const spec = getResource('invoices');
-    await ensureSchema(ch.client, db, [spec]);
+    await ensureSchema(ch, db, [spec]);
     const inv = generateAccount({ seed: 62, timeEntries: 30, users: 2 }).invoices.find((i) => (i.line_items as unknown[]).length >= 2)!;
     const [l1, l2] = inv.line_items as Rec[];
     const u0 = { ...inv, updated_at: '2026-02-01T00:00:00Z', line_items: [l1, l2] };
@@ -93,7 +94,7 @@ describe('versions a zombie cannot reorder', () => {
   it('invariant: FINAL, latestRows and merged parts all keep the row with the highest (Harvest version, deleted, written) per key, whatever the insert order', async () => {
     const db = unique('vorder').database;
     const ch = testClickHouse();
-    await ensureSchema(ch.client, db, [getResource('time_entries'), getResource('report_time_clients')]);
+    await ensureSchema(ch, db, [getResource('time_entries'), getResource('report_time_clients')]);
     const rng = new Rng(71);
     const rand = (): number => rng.next();
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
@@ -128,7 +129,7 @@ describe('versions a zombie cannot reorder', () => {
     for (let i = 0; i < rows.length; i += 40) {
       for (const table of ['time_entries', 'report_time_clients']) {
         const values = rows.slice(i, i + 40).filter((r) => r.table === table).map((r) => r.row);
-        if (values.length) await insertRows(ch.client, db, table, values);
+        if (values.length) await insertRows(ch, db, table, values);
       }
     }
     const expected = [...want].filter(([, w]) => w.deleted === 0).map(([id, w]) => ({ id, notes: w.marker })).sort((a, b) => a.id - b.id);
@@ -140,8 +141,8 @@ describe('versions a zombie cannot reorder', () => {
       assert.deepEqual(await liveByLatest(db, 'report_time_clients', getResource('report_time_clients').key, 'client_id, client_name'), expectedReport, `${what}: latestRows (report)`);
     };
     await check('before merges');
-    await ch.client.command({ query: `OPTIMIZE TABLE \`${db}\`.time_entries FINAL` });
-    await ch.client.command({ query: `OPTIMIZE TABLE \`${db}\`.report_time_clients FINAL` });
+    await ch.command(`OPTIMIZE TABLE \`${db}\`.time_entries FINAL`);
+    await ch.command(`OPTIMIZE TABLE \`${db}\`.report_time_clients FINAL`);
     await check('merged');
     const [{ n }] = await query<{ n: number }>(`SELECT count() AS n FROM \`${db}\`.time_entries WHERE _deleted = 0`);
     assert.equal(n, expected.length, 'a merge keeps exactly the newest row per key');
@@ -154,8 +155,8 @@ function compare(a: number[], b: number[]): number {
 }
 
 let token = 0;
-async function insertRows(client: ClickHouseClient, db: string, table: string, values: Rec[]): Promise<void> {
-  await client.insert({ table: `\`${db}\`.\`${table}\``, values, format: 'JSONEachRow', clickhouse_settings: { insert_deduplication_token: `versions-test-${Date.now()}-${++token}` } });
+async function insertRows(store: ClickHouseStore, db: string, table: string, values: Rec[]): Promise<void> {
+  await insertRowsWithToken(store, db, table, values, `versions-test-${Date.now()}-${++token}`);
 }
 
 /** The DDL of the previous release: no `_version` (nor `_parent_updated_at`), versions by `_synced_at`. */
@@ -169,18 +170,9 @@ function previousLayoutSQL(db: string, table: TableDef): string {
   ].join('\n');
 }
 
-/** The client, with `before` run ahead of each command (throw there to fail it). */
-function intercepted(client: ClickHouseClient, before: (sql: string) => Promise<void> | void): ClickHouseClient {
-  return new Proxy(client, {
-    get(obj, prop, receiver) {
-      const value = Reflect.get(obj, prop, receiver) as (...a: unknown[]) => Promise<unknown>;
-      if (prop !== 'command') return typeof value === 'function' ? value.bind(obj) : value;
-      return async (params: { query: string }) => {
-        await before(params.query);
-        return value.call(obj, params);
-      };
-    },
-  });
+/** The store, with `before` run ahead of each command (throw there to fail it). */
+function beforeCommands(store: ClickHouseStore, before: (sql: string) => Promise<void> | void): ClickHouseStore {
+  return intercepted(store, (call) => (call.op === 'command' ? before(call.sql) : undefined));
 }
 
 describe('tables of the previous layout move to _version at start', () => {
@@ -188,8 +180,8 @@ describe('tables of the previous layout move to _version at start', () => {
   const tables = tablesOf(spec);
   // Merges would collapse versions on their own: with them stopped, every row written stays
   // a row, and "every row kept" can be checked row for row.
-  before(() => testClickHouse().client.command({ query: 'SYSTEM STOP MERGES' }));
-  after(() => testClickHouse().client.command({ query: 'SYSTEM START MERGES' }));
+  before(() => testClickHouse().command('SYSTEM STOP MERGES'));
+  after(() => testClickHouse().command('SYSTEM START MERGES'));
 
   /** A database as the previous release left it: its tables, several versions and tombstones per record. */
   async function previousRelease(name: string): Promise<{ db: string; dump: () => Promise<Record<string, string[]>> }> {
@@ -198,18 +190,18 @@ describe('tables of the previous layout move to _version at start', () => {
     // The rows are made by this release's pipeline in a scratch database, then written into
     // the previous layout's tables by the columns it had.
     const scratch = unique(`${name}_rows`).database;
-    await ensureSchema(ch.client, scratch, [spec]);
+    await ensureSchema(ch, scratch, [spec]);
     const invoices = generateAccount({ seed: 63, timeEntries: 200, users: 3 }).invoices;
     assert.ok(invoices.length >= 40);
     const base = Date.now() - 7_200_000;
     await store(scratch, spec, invoices, 'old-1', new Date(base));
     await store(scratch, spec, invoices.slice(0, 30).map((i) => ({ ...i, updated_at: stamp(at(String(i.updated_at), 60_000)), subject: 'second version', line_items: (i.line_items as Rec[]).slice(1) })), 'old-2', new Date(base + 60_000));
-    await markUnseenDeleted(ch.client, scratch, spec, ACCOUNT, 'old-3', new Date(base + 120_000).toISOString(), invoices.slice(-10).map((i) => String(i.id)));
-    await ch.client.command({ query: `CREATE DATABASE IF NOT EXISTS \`${db}\`` });
+    await markUnseenDeleted(ch, scratch, spec, ACCOUNT, 'old-3', new Date(base + 120_000).toISOString(), invoices.slice(-10).map((i) => String(i.id)));
+    await ch.command(`CREATE DATABASE IF NOT EXISTS \`${db}\``);
     for (const t of tables) {
-      await ch.client.command({ query: previousLayoutSQL(db, t) });
+      await ch.command(previousLayoutSQL(db, t));
       const cols = tableColumns(t).filter(([n]) => n !== '_parent_updated_at').map(([n]) => `\`${n}\``).join(', ');
-      await ch.client.command({ query: `INSERT INTO ${tableRef(db, t.name)} (${cols}) SELECT ${cols} FROM ${tableRef(scratch, t.name)}`, clickhouse_settings: { insert_deduplication_token: `prev-${db}-${t.name}`, optimize_on_insert: 0 } });
+      await ch.command(`INSERT INTO ${tableRef(db, t.name)} (${cols}) SELECT ${cols} FROM ${tableRef(scratch, t.name)}`, {}, { insert_deduplication_token: `prev-${db}-${t.name}`, optimize_on_insert: 0 });
     }
     const dump = async (): Promise<Record<string, string[]>> => {
       const out: Record<string, string[]> = {};
@@ -232,7 +224,7 @@ describe('tables of the previous layout move to _version at start', () => {
     const before = await dump();
     assert.ok(before.invoices.length >= 80 && before.invoice_line_items.length > 0, `rows: ${Object.entries(before).map(([t, r]) => `${t} ${r.length}`).join(', ')}`);
     const liveBefore = await liveByFinal(db, 'invoices', 'id, subject');
-    await ensureSchema(testClickHouse().client, db, [spec], { soleWriter: true });
+    await ensureSchema(testClickHouse(), db, [spec], { soleWriter: true });
     for (const t of tables) {
       assert.match(await engineOf(db, t.name), /^ReplacingMergeTree\(_version\)/, t.name);
       assert.ok(!(await exists(db, migratingName(t.name))), `${t.name}: the old table is gone`);
@@ -243,14 +235,14 @@ describe('tables of the previous layout move to _version at start', () => {
     assert.equal(state.state, 'done');
     // A second start finds nothing to do.
     const commands: string[] = [];
-    await ensureSchema(intercepted(testClickHouse().client, (sql) => void commands.push(sql)), db, [spec], { soleWriter: true });
+    await ensureSchema(beforeCommands(testClickHouse(), (sql) => void commands.push(sql)), db, [spec], { soleWriter: true });
     assert.ok(!commands.some((c) => /EXCHANGE|INSERT INTO/.test(c)), commands.join('\n'));
   });
 
   it('a crash halfway (copy made, not swapped) leaves the old table whole; the next start moves it once', async () => {
     const { db, dump } = await previousRelease('vcrash');
     const before = await dump();
-    const crashing = intercepted(testClickHouse().client, (sql) => {
+    const crashing = beforeCommands(testClickHouse(), (sql) => {
       if (/^EXCHANGE TABLES .*`invoice_line_items`/.test(sql)) throw new Error('killed (injected)');
     });
     await assert.rejects(ensureSchema(crashing, db, [spec], { soleWriter: true }), /killed/);
@@ -258,7 +250,7 @@ describe('tables of the previous layout move to _version at start', () => {
     assert.ok(await exists(db, migratingName('invoice_line_items')), 'the copy a crash leaves');
     assert.deepEqual((await dump()).invoice_line_items, before.invoice_line_items);
 
-    await ensureSchema(testClickHouse().client, db, [spec], { soleWriter: true });
+    await ensureSchema(testClickHouse(), db, [spec], { soleWriter: true });
     assert.deepEqual(await dump(), before, 'no row lost, none twice');
     for (const t of tables) assert.ok(!(await exists(db, migratingName(t.name))));
   });
@@ -266,12 +258,12 @@ describe('tables of the previous layout move to _version at start', () => {
   it('a crash after the swap: the next start finishes (drops the old table), nothing lost or doubled', async () => {
     const { db, dump } = await previousRelease('vcrash2');
     const before = await dump();
-    const crashing = intercepted(testClickHouse().client, (sql) => {
+    const crashing = beforeCommands(testClickHouse(), (sql) => {
       if (/^DROP TABLE IF EXISTS .*`invoices__versioning`/.test(sql)) throw new Error('killed (injected)');
     });
     await assert.rejects(ensureSchema(crashing, db, [spec], { soleWriter: true }), /killed/);
     assert.match(await engineOf(db, 'invoices'), /ReplacingMergeTree\(_version\)/, 'swapped');
-    await ensureSchema(testClickHouse().client, db, [spec], { soleWriter: true });
+    await ensureSchema(testClickHouse(), db, [spec], { soleWriter: true });
     assert.ok(!(await exists(db, 'invoices__versioning')));
     assert.deepEqual(await dump(), before);
   });
@@ -280,9 +272,9 @@ describe('tables of the previous layout move to _version at start', () => {
     const { db, dump } = await previousRelease('vlive');
     const ch = testClickHouse();
     const late = { account_id: ACCOUNT, id: 999_000_001, subject: 'written during the copy', updated_at: Math.floor(Date.now() / 1000), _raw: '{}', _deleted: 0, _sync_id: 'other-worker', _synced_at: new Date().toISOString().replace('T', ' ').replace('Z', '') };
-    const writing = intercepted(ch.client, async (sql) => {
+    const writing = beforeCommands(ch, async (sql) => {
       // A worker of the previous release stores a row after the copy read the table, just before the swap.
-      if (/^EXCHANGE TABLES .*`invoices` AND/.test(sql)) await insertRows(ch.client, db, 'invoices', [late]);
+      if (/^EXCHANGE TABLES .*`invoices` AND/.test(sql)) await insertRows(ch, db, 'invoices', [late]);
     });
     await ensureSchema(writing, db, [spec]);
     const live = await liveByFinal(db, 'invoices', 'id, subject');
@@ -292,10 +284,10 @@ describe('tables of the previous layout move to _version at start', () => {
     // The old table goes at a start 10 minutes later: here, the clock is moved on.
     const [moved] = await query<{ state: string; detail: string }>(`SELECT state, detail FROM \`${db}\`._schema_changes FINAL WHERE table = 'invoices' AND change = 'version column'`);
     assert.equal(moved.state, 'exchanged');
-    await ch.client.command({ query: `ALTER TABLE \`${db}\`._schema_changes DELETE WHERE table = 'invoices'`, clickhouse_settings: { mutations_sync: '2' } });
+    await ch.command(`ALTER TABLE \`${db}\`._schema_changes DELETE WHERE table = 'invoices'`, {}, { mutations_sync: '2' });
     const earlier = new Date(Date.now() - 11 * 60_000).toISOString().replace('T', ' ').replace('Z', '');
-    await insertRows(ch.client, db, '_schema_changes', [{ table: 'invoices', change: 'version column', state: 'exchanged', detail: moved.detail, at: earlier }]);
-    await ensureSchema(ch.client, db, [spec]);
+    await insertRows(ch, db, '_schema_changes', [{ table: 'invoices', change: 'version column', state: 'exchanged', detail: moved.detail, at: earlier }]);
+    await ensureSchema(ch, db, [spec]);
     assert.ok(!(await exists(db, 'invoices__versioning')));
     // Rows copied twice are one version each: FINAL reads the same.
     assert.deepEqual(await liveByFinal(db, 'invoices', 'id, subject'), live);

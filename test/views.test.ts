@@ -11,6 +11,7 @@ import { ANALYTICS_VIEWS, ensureViews } from '../src/clickhouse/views';
 import type { RunRow } from './support/runs';
 import { createRunsTableSQL, RUNS_TABLE } from '../src/clickhouse/schema';
 import { ensureSchema } from '../src/clickhouse/schema';
+import { insertRowsWithToken } from '../src/clickhouse/store';
 import { CATALOG, getResource, tablesOf } from '../src/catalog';
 
 const DAY_MS = 86_400_000;
@@ -105,8 +106,8 @@ describe('analytics views and dashboard', () => {
     const second = await runSync(cfg, { mode: 'full' });
     assert.ifError(second.error);
     // Until ensureSchema calls it, and idempotently after.
-    await ensureViews(testClickHouse().client, db);
-    await ensureViews(testClickHouse().client, db);
+    await ensureViews(testClickHouse(), db);
+    await ensureViews(testClickHouse(), db);
     const rows = [
       run('r-ok-old', 'succeeded', 30 * 3600_000, 30 * 3600_000 - 60_000, 1),
       run('r-ok', 'running', 3 * 3600_000, null, 1),
@@ -115,7 +116,7 @@ describe('analytics views and dashboard', () => {
       run('r-fail', 'failed', 2 * 3600_000, 2 * 3600_000 - 30_000, 2, 'time_entries: Harvest answered 422 Unprocessable'),
       run('r-now', 'running', 60_000, null, 1),
     ];
-    await testClickHouse().client.insert({ table: `${db}.${RUNS_TABLE}`, values: rows, format: 'JSONEachRow' });
+    await insertRowsWithToken(testClickHouse(), db, RUNS_TABLE, rows.map((r) => ({ ...r })), `views-runs-${Date.now()}`);
   });
   after(() => fake.close());
 
@@ -138,8 +139,8 @@ describe('analytics views and dashboard', () => {
   it('skips the views whose tables a database does not have', async () => {
     const partial = unique('views_partial').database;
     const ch = testClickHouse();
-    await ensureSchema(ch.client, partial, [getResource('users')]);
-    await ensureViews(ch.client, partial);
+    await ensureSchema(ch, partial, [getResource('users')]);
+    await ensureViews(ch, partial);
     const views = await query<{ name: string }>(`SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'View' ORDER BY name`, { db: partial });
     assert.deepEqual(views.map((v) => v.name), ['v_last_sync', 'v_sync_runs']);
   });

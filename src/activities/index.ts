@@ -8,8 +8,8 @@ import { CATALOG, getResource, resolveSelection, resourceNames, type ResourceSpe
 import { firstPageUrl, type FetchedListPage, type HarvestClient, type RequestTiming } from '../harvest/client';
 import { HarvestError } from '../harvest/errors';
 import { PacingWait } from '../pacing/pacer';
-import type { ClickHouseHandle } from '../clickhouse/connect';
-import { ClickHouseStoreError, withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
+import { ClickHouseStoreError } from '../clickhouse/errors';
+import type { ClickHouseStore } from '../clickhouse/port';
 import { buildTables } from '../clickhouse/rows';
 import { ensureSchema as ensureTables } from '../clickhouse/schema';
 import { AUDITED_REPORTS, auditReportWindow, disagreeingWindows, disturbedWindows, entryDates, markUnseenDeleted, storedWithinScope, noteReportWindows, notedReportWindows, parentIds, recordParentChecks, staleEntryDates, unseenCandidates, readCursors, replaceReportWindow, storePage, storeEncodedPage, encodePage, writeCursor, type CommittedCursor, type EncodedPage, type WindowCheck, writeSyncRun } from '../clickhouse/store';
@@ -38,11 +38,10 @@ import {
 export interface ActivityDeps {
   harvest: HarvestClient;
   harvestConfig: HarvestConfig;
-  clickhouse: ClickHouseHandle;
+  /** Its failures come classified: outages retry, mistakes fail at once (toFailure). */
+  clickhouse: ClickHouseStore;
   /** Whether the namespace has harvest-sync's search attributes (workflows upsert them only then). */
   searchAttributes?: boolean;
-  /** Where ClickHouse is, for error messages (no credentials). */
-  clickhouseTarget?: ClickHouseTarget;
 }
 
 /** Request counts of one page, carried across attempts in the heartbeat details. */
@@ -52,9 +51,8 @@ interface AttemptCounts {
 }
 
 export function createActivities(deps: ActivityDeps) {
-  const { database: db } = deps.clickhouse;
-  // Every ClickHouse failure is classified: outages retry, mistakes fail at once (toFailure).
-  const ch = withErrorKinds(deps.clickhouse.client, deps.clickhouseTarget ?? { where: deps.clickhouse.embedded ? 'the embedded engine' : 'the ClickHouse server' });
+  const ch = deps.clickhouse;
+  const db = ch.database;
 
   // Every windowed report of a sync asks for the same dates once its inputs (time entries,
   // expenses) are stored: one query answers them all. Settled answers are kept for a

@@ -71,18 +71,12 @@ async function showData(cfg: Parameters<typeof openClickHouse>[0], accountId: st
     // Live rows per table, three tables a line.
     const cells: string[] = [];
     for (const spec of CATALOG) {
-      const res = await ch.client.query({
-        query: `SELECT count() AS n FROM ${tableRef(ch.database, spec.name)} FINAL WHERE account_id = {a:UInt64} AND _deleted = 0`,
-        query_params: { a: accountId },
-        format: 'JSONEachRow',
-      });
-      const [{ n }] = await res.json<{ n: string }>();
+      const [{ n }] = await ch.query<{ n: string }>(`SELECT count() AS n FROM ${tableRef(ch.database, spec.name)} FINAL WHERE account_id = {a:UInt64} AND _deleted = 0`, { a: accountId });
       cells.push(`${spec.name} ${Number(n).toLocaleString('en-US')}`);
     }
     out.write(`  live rows per table of ${ch.database}:\n`);
     for (let i = 0; i < cells.length; i += 3) out.write(`    ${cells.slice(i, i + 3).map((c) => c.padEnd(34)).join('').trimEnd()}\n`);
-    const rows = async <T>(query: string): Promise<T[]> =>
-      (await ch.client.query({ query, query_params: { a: accountId }, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })).json<T>();
+    const rows = <T>(query: string): Promise<T[]> => ch.query<T>(query, { a: accountId }, { output_format_json_quote_64bit_integers: 0 });
     out.write('\n  top projects by hours (view v_project_budget):\n');
     const top = await rows<{ project_name: string; hours_spent: number; budget_unit: string | null; budget_used_pct: number | null }>(
       `SELECT project_name, hours_spent, budget_unit, budget_used_pct FROM ${tableRef(ch.database, 'v_project_budget')}

@@ -12,12 +12,7 @@ export async function sqlCommand(args: string[], env: Env, out: Output): Promise
   const cfg = loadConfig(env, { requireHarvest: false });
   const ch = openClickHouse(cfg.clickhouse);
   try {
-    const res = await ch.client.query({
-      query: rest[0],
-      format: json ? 'JSONEachRow' : 'TabSeparatedWithNames',
-      clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-    });
-    out.write(await res.text());
+    out.write(await ch.queryText(rest[0], json ? 'JSONEachRow' : 'TabSeparatedWithNames', { output_format_json_quote_64bit_integers: 0 }));
     return 0;
   } finally {
     await ch.close();

@@ -3,8 +3,7 @@
 // shows in `harvest-sync status`. A mistake (syntax, types, schema, unknown table or
 // column, credentials) never heals by itself: it fails at once, naming the table and
 // ClickHouse's own message.
-import type { ClickHouseClient } from '@clickhouse/client';
-import { ENCODED_INSERT } from './connect';
+import type { TableName } from './port';
 
 /** ClickHouse server error codes (src/Common/ErrorCodes.cpp) that a retry can outlive. */
 const TRANSIENT_CODES: Record<number, string> = {
@@ -77,7 +76,7 @@ export interface ClickHouseErrorKind {
   auth: boolean;
 }
 
-/** Sorts an error thrown by @clickhouse/client (a server or the embedded engine) into retry or fail. */
+/** Sorts an error thrown by @clickhouse/client or the embedded engine into retry or fail. */
 export function classifyClickHouseError(err: unknown): ClickHouseErrorKind {
   const e = err as { code?: unknown; type?: unknown; message?: unknown; cause?: unknown } | undefined;
   // ClickHouseError: `code` is the server's number as a string, `type` its name. (chdb
@@ -126,17 +125,20 @@ export interface ClickHouseTarget {
   password?: string;
 }
 
-/** The table an operation concerns: an insert's `table`, else the first `db`.`table` of the SQL. */
-function tableOf(op: string, params: { table?: unknown; query?: unknown }): string | undefined {
-  if (typeof params.table === 'string') return params.table.replace(/`/g, '');
-  const sql = typeof params.query === 'string' ? params.query : '';
+/** What a store does: its failures name it. */
+export type StoreOp = 'query' | 'command' | 'insert';
+
+/** The table a statement concerns: its first `db`.`table`, else (a command) the database it creates. */
+export function tableOfSql(op: StoreOp, sql: string): string | undefined {
   const m = /`([^`]+)`\.`([^`]+)`/.exec(sql) ?? (op === 'command' ? /DATABASE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?([\w-]+)`?/i.exec(sql) : null);
   if (!m) return undefined;
   return m.length > 2 && m[2] !== undefined ? `${m[1]}.${m[2]}` : m[1];
 }
 
+export const tableLabel = (t: TableName): string => `${t.database}.${t.table}`;
+
 /** The error a caller sees: what failed, on which table, ClickHouse's words, and what to do. */
-export function describeClickHouseError(err: unknown, op: string, table: string | undefined, target: ClickHouseTarget): ClickHouseStoreError {
+export function describeClickHouseError(err: unknown, op: StoreOp, table: string | undefined, target: ClickHouseTarget): ClickHouseStoreError {
   if (err instanceof ClickHouseStoreError) return err;
   const kind = classifyClickHouseError(err);
   let text = String((err as { message?: unknown })?.message ?? err).trim();
@@ -150,36 +152,11 @@ export function describeClickHouseError(err: unknown, op: string, table: string 
   return new ClickHouseStoreError(message, kind, table);
 }
 
-/**
- * A test hook in front of every ClickHouse call made through `withErrorKinds`: it may
- * throw (an outage, a refused insert) before the call reaches the engine.
- */
-export type ClickHouseFaultHook = (op: string, table: string | undefined) => void;
-let faultHook: ClickHouseFaultHook | undefined;
-export function setClickHouseFaultHook(hook: ClickHouseFaultHook | undefined): void {
-  faultHook = hook;
-}
-
-/**
- * The same client, whose failures are ClickHouseStoreErrors: classified, naming the
- * table, credentials scrubbed. Result sets are returned as they are.
- */
-export function withErrorKinds(client: ClickHouseClient, target: ClickHouseTarget): ClickHouseClient {
-  const guarded = new Set(['query', 'insert', 'command', 'exec']);
-  return new Proxy(client, {
-    get(obj, prop, receiver) {
-      const value = Reflect.get(obj, prop, receiver) as unknown;
-      const op = prop === ENCODED_INSERT ? 'insert' : prop;
-      if (typeof op !== 'string' || !guarded.has(op) || typeof value !== 'function') return value;
-      return async (params: { table?: unknown; query?: unknown }) => {
-        const table = tableOf(op, params);
-        try {
-          faultHook?.(op, table);
-          return await (value as (p: unknown) => Promise<unknown>).call(obj, params);
-        } catch (err) {
-          throw describeClickHouseError(err, op, table, target);
-        }
-      };
-    },
-  });
+/** Runs one operation of a store: whatever it throws leaves as a ClickHouseStoreError. */
+export async function classified<T>(target: ClickHouseTarget, op: StoreOp, table: string | undefined, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    throw describeClickHouseError(err, op, table, target);
+  }
 }

@@ -2,7 +2,7 @@
 // they finished, so what a crash or a failure left half done is found and finished by the
 // next start. Newest state per (table, change) under FINAL.
 import { randomBytes } from 'node:crypto';
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseStore } from './port';
 
 export const SCHEMA_CHANGES_TABLE = '_schema_changes';
 
@@ -32,22 +32,22 @@ export interface SchemaChange {
   at: string;
 }
 
-export async function recordChange(client: ClickHouseClient, db: string, table: string, change: string, state: string, detail = ''): Promise<void> {
-  await client.insert({
-    table: ref(db),
-    values: [{ table, change, state, detail, at: new Date().toISOString().replace('T', ' ').replace('Z', '') }],
-    format: 'JSONEachRow',
+export async function recordChange(store: ClickHouseStore, db: string, table: string, change: string, state: string, detail = ''): Promise<void> {
+  const at = new Date().toISOString().replace('T', ' ').replace('Z', '');
+  await store.insertEncoded(
+    { database: db, table: SCHEMA_CHANGES_TABLE },
+    ['table', 'change', 'state', 'detail', 'at'],
+    Buffer.from(`${JSON.stringify([table, change, state, detail, at])}\n`),
     // Its own token: the embedded engine's session would otherwise lend it the previous insert's.
-    clickhouse_settings: { insert_deduplication_token: `schema:${table}:${change}:${state}:${randomBytes(8).toString('hex')}`, async_insert: 0 },
-  });
+    { insert_deduplication_token: `schema:${table}:${change}:${state}:${randomBytes(8).toString('hex')}`, async_insert: 0 },
+  );
 }
 
 /** The newest state of every change recorded (optionally only those in `state`). */
-export async function schemaChanges(client: ClickHouseClient, db: string, state?: string): Promise<SchemaChange[]> {
-  const res = await client.query({
-    query: `SELECT table, change, state, detail, formatDateTime(at, '%Y-%m-%dT%H:%i:%S.%fZ') AS at FROM ${ref(db)} FINAL${state ? ' WHERE state = {state:String}' : ''}`,
-    query_params: state ? { state } : {},
-    format: 'JSONEachRow',
-  });
-  return (await res.json<SchemaChange>()).map((c) => ({ ...c, at: new Date(c.at.replace(/(\.\d{3})\d*Z$/, '$1Z')).toISOString() }));
+export async function schemaChanges(store: ClickHouseStore, db: string, state?: string): Promise<SchemaChange[]> {
+  const changes = await store.query<SchemaChange>(
+    `SELECT table, change, state, detail, formatDateTime(at, '%Y-%m-%dT%H:%i:%S.%fZ') AS at FROM ${ref(db)} FINAL${state ? ' WHERE state = {state:String}' : ''}`,
+    state ? { state } : {},
+  );
+  return changes.map((c) => ({ ...c, at: new Date(c.at.replace(/(\.\d{3})\d*Z$/, '$1Z')).toISOString() }));
 }

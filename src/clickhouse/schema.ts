@@ -1,5 +1,5 @@
 // DDL derived from the catalog. Valid on ClickHouse 24.8+ and the embedded 26.x engine.
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseStore } from './port';
 import { tablesOf, type ColumnSpec, type ResourceSpec, type TableDef } from '../catalog';
 import { columnDDLType } from './rows';
 import { createSchemaChangesTableSQL, recordChange, schemaChanges } from './schema-changes';
@@ -131,23 +131,16 @@ const BACKFILL = 'backfill ';
  * `_raw`), so redoing it after a failure is safe. A mutation of the same column an earlier
  * attempt left failing is killed first: a failing mutation blocks every later one.
  */
-async function backfillColumn(client: ClickHouseClient, db: string, table: string, spec: ColumnSpec): Promise<void> {
-  const stuck = await client.query({
-    query: `SELECT mutation_id FROM system.mutations
+async function backfillColumn(store: ClickHouseStore, db: string, table: string, spec: ColumnSpec): Promise<void> {
+  const stuck = await store.query<{ mutation_id: string }>(
+    `SELECT mutation_id FROM system.mutations
             WHERE database = {db:String} AND table = {table:String} AND is_done = 0 AND latest_fail_reason != '' AND position(command, {col:String}) > 0`,
-    query_params: { db, table, col: q(spec.name) },
-    format: 'JSONEachRow',
-  });
-  for (const { mutation_id } of await stuck.json<{ mutation_id: string }>()) {
-    await client.command({
-      query: 'KILL MUTATION WHERE database = {db:String} AND table = {table:String} AND mutation_id = {id:String}',
-      query_params: { db, table, id: mutation_id },
-    });
+    { db, table, col: q(spec.name) },
+  );
+  for (const { mutation_id } of stuck) {
+    await store.command('KILL MUTATION WHERE database = {db:String} AND table = {table:String} AND mutation_id = {id:String}', { db, table, id: mutation_id });
   }
-  await client.command({
-    query: `ALTER TABLE ${tableRef(db, table)} UPDATE ${q(spec.name)} = ${extractFromRaw(spec)} WHERE 1`,
-    clickhouse_settings: { mutations_sync: '2' },
-  });
+  await store.command(`ALTER TABLE ${tableRef(db, table)} UPDATE ${q(spec.name)} = ${extractFromRaw(spec)} WHERE 1`, {}, { mutations_sync: '2' });
 }
 
 /** Columns the run log gained after its first release: added to existing tables at start. */
@@ -160,10 +153,10 @@ const RUNS_ADDED_COLUMNS: Array<[string, string]> = [
 ];
 
 /** Creates the run log, or adds the columns an older one lacks (NULL / empty for old runs). */
-export async function ensureRunsTable(client: ClickHouseClient, db: string): Promise<void> {
-  await client.command({ query: createRunsTableSQL(db) });
+export async function ensureRunsTable(store: ClickHouseStore, db: string): Promise<void> {
+  await store.command(createRunsTableSQL(db));
   for (const [name, type] of RUNS_ADDED_COLUMNS) {
-    await client.command({ query: `ALTER TABLE ${tableRef(db, RUNS_TABLE)} ADD COLUMN IF NOT EXISTS ${q(name)} ${type}` });
+    await store.command(`ALTER TABLE ${tableRef(db, RUNS_TABLE)} ADD COLUMN IF NOT EXISTS ${q(name)} ${type}`);
   }
 }
 
@@ -201,33 +194,25 @@ export function createRunsTableSQL(db: string): string {
  * failed or was cut short is redone at the next start. Returns the columns it added or
  * back-filled, as `table.column`.
  */
-export async function ensureSchema(client: ClickHouseClient, db: string, specs: readonly ResourceSpec[], opts: { soleWriter?: boolean } = {}): Promise<string[]> {
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${q(db)}` });
-  await client.command({ query: createStateTableSQL(db) });
-  await client.command({ query: createParentChecksTableSQL(db) });
-  await client.command({ query: createReportWindowsTableSQL(db) });
-  await client.command({ query: createAuditTableSQL(db) });
-  await client.command({ query: createSchemaChangesTableSQL(db) });
-  await ensureRunsTable(client, db);
+export async function ensureSchema(store: ClickHouseStore, db: string, specs: readonly ResourceSpec[], opts: { soleWriter?: boolean } = {}): Promise<string[]> {
+  await store.command(`CREATE DATABASE IF NOT EXISTS ${q(db)}`);
+  await store.command(createStateTableSQL(db));
+  await store.command(createParentChecksTableSQL(db));
+  await store.command(createReportWindowsTableSQL(db));
+  await store.command(createAuditTableSQL(db));
+  await store.command(createSchemaChangesTableSQL(db));
+  await ensureRunsTable(store, db);
   const tables = specs.flatMap(tablesOf);
-  for (const t of tables) await client.command({ query: createTableSQL(db, t) });
-  const res = await client.query({
-    query: 'SELECT table, name FROM system.columns WHERE database = {db:String}',
-    query_params: { db },
-    format: 'JSONEachRow',
-  });
-  const existing = new Set((await res.json<{ table: string; name: string }>()).map((r) => `${r.table}.${r.name}`));
+  for (const t of tables) await store.command(createTableSQL(db, t));
+  const columns = await store.query<{ table: string; name: string }>('SELECT table, name FROM system.columns WHERE database = {db:String}', { db });
+  const existing = new Set(columns.map((r) => `${r.table}.${r.name}`));
   // Tables created by an earlier release get the merge settings too (once: then they are in engine_full).
-  const engines = await client.query({
-    query: 'SELECT name, engine_full FROM system.tables WHERE database = {db:String}',
-    query_params: { db },
-    format: 'JSONEachRow',
-  });
-  const engineOf = new Map((await engines.json<{ name: string; engine_full: string }>()).map((r) => [r.name, r.engine_full]));
+  const engines = await store.query<{ name: string; engine_full: string }>('SELECT name, engine_full FROM system.tables WHERE database = {db:String}', { db });
+  const engineOf = new Map(engines.map((r) => [r.name, r.engine_full]));
   for (const t of tables) {
     const missing = DATA_TABLE_SETTINGS.filter(([k]) => !(engineOf.get(t.name) ?? '').includes(k));
     if (missing.length === 0) continue;
-    await client.command({ query: `ALTER TABLE ${tableRef(db, t.name)} MODIFY SETTING ${missing.map(([k, v]) => `${k} = ${v}`).join(', ')}` });
+    await store.command(`ALTER TABLE ${tableRef(db, t.name)} MODIFY SETTING ${missing.map(([k, v]) => `${k} = ${v}`).join(', ')}`);
   }
   const added: string[] = [];
   const toFill: Array<{ table: string; spec: ColumnSpec }> = [];
@@ -236,14 +221,14 @@ export async function ensureSchema(client: ClickHouseClient, db: string, specs: 
     for (const [name, type] of tableColumns(t)) {
       if (existing.has(`${t.name}.${name}`)) continue;
       const spec = byName.get(name);
-      if (spec) await recordChange(client, db, t.name, BACKFILL + name, 'pending');
-      await client.command({ query: `ALTER TABLE ${tableRef(db, t.name)} ADD COLUMN IF NOT EXISTS ${q(name)} ${type}` });
+      if (spec) await recordChange(store, db, t.name, BACKFILL + name, 'pending');
+      await store.command(`ALTER TABLE ${tableRef(db, t.name)} ADD COLUMN IF NOT EXISTS ${q(name)} ${type}`);
       if (spec) toFill.push({ table: t.name, spec });
       added.push(`${t.name}.${name}`);
     }
   }
   // Every back-fill not recorded done: this start's, and those an earlier start left unfinished.
-  for (const { table, change } of await schemaChanges(client, db, 'pending')) {
+  for (const { table, change } of await schemaChanges(store, db, 'pending')) {
     if (!change.startsWith(BACKFILL) || toFill.some((f) => f.table === table && f.spec.name === change.slice(BACKFILL.length))) continue;
     const spec = tables.find((t) => t.name === table)?.columns.find((c) => c.name === change.slice(BACKFILL.length));
     // A column the catalog no longer has stays pending until a release that has it again.
@@ -253,11 +238,11 @@ export async function ensureSchema(client: ClickHouseClient, db: string, specs: 
     }
   }
   for (const { table, spec } of toFill) {
-    await backfillColumn(client, db, table, spec);
-    await recordChange(client, db, table, BACKFILL + spec.name, 'done');
+    await backfillColumn(store, db, table, spec);
+    await recordChange(store, db, table, BACKFILL + spec.name, 'done');
   }
   // Tables created before `_version` move to it (their columns complete first: the copy takes them all).
-  await migrateToVersions(client, db, tables, await readColumns(client, db), { soleWriter: opts.soleWriter ?? false, createSQL: (t, name) => createTableSQL(db, t, name) });
+  await migrateToVersions(store, db, tables, await readColumns(store, db), { soleWriter: opts.soleWriter ?? false, createSQL: (t, name) => createTableSQL(db, t, name) });
   return added;
 }
 

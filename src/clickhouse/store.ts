@@ -1,10 +1,7 @@
 // Reads and writes of synced data and sync state. Values are always bound as query
 // parameters; identifiers come only from the catalog.
 import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
-import type { ClickHouseClient } from '@clickhouse/client';
-import { ENCODED_INSERT, type EncodedInserter } from './connect';
+import type { ClickHouseStore } from './port';
 import { getResource, type ResourceSpec } from '../catalog';
 import type { BuiltTables, NestedTable, Row, RowTable } from './rows';
 import { clickhouseDateTime64 } from './rows';
@@ -18,10 +15,10 @@ import type { RowScope } from '../core/token-scope';
  * an activity retried after its insert landed stores nothing new, while a retry that
  * fetched different content (records changed meanwhile) is stored.
  */
-export async function insertRows(client: ClickHouseClient, db: string, table: string, syncId: string, rows: Row[], pageHash?: string): Promise<void> {
+export async function insertRows(store: ClickHouseStore, db: string, table: string, syncId: string, rows: Row[], pageHash?: string): Promise<void> {
   if (rows.length === 0) return;
   const encoded = encodeRows(rows, pageHash);
-  await insertEncoded(client, db, table, encoded, `${syncId}:${table}:${encoded.contentHash}`);
+  await insertEncoded(store, db, table, encoded, `${syncId}:${table}:${encoded.contentHash}`);
 }
 
 /** Rows as JSONCompactEachRow, `_synced_at` last, and a hash of everything but `_synced_at`. */
@@ -80,39 +77,20 @@ function joinLines(lines: readonly string[]): Buffer {
   return body;
 }
 
-const PLAIN_IDENT = /^[A-Za-z0-9_]+$/;
-
 /**
  * Every insert names its own dedup token. The embedded engine keeps settings for the
  * session, so an insert without one would inherit the previous insert's token and be
  * silently dropped as its duplicate.
  */
-async function insertEncoded(client: ClickHouseClient, db: string, table: string, encoded: EncodedRows, token: string): Promise<void> {
+async function insertEncoded(store: ClickHouseStore, db: string, table: string, encoded: EncodedRows, token: string): Promise<void> {
   // `_raw` may be a JSON object (rows.ts): stored as its text.
-  const settings = { insert_deduplication_token: token, async_insert: 0 as const, input_format_json_read_objects_as_strings: 1 as const };
-  const direct = (client as unknown as Record<symbol, EncodedInserter | undefined>)[ENCODED_INSERT];
-  if (direct && [db, table, ...encoded.columns].every((id) => PLAIN_IDENT.test(id))) {
-    await direct({ table: `${db}.${table}`, columns: encoded.columns, body: encoded.body, settings });
-    return;
-  }
-  // A server (or names chdb's raw insert does not take): the same bytes as the request body.
-  const result = await client.exec({
-    query: `INSERT INTO ${tableRef(db, table)} (${encoded.columns.map(quoteIdent).join(', ')}) FORMAT JSONCompactEachRow`,
-    values: Readable.from([encoded.body], { objectMode: false }),
-    clickhouse_settings: settings,
-  });
-  result.stream.resume();
-  await finished(result.stream).catch(() => undefined);
+  await store.insertEncoded({ database: db, table }, encoded.columns, encoded.body, { insert_deduplication_token: token, async_insert: 0, input_format_json_read_objects_as_strings: 1 });
 }
 
-/** One-off rows (state, run log): small, through the client's own JSONEachRow insert. */
-async function insertWithToken(client: ClickHouseClient, table: string, values: Row[], token: string): Promise<void> {
-  await client.insert({
-    table,
-    values,
-    format: 'JSONEachRow',
-    clickhouse_settings: { insert_deduplication_token: token, async_insert: 0 },
-  });
+/** One-off rows (state, run log, and tests' fixtures) under the token given: encoded like a page. */
+export async function insertRowsWithToken(store: ClickHouseStore, db: string, table: string, rows: Row[], token: string): Promise<void> {
+  if (rows.length === 0) return;
+  await insertEncoded(store, db, table, encodeRows(rows), token);
 }
 
 let uniqueCounter = 0;
@@ -149,13 +127,13 @@ export function encodePage(built: BuiltTables, pageHash?: string): EncodedPage {
  * marked deleted, then the parents, so a reader never sees a finished parent without
  * its lines.
  */
-export async function storePage(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, built: BuiltTables, pageHash?: string): Promise<void> {
-  await storeEncodedPage(client, db, spec, accountId, syncId, encodePage(built, pageHash));
+export async function storePage(store: ClickHouseStore, db: string, spec: ResourceSpec, accountId: string, syncId: string, built: BuiltTables, pageHash?: string): Promise<void> {
+  await storeEncodedPage(store, db, spec, accountId, syncId, encodePage(built, pageHash));
 }
 
-export async function storeEncodedPage(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, syncId: string, page: EncodedPage): Promise<void> {
+export async function storeEncodedPage(store: ClickHouseStore, db: string, spec: ResourceSpec, accountId: string, syncId: string, page: EncodedPage): Promise<void> {
   for (const n of page.nested) {
-    if (n.rows) await insertEncoded(client, db, n.spec.name, n.rows, `${syncId}:${n.spec.name}:${n.rows.contentHash}`);
+    if (n.rows) await insertEncoded(store, db, n.spec.name, n.rows, `${syncId}:${n.spec.name}:${n.rows.contentHash}`);
     // The parent column is part of every line's key: the same in all its versions. A line
     // gone from its parent's version is deleted as of that version (a late insert of an
     // older version of the parent cannot bring it back).
@@ -164,9 +142,9 @@ export async function storeEncodedPage(client: ClickHouseClient, db: string, spe
       const v = versions.get(String(row[n.spec.parentColumn]));
       return v === null || v === undefined ? row : { ...row, _parent_updated_at: v };
     });
-    await tombstone(client, db, n.spec.name, n.spec.key, accountId, syncId, '_sync_id != {sync:String}', { parents: n.parentIds }, `${quoteIdent(n.spec.parentColumn)} IN {parents:Array(UInt64)}`, asOfParent);
+    await tombstone(store, db, n.spec.name, n.spec.key, accountId, syncId, '_sync_id != {sync:String}', { parents: n.parentIds }, `${quoteIdent(n.spec.parentColumn)} IN {parents:Array(UInt64)}`, asOfParent);
   }
-  if (page.rows) await insertEncoded(client, db, spec.name, page.rows, `${syncId}:${spec.name}:${page.rows.contentHash}`);
+  if (page.rows) await insertEncoded(store, db, spec.name, page.rows, `${syncId}:${spec.name}:${page.rows.contentHash}`);
 }
 
 const quoteIdent = (ident: string): string => `\`${ident.replace(/`/g, '')}\``;
@@ -193,7 +171,7 @@ export function latestRows(db: string, table: string, key: string[], keyScope?: 
  * of): it beats that version and every older one, however late they are inserted.
  */
 async function tombstone(
-  client: ClickHouseClient,
+  store: ClickHouseStore,
   db: string,
   table: string,
   key: string[],
@@ -205,20 +183,18 @@ async function tombstone(
   patch?: (row: Row) => Row,
 ): Promise<number> {
   const by = ['account_id', ...key].map(quoteIdent).join(', ');
-  const res = await client.query({
-    query: `SELECT * FROM ${tableRef(db, table)} WHERE account_id = {account:UInt64}${keyScope ? ` AND ${keyScope}` : ''}
+  // 64-bit integers come back as strings: exact above 2^53, and inserted back as they are.
+  const rows = await store.query<Row>(
+    `SELECT * FROM ${tableRef(db, table)} WHERE account_id = {account:UInt64}${keyScope ? ` AND ${keyScope}` : ''}
             AND (${by}, ${VERSION_COLUMN}) IN (SELECT ${by}, ${VERSION_COLUMN} FROM ${latestRows(db, table, key, keyScope)} WHERE _deleted = 0 AND ${where})
             LIMIT 1 BY ${by}`,
-    query_params: { account: accountId, sync: syncId, ...params },
-    format: 'JSONEachRow',
-    // 64-bit integers come back as strings: exact above 2^53, and inserted back as they are.
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 1 },
-  });
-  const rows = await res.json<Row>();
+    { account: accountId, sync: syncId, ...params },
+    { output_format_json_quote_64bit_integers: 1 },
+  );
   if (rows.length === 0) return 0;
   const meta = { _deleted: 1, _synced_at: clickhouseDateTime64(new Date()), _sync_id: syncId };
   // A repeated tombstone finds nothing left to mark, so a fresh token is safe.
-  await insertEncoded(client, db, table, encodeRows(rows.map((r) => ({ ...(patch ? patch(r) : r), ...meta }))), uniqueToken(`${syncId}:${table}:deleted`));
+  await insertEncoded(store, db, table, encodeRows(rows.map((r) => ({ ...(patch ? patch(r) : r), ...meta }))), uniqueToken(`${syncId}:${table}:deleted`));
   return rows.length;
 }
 
@@ -233,7 +209,7 @@ const UNSEEN = `_sync_id != {sync:String} AND _synced_at < parseDateTime64BestEf
  * rows it did not see, and the first `limit` of their ids (as strings: ids are UInt64).
  */
 export async function unseenCandidates(
-  client: ClickHouseClient,
+  store: ClickHouseStore,
   db: string,
   spec: ResourceSpec,
   accountId: string,
@@ -244,14 +220,12 @@ export async function unseenCandidates(
 ): Promise<{ total: number; ids: string[] }> {
   const scoped = scope ? scopeCondition(scope) : { where: '', params: {} };
   if (spec.key.length !== 1 || spec.key[0] !== 'id') throw new Error(`${spec.name}: deletion candidates need a resource keyed by id`);
-  const res = await client.query({
-    query: `SELECT toString(id) AS id, count() OVER () AS total FROM ${latestRows(db, spec.name, spec.key)}
+  const rows = await store.query<{ id: string; total: number }>(
+    `SELECT toString(id) AS id, count() OVER () AS total FROM ${latestRows(db, spec.name, spec.key)}
             WHERE _deleted = 0 AND ${UNSEEN}${scoped.where} ORDER BY id LIMIT {limit:UInt32}`,
-    query_params: { account: accountId, sync: syncId, before: syncStartedAt, limit, ...scoped.params },
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  });
-  const rows = await res.json<{ id: string; total: number }>();
+    { account: accountId, sync: syncId, before: syncStartedAt, limit, ...scoped.params },
+    { output_format_json_quote_64bit_integers: 0 },
+  );
   return { total: rows.length ? Number(rows[0].total) : 0, ids: rows.map((r) => r.id) };
 }
 
@@ -263,7 +237,7 @@ export async function unseenCandidates(
  * Returns the number of records marked.
  */
 export async function markUnseenDeleted(
-  client: ClickHouseClient,
+  store: ClickHouseStore,
   db: string,
   spec: ResourceSpec,
   accountId: string,
@@ -278,11 +252,11 @@ export async function markUnseenDeleted(
   // Where `id` is the key, the confirmed ids narrow the versions compared.
   const idScope = inIds && spec.key.length === 1 && spec.key[0] === 'id' ? inIds : undefined;
   const where = (inIds && !idScope ? `${UNSEEN} AND ${inIds}` : UNSEEN) + scoped.where;
-  const marked = await tombstone(client, db, spec.name, spec.key, accountId, syncId, where, { before: syncStartedAt, ...(onlyIds ? { ids: onlyIds } : {}), ...scoped.params }, idScope);
+  const marked = await tombstone(store, db, spec.name, spec.key, accountId, syncId, where, { before: syncStartedAt, ...(onlyIds ? { ids: onlyIds } : {}), ...scoped.params }, idScope);
   for (const n of spec.nested ?? []) {
     const parentCol = n.parentKey[n.parentColumn];
     await tombstone(
-      client,
+      store,
       db,
       n.name,
       n.key,
@@ -298,14 +272,12 @@ export async function markUnseenDeleted(
 }
 
 /** Whether the newest stored version of record `id` is one a token with `scope` sees (its user's, or a managed project's). */
-export async function storedWithinScope(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, id: string, scope: RowScope): Promise<boolean> {
+export async function storedWithinScope(store: ClickHouseStore, db: string, spec: ResourceSpec, accountId: string, id: string, scope: RowScope): Promise<boolean> {
   const scoped = scopeCondition(scope);
-  const res = await client.query({
-    query: `SELECT count() AS n FROM ${latestRows(db, spec.name, spec.key, 'toString(id) = {id:String}')} WHERE 1${scoped.where}`,
-    query_params: { account: accountId, id, ...scoped.params },
-    format: 'JSONEachRow',
-  });
-  const [{ n }] = await res.json<{ n: number | string }>();
+  const [{ n }] = await store.query<{ n: number | string }>(
+    `SELECT count() AS n FROM ${latestRows(db, spec.name, spec.key, 'toString(id) = {id:String}')} WHERE 1${scoped.where}`,
+    { account: accountId, id, ...scoped.params },
+  );
   return Number(n) > 0;
 }
 
@@ -320,7 +292,7 @@ function scopeCondition(scope: RowScope): { where: string; params: Record<string
  * has them); with `projectIds`, only rows of those projects (the rest were not read whole).
  */
 export async function replaceReportWindow(
-  client: ClickHouseClient,
+  store: ClickHouseStore,
   db: string,
   spec: ResourceSpec,
   accountId: string,
@@ -335,7 +307,7 @@ export async function replaceReportWindow(
   // project_id is part of the key: it narrows the versions compared too.
   const scope = [windowInKey ? inWindow : undefined, projectIds ? 'project_id IN {scope_projects:Array(UInt64)}' : undefined].filter(Boolean).join(' AND ');
   return tombstone(
-    client,
+    store,
     db,
     spec.name,
     spec.key,
@@ -353,18 +325,17 @@ const WRITTEN_BEFORE = "_synced_at < parseDateTime64BestEffort({before:String}, 
  * Spent dates of the account's time entries and expenses: with `writtenIn`, only of the
  * rows that sync wrote (changed entries); without, just the oldest one. Ascending.
  */
-export async function entryDates(client: ClickHouseClient, db: string, accountId: string, writtenIn?: string): Promise<string[]> {
+export async function entryDates(store: ClickHouseStore, db: string, accountId: string, writtenIn?: string): Promise<string[]> {
   const parts = ['time_entries', 'expenses'].map((t) =>
     writtenIn
       ? `SELECT DISTINCT spent_date AS d FROM ${tableRef(db, t)} WHERE account_id = {account:UInt64} AND _sync_id = {sync:String} AND spent_date IS NOT NULL`
       : `SELECT min(spent_date) AS d FROM ${tableRef(db, t)} WHERE account_id = {account:UInt64} AND spent_date IS NOT NULL HAVING count() > 0`,
   );
-  const res = await client.query({
-    query: `SELECT DISTINCT toString(d) AS d FROM (${parts.join(' UNION ALL ')}) ORDER BY d ${writtenIn ? '' : 'LIMIT 1'}`,
-    query_params: { account: accountId, sync: writtenIn ?? '' },
-    format: 'JSONEachRow',
-  });
-  return (await res.json<{ d: string }>()).map((r) => r.d);
+  const rows = await store.query<{ d: string }>(
+    `SELECT DISTINCT toString(d) AS d FROM (${parts.join(' UNION ALL ')}) ORDER BY d ${writtenIn ? '' : 'LIMIT 1'}`,
+    { account: accountId, sync: writtenIn ?? '' },
+  );
+  return rows.map((r) => r.d);
 }
 
 /**
@@ -374,40 +345,37 @@ export async function entryDates(client: ClickHouseClient, db: string, accountId
  * entry moved to another date names its old date too, as long as its older version is
  * still stored (merges drop it: noteReportWindows keeps the windows it named). Ascending.
  */
-export async function staleEntryDates(client: ClickHouseClient, db: string, accountId: string, by: { writtenBy: string } | { since: string; notBy: string }): Promise<string[]> {
+export async function staleEntryDates(store: ClickHouseStore, db: string, accountId: string, by: { writtenBy: string } | { since: string; notBy: string }): Promise<string[]> {
   const written = 'since' in by ? WRITTEN_SINCE : '_sync_id = {sync:String}';
   const parts = ['time_entries', 'expenses'].map((t) =>
     `SELECT DISTINCT spent_date AS d FROM ${tableRef(db, t)} WHERE account_id = {account:UInt64} AND spent_date IS NOT NULL
      AND id IN (SELECT id FROM ${tableRef(db, t)} WHERE account_id = {account:UInt64} AND ${written})`,
   );
-  const res = await client.query({
-    query: `SELECT DISTINCT toString(d) AS d FROM (${parts.join(' UNION ALL ')}) ORDER BY d`,
-    query_params: { account: accountId, ...('since' in by ? { since: by.since, sync: by.notBy } : { sync: by.writtenBy }) },
-    format: 'JSONEachRow',
-  });
-  return (await res.json<{ d: string }>()).map((r) => r.d);
+  const rows = await store.query<{ d: string }>(
+    `SELECT DISTINCT toString(d) AS d FROM (${parts.join(' UNION ALL ')}) ORDER BY d`,
+    { account: accountId, ...('since' in by ? { since: by.since, sync: by.notBy } : { sync: by.writtenBy }) },
+  );
+  return rows.map((r) => r.d);
 }
 
 const WRITTEN_SINCE = "_synced_at >= parseDateTime64BestEffort({since:String}, 3, 'UTC') AND _sync_id != {sync:String}";
 
 /** Remembers that sync `syncId` found these report windows stale. */
-export async function noteReportWindows(client: ClickHouseClient, db: string, accountId: string, syncId: string, windows: ReadonlyArray<{ from: string; to: string }>): Promise<void> {
+export async function noteReportWindows(store: ClickHouseStore, db: string, accountId: string, syncId: string, windows: ReadonlyArray<{ from: string; to: string }>): Promise<void> {
   if (windows.length === 0) return;
   const notedAt = clickhouseDateTime64(new Date());
   const rows = windows.map((w) => ({ account_id: accountId, window_from: w.from, window_to: w.to, noted_at: notedAt, sync_id: syncId }));
-  await insertWithToken(client, tableRef(db, REPORT_WINDOWS_TABLE), rows, uniqueToken(`${syncId}:report-windows`));
+  await insertRowsWithToken(store, db, REPORT_WINDOWS_TABLE, rows, uniqueToken(`${syncId}:report-windows`));
 }
 
 /** Report windows noted stale since `since` (ISO) by any sync but `notBy`, oldest first. */
-export async function notedReportWindows(client: ClickHouseClient, db: string, accountId: string, since: string, notBy: string): Promise<Array<{ from: string; to: string }>> {
-  const res = await client.query({
-    query: `SELECT DISTINCT toString(window_from) AS from, toString(window_to) AS to FROM ${tableRef(db, REPORT_WINDOWS_TABLE)}
+export async function notedReportWindows(store: ClickHouseStore, db: string, accountId: string, since: string, notBy: string): Promise<Array<{ from: string; to: string }>> {
+  return store.query<{ from: string; to: string }>(
+    `SELECT DISTINCT toString(window_from) AS from, toString(window_to) AS to FROM ${tableRef(db, REPORT_WINDOWS_TABLE)}
             WHERE account_id = {account:UInt64} AND noted_at >= parseDateTime64BestEffort({since:String}, 3, 'UTC') AND sync_id != {sync:String}
             ORDER BY from`,
-    query_params: { account: accountId, since, sync: notBy },
-    format: 'JSONEachRow',
-  });
-  return res.json<{ from: string; to: string }>();
+    { account: accountId, since, sync: notBy },
+  );
 }
 
 /**
@@ -438,35 +406,31 @@ export interface WindowAudit {
  * the result in `_sync_audit`. Repeatable within a sync (its own earlier audit is not
  * counted in the streak). Undefined for a report that is not audited.
  */
-export async function auditReportWindow(client: ClickHouseClient, db: string, accountId: string, report: string, window: { from: string; to: string }, syncId: string): Promise<WindowAudit | undefined> {
+export async function auditReportWindow(store: ClickHouseStore, db: string, accountId: string, report: string, window: { from: string; to: string }, syncId: string): Promise<WindowAudit | undefined> {
   const audited = AUDITED_REPORTS.find((a) => a.report === report);
   if (!audited) return undefined;
   const reportSpec = getResource(audited.report);
   const inWindow = 'window_from = {from:Date} AND window_to = {to:Date}';
   const dated = 'spent_date >= {from:Date} AND spent_date <= {to:Date}';
   const entriesInWindow = `id IN (SELECT id FROM ${tableRef(db, audited.entries)} WHERE account_id = {account:UInt64} AND ${dated})`;
-  const res = await client.query({
-    query: `SELECT project_id, round(sum(r), 2) AS rep, round(sum(e), 2) AS ent FROM (
+  const rows = await store.query<{ project_id: number; rep: number; ent: number }>(
+    `SELECT project_id, round(sum(r), 2) AS rep, round(sum(e), 2) AS ent FROM (
               SELECT project_id, coalesce(${quoteIdent(audited.reportValue)}, 0) AS r, 0 AS e FROM ${latestRows(db, audited.report, reportSpec.key, inWindow)} WHERE _deleted = 0
               UNION ALL
               SELECT coalesce(project_id, 0) AS project_id, 0 AS r, coalesce(${quoteIdent(audited.entryValue)}, 0) AS e
               FROM ${latestRows(db, audited.entries, getResource(audited.entries).key, entriesInWindow)} WHERE _deleted = 0 AND ${dated}
             ) GROUP BY project_id ORDER BY project_id`,
-    query_params: { account: accountId, from: window.from, to: window.to },
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  });
-  const rows = await res.json<{ project_id: number; rep: number; ent: number }>();
+    { account: accountId, from: window.from, to: window.to },
+    { output_format_json_quote_64bit_integers: 0 },
+  );
   const disagreeing = rows.filter((x) => Math.abs(Number(x.rep) - Number(x.ent)) >= 0.005).map((x) => ({ projectId: Number(x.project_id), report: Number(x.rep), entries: Number(x.ent) }));
-  const prior = await client.query({
-    query: `SELECT argMax(streak, checked_at) AS prior FROM ${tableRef(db, AUDIT_TABLE)}
+  const [{ prior: before }] = await store.query<{ prior: number }>(
+    `SELECT argMax(streak, checked_at) AS prior FROM ${tableRef(db, AUDIT_TABLE)}
             WHERE account_id = {account:UInt64} AND report = {report:String} AND ${inWindow} AND sync_id != {sync:String}`,
-    query_params: { account: accountId, report, from: window.from, to: window.to, sync: syncId },
-    format: 'JSONEachRow',
-  });
-  const [{ prior: before }] = await prior.json<{ prior: number }>();
+    { account: accountId, report, from: window.from, to: window.to, sync: syncId },
+  );
   const audit: WindowAudit = { report, from: window.from, to: window.to, projects: rows.length, disagreeing, streak: disagreeing.length ? Number(before ?? 0) + 1 : 0 };
-  await insertWithToken(client, tableRef(db, AUDIT_TABLE), [{
+  await insertRowsWithToken(store, db, AUDIT_TABLE, [{
     account_id: accountId, report, window_from: window.from, window_to: window.to, checked_at: clickhouseDateTime64(new Date()), sync_id: syncId,
     projects: audit.projects, disagreeing: disagreeing.map((d) => d.projectId), report_values: disagreeing.map((d) => d.report), entry_values: disagreeing.map((d) => d.entries), streak: audit.streak,
   }], uniqueToken(`${syncId}:audit`));
@@ -474,19 +438,17 @@ export async function auditReportWindow(client: ClickHouseClient, db: string, ac
 }
 
 /** The newest audit of every window of the account whose report and entries disagree, oldest window first. */
-export async function disagreeingWindows(client: ClickHouseClient, db: string, accountId: string, syncId?: string): Promise<WindowAudit[]> {
-  const res = await client.query({
-    query: `SELECT report, toString(window_from) AS from, toString(window_to) AS to, argMax(projects, checked_at) AS compared,
+export async function disagreeingWindows(store: ClickHouseStore, db: string, accountId: string, syncId?: string): Promise<WindowAudit[]> {
+  const rows = await store.query<{ report: string; from: string; to: string; compared: number; ids: number[]; rv: number[]; ev: number[]; last_streak: number }>(
+    `SELECT report, toString(window_from) AS from, toString(window_to) AS to, argMax(projects, checked_at) AS compared,
                    argMax(disagreeing, checked_at) AS ids, argMax(report_values, checked_at) AS rv, argMax(entry_values, checked_at) AS ev,
                    argMax(streak, checked_at) AS last_streak, argMax(sync_id, checked_at) AS last_sync
             FROM ${tableRef(db, AUDIT_TABLE)} WHERE account_id = {account:UInt64}
             GROUP BY report, window_from, window_to HAVING last_streak > 0 ${syncId !== undefined ? 'AND last_sync = {sync:String}' : ''}
             ORDER BY window_from, report`,
-    query_params: { account: accountId, sync: syncId ?? '' },
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  });
-  const rows = await res.json<{ report: string; from: string; to: string; compared: number; ids: number[]; rv: number[]; ev: number[]; last_streak: number }>();
+    { account: accountId, sync: syncId ?? '' },
+    { output_format_json_quote_64bit_integers: 0 },
+  );
   return rows.map((r) => ({
     report: r.report, from: r.from, to: r.to, projects: Number(r.compared), streak: Number(r.last_streak),
     disagreeing: r.ids.map((id, i) => ({ projectId: Number(id), report: Number(r.rv[i]), entries: Number(r.ev[i]) })),
@@ -500,21 +462,19 @@ export interface CommittedCursor {
   syncId: string;
 }
 
-export async function readCursors(client: ClickHouseClient, db: string, accountId: string): Promise<CommittedCursor[]> {
-  const res = await client.query({
-    query: `SELECT resource, formatDateTime(cursor, '%Y-%m-%dT%H:%i:%S.%fZ') AS cursor, sync_id
+export async function readCursors(store: ClickHouseStore, db: string, accountId: string): Promise<CommittedCursor[]> {
+  const rows = await store.query<{ resource: string; cursor: string; sync_id: string }>(
+    `SELECT resource, formatDateTime(cursor, '%Y-%m-%dT%H:%i:%S.%fZ') AS cursor, sync_id
             FROM ${tableRef(db, STATE_TABLE)} FINAL WHERE account_id = {account:UInt64}`,
-    query_params: { account: accountId },
-    format: 'JSONEachRow',
-  });
-  const rows = await res.json<{ resource: string; cursor: string; sync_id: string }>();
+    { account: accountId },
+  );
   // %f prints microseconds; normalise to ISO milliseconds.
   return rows.map((r) => ({ resource: r.resource, cursor: new Date(r.cursor.replace(/(\.\d{3})\d*Z$/, '$1Z')).toISOString(), syncId: r.sync_id }));
 }
 
-export async function writeCursor(client: ClickHouseClient, db: string, accountId: string, resource: string, cursor: string, syncId: string): Promise<void> {
+export async function writeCursor(store: ClickHouseStore, db: string, accountId: string, resource: string, cursor: string, syncId: string): Promise<void> {
   const row = { account_id: accountId, resource, cursor: clickhouseDateTime64(new Date(cursor)), sync_id: syncId, committed_at: clickhouseDateTime64(new Date()) };
-  await insertWithToken(client, tableRef(db, STATE_TABLE), [row], uniqueToken(`${syncId}:cursor:${resource}`));
+  await insertRowsWithToken(store, db, STATE_TABLE, [row], uniqueToken(`${syncId}:cursor:${resource}`));
 }
 
 /**
@@ -522,18 +482,16 @@ export async function writeCursor(client: ClickHouseClient, db: string, accountI
  * (keyset paging). With `changedIn`, only parents its change signals name for that sync,
  * and the still-open parents it asks again (`recheck`).
  */
-export async function parentIds(client: ClickHouseClient, db: string, accountId: string, child: ResourceSpec, afterId: number, limit: number, changedIn?: string): Promise<ParentChunk> {
+export async function parentIds(store: ClickHouseStore, db: string, accountId: string, child: ResourceSpec, afterId: number, limit: number, changedIn?: string): Promise<ParentChunk> {
   const parent = parentOf(child);
   const asked = changedIn !== undefined ? askedParents(db, child, parent) : undefined;
-  const res = await client.query({
-    query: `SELECT id, ${asked?.recheck ? `id NOT IN (${asked.signalled})` : '0'} AS rechecked FROM ${latestRows(db, parent.name, parent.key)}
+  const rows = await store.query<{ id: number; rechecked: number | boolean }>(
+    `SELECT id, ${asked?.recheck ? `id NOT IN (${asked.signalled})` : '0'} AS rechecked FROM ${latestRows(db, parent.name, parent.key)}
             WHERE _deleted = 0 AND id > {after:UInt64} ${asked ? `AND ${asked.where}` : ''}
             ORDER BY id LIMIT {limit:UInt32}`,
-    query_params: { account: accountId, after: afterId, limit, sync: changedIn ?? '', child: child.name, ...asked?.params },
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  });
-  const rows = await res.json<{ id: number; rechecked: number | boolean }>();
+    { account: accountId, after: afterId, limit, sync: changedIn ?? '', child: child.name, ...asked?.params },
+    { output_format_json_quote_64bit_integers: 0 },
+  );
   return { ids: rows.map((r) => Number(r.id)), rechecked: rows.filter((r) => Number(r.rechecked) === 1 || r.rechecked === true).length };
 }
 
@@ -543,18 +501,18 @@ export async function parentIds(client: ClickHouseClient, db: string, accountId:
  * parents rotates through all of them, the longest unasked first. Repeatable: the parents
  * asked are computed without this sync's own checks.
  */
-export async function recordParentChecks(client: ClickHouseClient, db: string, accountId: string, child: ResourceSpec, syncId: string, changedOnly: boolean): Promise<void> {
+export async function recordParentChecks(store: ClickHouseStore, db: string, accountId: string, child: ResourceSpec, syncId: string, changedOnly: boolean): Promise<void> {
   if (!child.recheck) return;
   const parent = parentOf(child);
   const asked = changedOnly ? askedParents(db, child, parent) : undefined;
   const open = openCondition(child.recheck);
-  await client.command({
-    query: `INSERT INTO ${tableRef(db, PARENT_CHECKS_TABLE)} (account_id, resource, parent_id, checked_at, sync_id)
-            SELECT {account:UInt64}, {child:String}, id, now64(3, 'UTC'), {sync:String} FROM ${latestRows(db, parent.name, parent.key)}
-            WHERE _deleted = 0 AND ${open.where} ${asked ? `AND ${asked.where}` : ''}`,
-    query_params: { account: accountId, sync: syncId, child: child.name, ...open.params, ...asked?.params },
-    clickhouse_settings: { async_insert: 0 },
-  });
+  await store.command(
+    `INSERT INTO ${tableRef(db, PARENT_CHECKS_TABLE)} (account_id, resource, parent_id, checked_at, sync_id)
+     SELECT {account:UInt64}, {child:String}, id, now64(3, 'UTC'), {sync:String} FROM ${latestRows(db, parent.name, parent.key)}
+     WHERE _deleted = 0 AND ${open.where} ${asked ? `AND ${asked.where}` : ''}`,
+    { account: accountId, sync: syncId, child: child.name, ...open.params, ...asked?.params },
+    { async_insert: 0 },
+  );
 }
 
 function parentOf(child: ResourceSpec): ResourceSpec {
@@ -601,7 +559,7 @@ function askedParents(db: string, child: ResourceSpec, parent: ResourceSpec): { 
  * One version of a run in `_sync_runs` (the newest per run wins under FINAL): written
  * when the run starts and again when it ends, with per-resource counts.
  */
-export async function writeSyncRun(client: ClickHouseClient, db: string, run: SyncRunRecord): Promise<void> {
+export async function writeSyncRun(store: ClickHouseStore, db: string, run: SyncRunRecord): Promise<void> {
   const sum = (f: (r: SyncRunRecord['resources'][number]) => number): number => run.resources.reduce((n, r) => n + f(r), 0);
   const row: Row = {
     account_id: run.accountId,
@@ -631,7 +589,7 @@ export async function writeSyncRun(client: ClickHouseClient, db: string, run: Sy
     reconciled: run.resources.filter((r) => r.reconciled).map((r) => r.resource),
     _synced_at: clickhouseDateTime64(new Date()),
   };
-  await insertWithToken(client, tableRef(db, RUNS_TABLE), [row], uniqueToken(`${run.runId}:run:${run.status}`));
+  await insertRowsWithToken(store, db, RUNS_TABLE, [row], uniqueToken(`${run.runId}:run:${run.status}`));
 }
 
 /** A date window of a dated resource read by page number, and when edits could first have disturbed it. */
@@ -649,22 +607,21 @@ export interface WindowCheck {
  * sync just listed as changed. docs/listings.md says why that is enough for windows read
  * page after page.
  */
-export async function disturbedWindows(client: ClickHouseClient, db: string, spec: ResourceSpec, accountId: string, windows: readonly WindowCheck[]): Promise<number[]> {
+export async function disturbedWindows(store: ClickHouseStore, db: string, spec: ResourceSpec, accountId: string, windows: readonly WindowCheck[]): Promise<number[]> {
   if (windows.length === 0) return [];
   if (!spec.dateRange || spec.key.length !== 1 || spec.key[0] !== 'id') throw new Error(`${spec.name}: not a dated list keyed by id`);
   const earliest = windows.map((w) => w.since).sort()[0];
-  const res = await client.query({
-    query: `SELECT toString(id) AS id, toString(${quoteIdent(spec.dateRange)}) AS date,
+  const rows = await store.query<{ id: string; date: string; updated: number }>(
+    `SELECT toString(id) AS id, toString(${quoteIdent(spec.dateRange)}) AS date,
                    toUnixTimestamp(updated_at) AS updated
             FROM ${tableRef(db, spec.name)}
             WHERE account_id = {account:UInt64} AND id IN (
               SELECT id FROM ${tableRef(db, spec.name)}
               WHERE account_id = {account:UInt64} AND updated_at >= parseDateTime64BestEffort({since:String}, 3, 'UTC'))`,
-    query_params: { account: accountId, since: earliest },
-    format: 'JSONEachRow',
-  });
+    { account: accountId, since: earliest },
+  );
   const versions = new Map<string, Array<{ date: string; updated: number }>>();
-  for (const r of await res.json<{ id: string; date: string; updated: number }>()) {
+  for (const r of rows) {
     let list = versions.get(r.id);
     if (!list) versions.set(r.id, (list = []));
     list.push({ date: r.date, updated: Number(r.updated) });

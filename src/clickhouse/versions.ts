@@ -20,7 +20,7 @@
 // A table's version column cannot be changed in place, so a table created before
 // `_version` is copied into a new table, which then takes its name (EXCHANGE TABLES):
 // see migrateToVersions.
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseStore } from './port';
 import type { TableDef } from '../catalog';
 import { recordChange, schemaChanges } from './schema-changes';
 
@@ -52,14 +52,10 @@ export interface ColumnInfo {
   columns: Map<string, Map<string, string>>;
 }
 
-export async function readColumns(client: ClickHouseClient, db: string): Promise<ColumnInfo> {
-  const res = await client.query({
-    query: 'SELECT table, name, default_kind FROM system.columns WHERE database = {db:String}',
-    query_params: { db },
-    format: 'JSONEachRow',
-  });
+export async function readColumns(store: ClickHouseStore, db: string): Promise<ColumnInfo> {
+  const rows = await store.query<{ table: string; name: string; default_kind: string }>('SELECT table, name, default_kind FROM system.columns WHERE database = {db:String}', { db });
   const columns = new Map<string, Map<string, string>>();
-  for (const r of await res.json<{ table: string; name: string; default_kind: string }>()) {
+  for (const r of rows) {
     let t = columns.get(r.table);
     if (!t) columns.set(r.table, (t = new Map()));
     t.set(r.name, r.default_kind);
@@ -92,10 +88,10 @@ export interface MigrationOptions {
  *     after one more such copy (inserts in flight at the swap land in the old table).
  * Returns the tables moved or finished.
  */
-export async function migrateToVersions(client: ClickHouseClient, db: string, tables: readonly TableDef[], info: ColumnInfo, opts: MigrationOptions): Promise<string[]> {
+export async function migrateToVersions(store: ClickHouseStore, db: string, tables: readonly TableDef[], info: ColumnInfo, opts: MigrationOptions): Promise<string[]> {
   const done: string[] = [];
   let changes: Awaited<ReturnType<typeof schemaChanges>> | undefined;
-  const changeOf = async (table: string) => (changes ??= await schemaChanges(client, db)).find((c) => c.table === table && c.change === CHANGE);
+  const changeOf = async (table: string) => (changes ??= await schemaChanges(store, db)).find((c) => c.table === table && c.change === CHANGE);
   for (const t of tables) {
     const cols = info.columns.get(t.name);
     if (!cols) continue;
@@ -105,17 +101,17 @@ export async function migrateToVersions(client: ClickHouseClient, db: string, ta
       if (!tmpCols) continue;
       if (tmpCols.has(VERSION_COLUMN)) {
         // A copy whose table meanwhile got `_version` some other way: nothing to keep.
-        await client.command({ query: `DROP TABLE IF EXISTS ${ref(db, tmp)}` });
+        await store.command(`DROP TABLE IF EXISTS ${ref(db, tmp)}`);
         continue;
       }
       // The old table, kept after the swap for inserts still in flight into it.
       const change = await changeOf(t.name);
       if (!opts.soleWriter) {
         if (change && Date.now() - Date.parse(change.at) < KEEP_OLD_MS) continue;
-        await copyRows(client, db, tmp, t.name, info, change?.detail || undefined);
+        await copyRows(store, db, tmp, t.name, info, change?.detail || undefined);
       }
-      await client.command({ query: `DROP TABLE IF EXISTS ${ref(db, tmp)}` });
-      await recordChange(client, db, t.name, CHANGE, 'done');
+      await store.command(`DROP TABLE IF EXISTS ${ref(db, tmp)}`);
+      await recordChange(store, db, t.name, CHANGE, 'done');
       done.push(t.name);
       continue;
     }
@@ -133,25 +129,25 @@ export async function migrateToVersions(client: ClickHouseClient, db: string, ta
         );
       }
       // A copy a crash left before the swap: its table is untouched; copy again.
-      await client.command({ query: `DROP TABLE IF EXISTS ${ref(db, tmp)}` });
+      await store.command(`DROP TABLE IF EXISTS ${ref(db, tmp)}`);
     }
     const cutoff = new Date(Date.now() - CATCH_UP_LOOKBACK_MS).toISOString();
-    await recordChange(client, db, t.name, CHANGE, 'pending', cutoff);
+    await recordChange(store, db, t.name, CHANGE, 'pending', cutoff);
     // Without IF NOT EXISTS: of two processes starting at once, one creates it, the other fails here.
     try {
-      await client.command({ query: opts.createSQL(t, tmp).replace('CREATE TABLE IF NOT EXISTS', 'CREATE TABLE') });
+      await store.command(opts.createSQL(t, tmp).replace('CREATE TABLE IF NOT EXISTS', 'CREATE TABLE'));
     } catch (err) {
       throw new Error(`${db}.${t.name} could not start its move to the versioned layout (another process may be moving it; start again): ${(err as Error).message}`);
     }
-    await copyRows(client, db, t.name, tmp, await readColumns(client, db));
-    await client.command({ query: `EXCHANGE TABLES ${ref(db, t.name)} AND ${ref(db, tmp)}` });
-    await recordChange(client, db, t.name, CHANGE, 'exchanged', cutoff);
+    await copyRows(store, db, t.name, tmp, await readColumns(store, db));
+    await store.command(`EXCHANGE TABLES ${ref(db, t.name)} AND ${ref(db, tmp)}`);
+    await recordChange(store, db, t.name, CHANGE, 'exchanged', cutoff);
     if (opts.soleWriter) {
-      await client.command({ query: `DROP TABLE IF EXISTS ${ref(db, tmp)}` });
-      await recordChange(client, db, t.name, CHANGE, 'done');
+      await store.command(`DROP TABLE IF EXISTS ${ref(db, tmp)}`);
+      await recordChange(store, db, t.name, CHANGE, 'done');
     } else {
       // Rows other workers wrote while it was copied; the old table stays for a later start.
-      await copyRows(client, db, tmp, t.name, await readColumns(client, db), cutoff);
+      await copyRows(store, db, tmp, t.name, await readColumns(store, db), cutoff);
     }
     done.push(t.name);
   }
@@ -159,20 +155,20 @@ export async function migrateToVersions(client: ClickHouseClient, db: string, ta
 }
 
 /** Inserts the rows of `from` (written since `since`, if given) into `to`, by the columns both have. */
-async function copyRows(client: ClickHouseClient, db: string, from: string, to: string, info: ColumnInfo, since?: string): Promise<void> {
+async function copyRows(store: ClickHouseStore, db: string, from: string, to: string, info: ColumnInfo, since?: string): Promise<void> {
   const source = info.columns.get(from);
   const target = info.columns.get(to);
   if (!source || !target) throw new Error(`cannot copy ${db}.${from} to ${db}.${to}: a table is missing`);
   // Plain columns of the target that the source has; MATERIALIZED ones (`_version`) are computed.
   const cols = [...target].filter(([name, kind]) => kind === '' && source.has(name) && source.get(name) === '').map(([name]) => q(name));
-  await client.command({
-    query: `INSERT INTO ${ref(db, to)} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${ref(db, from)}${since ? " WHERE _synced_at >= parseDateTime64BestEffort({since:String}, 3, 'UTC')" : ''}`,
-    query_params: since ? { since } : {},
-    clickhouse_settings: {
+  await store.command(
+    `INSERT INTO ${ref(db, to)} (${cols.join(', ')}) SELECT ${cols.join(', ')} FROM ${ref(db, from)}${since ? " WHERE _synced_at >= parseDateTime64BestEffort({since:String}, 3, 'UTC')" : ''}`,
+    since ? { since } : {},
+    {
       // Its own token: the embedded engine's session would otherwise lend it the previous insert's.
       insert_deduplication_token: `version-copy:${from}:${to}:${Date.now()}:${Math.random().toString(36).slice(2)}`,
       // Every row as it was: versions of a key in one block are not collapsed on the way in.
       optimize_on_insert: 0,
     },
-  });
+  );
 }

@@ -7,7 +7,7 @@ import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio
 import { createActivities } from '../activities';
 import type { Config } from '../config';
 import { openClickHouse } from '../clickhouse/connect';
-import { withErrorKinds, type ClickHouseTarget } from '../clickhouse/errors';
+import type { ClickHouseStore } from '../clickhouse/port';
 import { ensureSchema } from '../clickhouse/schema';
 import { ensureViews } from '../clickhouse/views';
 import { CATALOG } from '../catalog';
@@ -96,11 +96,14 @@ export interface SyncWorkerOptions {
   identity?: string;
   /** A build id other than the one derived from the release and the workflow code (tests of two builds). */
   buildId?: string;
+  /** Wraps the ClickHouse store the worker opens (tests inject faults so). */
+  wrapStore?: (store: ClickHouseStore) => ClickHouseStore;
 }
 
 export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Promise<SyncWorker> {
   if (!cfg.harvest) throw new Error('the worker needs the Harvest configuration');
-  const clickhouse = openClickHouse(cfg.clickhouse);
+  const opened = openClickHouse(cfg.clickhouse);
+  const clickhouse = opts.wrapStore ? opts.wrapStore(opened) : opened;
   const windowPacing = cfg.worker.pacing === 'window';
   const pacer = windowPacing
     ? new WorkflowPacer(
@@ -113,20 +116,16 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
   const reportsInFlight = windowPacing ? HARVEST_BUDGETS.reports.limit : 2;
   // A socket for every activity that may be sending: none waits for one after its slot.
   const harvest = new HarvestClient(cfg.harvest, undefined, pacer, cfg.worker.maxConcurrentActivities + reportsInFlight);
-  const clickhouseTarget: ClickHouseTarget = cfg.clickhouse.url
-    ? { where: cfg.clickhouse.url, user: cfg.clickhouse.user, password: cfg.clickhouse.password }
-    : { where: `the embedded engine at ${cfg.clickhouse.path}` };
   try {
     // Fail at start-up, not in the first activity, when ClickHouse is unreachable or
-    // refuses the credentials (classified: the message names the cause).
-    const checked = withErrorKinds(clickhouse.client, clickhouseTarget);
-    // The embedded engine's directory is this process's alone: tables move to `_version` without waiting for other writers.
-    await ensureSchema(checked, clickhouse.database, CATALOG, { soleWriter: clickhouse.embedded });
+    // refuses the credentials (classified: the message names the cause). The embedded
+    // engine's directory is this process's alone: tables move to `_version` without waiting for other writers.
+    await ensureSchema(clickhouse, clickhouse.database, CATALOG, { soleWriter: clickhouse.embedded });
     // Once per worker, not per sync: concurrent CREATE OR REPLACE VIEW statements collide.
-    await ensureViews(checked, clickhouse.database);
+    await ensureViews(clickhouse, clickhouse.database);
     const attributes = await ensureSearchAttributes(opts.connection, cfg.temporal.namespace);
     if (!attributes.ready) process.stderr.write(`harvest-sync worker: warning: ${attributes.problem}\n`);
-    const activities = createActivities({ harvest, harvestConfig: cfg.harvest, clickhouse, clickhouseTarget, searchAttributes: attributes.ready });
+    const activities = createActivities({ harvest, harvestConfig: cfg.harvest, clickhouse, searchAttributes: attributes.ready });
     const common = {
       connection: opts.connection,
       namespace: cfg.temporal.namespace,

@@ -5,7 +5,7 @@ import { log, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporal
 import { CLOCK_SKEW_WARNING_MS, clockSkewWarning, dueForFull, harvestClockLag, parseInterval, planCursor, type CursorPlan } from '../core/plan';
 import { ACCOUNTS_ATTRIBUTE, MODE_ATTRIBUTE } from '../core/search-attributes';
 import type { AccountSyncInput, AccountSyncPlan, ResourceProgress, SyncMode, SyncRunRecord, TokenReach, WorkflowSpec } from '../core/types';
-import { storeActivities } from './proxies';
+import { controlActivities } from './proxies';
 
 export class AccountRun {
   readonly accountId: string;
@@ -74,7 +74,7 @@ export class AccountRun {
   /** A row of the run log (`_sync_runs`). */
   record(status: SyncRunRecord['status'], error = ''): Promise<void> {
     const { input, reach } = this;
-    return storeActivities.recordRun({
+    return controlActivities.recordRun({
       accountId: this.accountId, runId: this.syncId, workflowId: input.origin.workflowId, mode: this.mode, trigger: input.origin.trigger,
       scheduleId: input.origin.scheduleId, startedAt: this.startedAt.toISOString(), finishedAt: status === 'running' ? null : new Date().toISOString(),
       status, error, resources: [...this.progress.values()],
@@ -84,7 +84,7 @@ export class AccountRun {
 
   /** Whose token this is (`/users/me`), and how far Harvest's clock is behind Temporal's. */
   async readReach(): Promise<void> {
-    const { clock, ...reach } = await storeActivities.readTokenReach({ accountId: this.accountId });
+    const { clock, ...reach } = await controlActivities.readTokenReach({ accountId: this.accountId });
     this.reach = reach;
     this.harvestLagMs = clock ? harvestClockLag(clock, Date.now()) : 0;
     if (this.harvestLagMs > CLOCK_SKEW_WARNING_MS) log.warn(clockSkewWarning(this.harvestLagMs), { accountId: this.accountId, harvestLagMs: this.harvestLagMs });

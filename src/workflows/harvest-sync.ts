@@ -22,7 +22,7 @@ import { ACCOUNTS_ATTRIBUTE, MODE_ATTRIBUTE } from '../core/search-attributes';
 import { rootMessage } from '../core/failures';
 import { totalsOf } from '../core/summary';
 import type { AccountSummary, AccountSyncInput, AuditOutcome, FullEveryOutcome, SyncInput, SyncMode, SyncOrigin, SyncSummary } from '../core/types';
-import { storeActivities } from './proxies';
+import { controlActivities } from './proxies';
 import { syncAccount, syncProgressQuery } from './sync-account';
 
 export { accountWorkflowId, resourceWorkflowId, type AccountSyncRef, type SyncProgress } from '../core/contracts';
@@ -38,9 +38,9 @@ export async function harvestSync(rawInput?: SyncInput): Promise<SyncSummary> {
   const refs: AccountSyncRef[] = [];
   setHandler(syncProgressQuery, () => ({ syncId: info.workflowId, mode, startedAt, resources: [], accountSyncs: refs }));
 
-  const { searchAttributes, resourceNames, taskQueue } = await storeActivities.ensureSchema();
+  const { searchAttributes, resourceNames, taskQueue } = await controlActivities.ensureSchema();
   invalidIf(validateSyncInput(input, resourceNames));
-  const accounts = input.accountId !== undefined ? [input.accountId] : await storeActivities.resolveAccounts();
+  const accounts = input.accountId !== undefined ? [input.accountId] : await controlActivities.resolveAccounts();
   if (accounts.length === 0) throw ApplicationFailure.nonRetryable('the token reaches no Harvest account', 'NoAccounts');
   upsertMemo({ accounts, mode, resources: input.resources ?? 'all', ...(input.since ? { since: input.since } : {}), ...(input.until ? { until: input.until } : {}) });
   if (searchAttributes) upsertSearchAttributes([{ key: ACCOUNTS_ATTRIBUTE, value: accounts }, { key: MODE_ATTRIBUTE, value: mode }]);
@@ -145,7 +145,7 @@ async function skipAccount(ref: AccountSyncRef, mode: SyncMode, origin: SyncOrig
   const reason = `another ${mode === 'backfill' ? 'backfill' : 'sync'} of account ${ref.accountId} is running (workflow ${ref.workflowId})`;
   log.warn('account skipped: already being synced', { accountId: ref.accountId, workflowId: ref.workflowId });
   const finishedAt = new Date().toISOString();
-  await storeActivities.recordRun({
+  await controlActivities.recordRun({
     accountId: ref.accountId, runId: `${origin.runId}/${ref.accountId}`, workflowId: origin.workflowId, mode,
     trigger: origin.trigger, scheduleId: origin.scheduleId, startedAt, finishedAt, status: 'skipped', error: reason, resources: [],
   });

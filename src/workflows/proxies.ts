@@ -23,7 +23,8 @@ export function pageActivities(timeoutS = PAGE_TIMEOUT_S): Pick<Activities, 'fet
   });
 }
 
-export const harvestActivities = pageActivities();
+/** Page and record activities with the usual start-to-close. */
+export const defaultPageActivities = pageActivities();
 
 /** The reports API has its own budget: its pages run on a task queue paced for it. */
 export function reportActivities(timeoutS = PAGE_TIMEOUT_S): Pick<Activities, 'fetchPage'> {
@@ -36,7 +37,8 @@ export function reportActivities(timeoutS = PAGE_TIMEOUT_S): Pick<Activities, 'f
   });
 }
 
-export const storeActivities = proxyActivities<Omit<Activities, 'fetchPage' | 'fetchRecord'>>({
+/** Control activities: plan, commit, store checks, the run log (ClickHouse and Harvest's account facts). */
+export const controlActivities = proxyActivities<Omit<Activities, 'fetchPage' | 'fetchRecord'>>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });

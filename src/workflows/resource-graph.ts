@@ -11,7 +11,7 @@ import { reportScope } from '../core/token-scope';
 import { GENERAL_REQUESTS_PER_SECOND, IN_FLIGHT_MAX, PAGES_IN_FLIGHT } from '../core/tuning';
 import { FORBIDDEN_FAILURE, type ResourceProgress, type ResourceSyncInput } from '../core/types';
 import type { AccountRun } from './account-run';
-import { storeActivities } from './proxies';
+import { controlActivities } from './proxies';
 import { syncResource } from './sync-resource';
 
 export async function runGraph(run: AccountRun): Promise<void> {
@@ -120,7 +120,7 @@ function resourceInput(run: AccountRun, name: string): ResourceSyncInput {
 async function noteReportWindows(run: AccountRun, name: string): Promise<void> {
   if (!run.plan.windowInputs?.includes(name)) return;
   try {
-    await storeActivities.noteReportWindows({ accountId: run.accountId, syncId: run.syncId });
+    await controlActivities.noteReportWindows({ accountId: run.accountId, syncId: run.syncId });
   } catch (err) {
     if (isCancellation(err)) throw err;
     // A safety net only (the reports derive the same windows from the entries' versions).

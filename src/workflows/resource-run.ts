@@ -3,7 +3,7 @@
 import { continueAsNew, workflowInfo } from '@temporalio/workflow';
 import type { DateRange, PageRequest, PageResult, RecordCheck, ResourceCarry, ResourceProgress, ResourceSyncInput, WorkflowSpec } from '../core/types';
 import type { ReportWindow } from '../core/windows';
-import { harvestActivities, pageActivities, reportActivities } from './proxies';
+import { defaultPageActivities, pageActivities, reportActivities } from './proxies';
 import { paced } from './paced';
 import { FAN_OUT_LANES, IN_FLIGHT_HEADROOM, LISTING_PASSES } from '../core/tuning';
 
@@ -27,7 +27,7 @@ export class ResourceRun {
   readonly maxPasses: number;
   private inFlight = 0;
   private readonly pages: { fetchPage(req: PageRequest): Promise<PageResult> };
-  private readonly records: Pick<typeof harvestActivities, 'fetchRecord'>;
+  private readonly records: Pick<typeof defaultPageActivities, 'fetchRecord'>;
 
   constructor(readonly input: ResourceSyncInput) {
     this.spec = input.spec;
@@ -35,7 +35,7 @@ export class ResourceRun {
     this.progress = this.carry.progress;
     this.maxPasses = Math.max(1, input.listingPasses ?? LISTING_PASSES);
     // `pageTimeout`: a sync given a shorter attempt limit (tests that scale Harvest's windows down).
-    const general = input.pageTimeout ? pageActivities(input.pageTimeout) : harvestActivities;
+    const general = input.pageTimeout ? pageActivities(input.pageTimeout) : defaultPageActivities;
     this.pages = this.spec.report ? reportActivities(input.pageTimeout) : general;
     this.records = general;
   }

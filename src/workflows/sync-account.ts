@@ -15,13 +15,13 @@ import { totalsOf } from '../core/summary';
 import type { AccountSyncInput, AuditOutcome, SyncSummary } from '../core/types';
 import { defineQuery } from '@temporalio/workflow';
 import { AccountRun } from './account-run';
-import { storeActivities } from './proxies';
+import { controlActivities } from './proxies';
 import { runGraph } from './resource-graph';
 
 export const syncProgressQuery = defineQuery<SyncProgress>(QUERY_NAMES.progress);
 
 export async function syncAccount(input: AccountSyncInput): Promise<SyncSummary> {
-  const plan = await storeActivities.planAccountSync({ accountId: input.accountId, ...(input.resources ? { resources: input.resources } : {}) });
+  const plan = await controlActivities.planAccountSync({ accountId: input.accountId, ...(input.resources ? { resources: input.resources } : {}) });
   const run = new AccountRun(input, plan);
   setHandler(syncProgressQuery, () => ({ syncId: run.laneId, mode: run.mode, startedAt: run.startedAt.toISOString(), resources: [...run.progress.values()] }));
   run.announce();
@@ -69,7 +69,7 @@ async function commit(run: AccountRun): Promise<void> {
     cursors.push({ resource: fullMark(r.resource), cursor: run.startedAt.toISOString() });
   }
   if (cursors.length > 0 || checkedParents.length > 0) {
-    await storeActivities.commitCursors({ accountId: run.accountId, syncId: run.syncId, cursors, ...(checkedParents.length ? { checkedParents } : {}) });
+    await controlActivities.commitCursors({ accountId: run.accountId, syncId: run.syncId, cursors, ...(checkedParents.length ? { checkedParents } : {}) });
   }
   for (const r of resources) {
     if (r.state === 'done' && r.pendingCursor) r.committedCursor = r.pendingCursor;
@@ -81,7 +81,7 @@ async function commit(run: AccountRun): Promise<void> {
 async function auditFindings(run: AccountRun): Promise<AuditOutcome | undefined> {
   const audited = (run.plan.auditedReports ?? []).some((name) => ['done', 'failed'].includes(run.progress.get(name)?.state ?? ''));
   if (!audited) return undefined;
-  const audit = await storeActivities.auditFindings({ accountId: run.accountId, syncId: run.syncId });
+  const audit = await controlActivities.auditFindings({ accountId: run.accountId, syncId: run.syncId });
   for (const w of audit.disagreeing) {
     const what = { accountId: run.accountId, report: w.report, window: `${w.from}..${w.to}`, projects: w.projects };
     if (w.flagged) log.warn('report window disagrees with the synced entries again: its entries were re-read and still differ', what);

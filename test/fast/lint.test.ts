@@ -1,6 +1,6 @@
 // The ESLint rules of eslint.config.mjs, with planted imports: the layers of src/ import
-// only downward (docs/architecture.md), workflow code stays deterministic, the fake
-// Harvest stays a package of its own.
+// only downward (docs/architecture.md), workflow code stays deterministic, ClickHouse's
+// libraries stay behind the store, the fake Harvest stays a package of its own.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -34,6 +34,10 @@ describe('lint: the layers, determinism, the fake Harvest', () => {
     ['src/workflows/x.ts', "import { CATALOG } from '../catalog';"],
     ['src/core/x.ts', "import { request } from 'undici';"],
     ['src/catalog/x.ts', "import * as path from 'path';"],
+    // ClickHouse's libraries stay behind the store.
+    ['src/activities/x.ts', "import { createClient } from '@clickhouse/client';"],
+    ['src/cli/x.ts', "import { createChdbConnection } from 'chdb/connection';"],
+    ['src/worker/x.ts', "import type { ClickHouseClient } from '@clickhouse/client';"],
     // The fake Harvest and the product stay apart (only `demo` serves it).
     ['src/activities/x.ts', "import { startFakeHarvest } from '../../fake-harvest/src';"],
     ['fake-harvest/src/x.ts', "import { CATALOG } from '../../src/catalog';"],
@@ -48,7 +52,7 @@ describe('lint: the layers, determinism, the fake Harvest', () => {
     const ok = [
       "import type * as activities from '../activities';",
       "import { proxyActivities } from '@temporalio/workflow';",
-      "import { storeActivities } from './proxies';",
+      "import { controlActivities } from './proxies';",
       "import { planCursor } from '../core/plan';",
       "import { QUERY_NAMES } from '../core/contracts';",
       "import type { ResourceSpec } from '../catalog';",
@@ -56,5 +60,6 @@ describe('lint: the layers, determinism, the fake Harvest', () => {
     assert.deepEqual(await restricted('src/workflows/x.ts', ok), []);
     assert.deepEqual(await restricted('src/activities/x.ts', "import { HarvestClient } from '../harvest/client';\nimport { storePage } from '../clickhouse/store';"), []);
     assert.deepEqual(await restricted('src/cli/demo.ts', "import { startFakeHarvest } from '../../fake-harvest/src';"), []);
+    assert.deepEqual(await restricted('src/clickhouse/server.ts', "import { createClient } from '@clickhouse/client';"), []);
   });
 });

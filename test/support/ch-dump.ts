@@ -9,10 +9,9 @@ async function main(): Promise<void> {
   const out: Record<string, { keys: string[]; rawRows: number }> = {};
   try {
     for (const table of ALL_TABLES) {
-      const res = await ch.client.query({ query: liveRowsSQL(database, table), format: 'JSONEachRow' });
-      const keys = (await res.json<{ key: string }>()).map((r) => r.key);
-      const raw = await ch.client.query({ query: `SELECT count() AS n FROM \`${database}\`.\`${table.name}\``, format: 'JSONEachRow' });
-      out[table.name] = { keys, rawRows: Number((await raw.json<{ n: string }>())[0].n) };
+      const keys = (await ch.query<{ key: string }>(liveRowsSQL(database, table))).map((r) => r.key);
+      const [raw] = await ch.query<{ n: string }>(`SELECT count() AS n FROM \`${database}\`.\`${table.name}\``);
+      out[table.name] = { keys, rawRows: Number(raw.n) };
     }
   } finally {
     await ch.close();

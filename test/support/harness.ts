@@ -10,7 +10,10 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { loadConfig, type Config, type Env } from '../../src/config';
 import { findTemporalCli } from '../../src/temporal/connection';
 import { createSyncWorker } from '../../src/worker/worker';
-import { openClickHouse, type ClickHouseHandle } from '../../src/clickhouse/connect';
+import { createClient } from '@clickhouse/client';
+import { openClickHouse } from '../../src/clickhouse/connect';
+import type { ClickHouseStore } from '../../src/clickhouse/port';
+import { CLIENT_SETTINGS, ClientStore } from '../../src/clickhouse/server';
 import type { SyncInput, SyncSummary } from '../../src/core/types';
 import type { FakeHarvest } from '../../fake-harvest/src';
 
@@ -18,7 +21,7 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
 let envPromise: Promise<TestWorkflowEnvironment> | undefined;
 let bundlePromise: Promise<WorkflowBundle> | undefined;
-let clickhouse: ClickHouseHandle | undefined;
+let clickhouse: ClickHouseStore | undefined;
 let runtimeInstalled = false;
 export const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'harvest-sync-test-'));
 const CH_PATH = path.join(TMP, 'clickhouse');
@@ -66,9 +69,26 @@ export function unique(prefix: string): { database: string; taskQueue: string } 
 }
 
 /** The test process's embedded ClickHouse (all tests share the directory, not the database). */
-export function testClickHouse(): ClickHouseHandle {
+export function testClickHouse(): ClickHouseStore {
   clickhouse ??= openClickHouse({ path: CH_PATH, database: 'default' });
   return clickhouse;
+}
+
+/** Another store on the shared engine, whose configured database is `database` (close it). */
+export function testStore(database: string): ClickHouseStore {
+  return openClickHouse({ path: CH_PATH, database });
+}
+
+/**
+ * The server's store (server.ts, @clickhouse/client) on the shared engine, through a
+ * session of its own: what a ClickHouse server is sent, run by the embedded engine.
+ */
+export function serverStoreOnEmbedded(database: string): ClickHouseStore {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createChdbConnection } = require('chdb/connection') as typeof import('chdb/connection');
+  type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection'];
+  const connection = createChdbConnection({ path: CH_PATH }) as unknown as ClientConnection;
+  return new ClientStore(createClient({ connection, clickhouse_settings: CLIENT_SETTINGS }), database, { where: 'the embedded engine, as a server' });
 }
 
 export interface TestSetup {
@@ -108,10 +128,14 @@ export interface SyncOutcome {
 }
 
 /** Runs one harvestSync with an in-process worker on the shared dev server. */
-export async function runSync(cfg: Config, input: SyncInput = {}, opts: { workflowId?: string; during?: (h: WorkflowHandle) => Promise<void> } = {}): Promise<SyncOutcome> {
+export async function runSync(
+  cfg: Config,
+  input: SyncInput = {},
+  opts: { workflowId?: string; during?: (h: WorkflowHandle) => Promise<void>; wrapStore?: (store: ClickHouseStore) => ClickHouseStore } = {},
+): Promise<SyncOutcome> {
   const env = await temporalEnv();
   testClickHouse(); // the worker shares this process's engine
-  const sw = await createSyncWorker(cfg, { connection: env.nativeConnection, workflowBundle: await workflowBundle() });
+  const sw = await createSyncWorker(cfg, { connection: env.nativeConnection, workflowBundle: await workflowBundle(), ...(opts.wrapStore ? { wrapStore: opts.wrapStore } : {}) });
   const workflowId = opts.workflowId ?? `sync-${cfg.clickhouse.database}-${Date.now()}-${Math.random().toString(36).slice(2, 7)}`;
   try {
     return await sw.worker.runUntil(async () => {
@@ -134,13 +158,7 @@ export { rootMessage } from '../../src/core/failures';
 
 /** Rows of a query on the shared test engine. */
 export async function query<T>(sql: string, params: Record<string, unknown> = {}): Promise<T[]> {
-  const res = await testClickHouse().client.query({
-    query: sql,
-    query_params: params,
-    format: 'JSONEachRow',
-    clickhouse_settings: { output_format_json_quote_64bit_integers: 0 },
-  });
-  return res.json<T>();
+  return testClickHouse().query<T>(sql, params, { output_format_json_quote_64bit_integers: 0 });
 }
 
 export async function teardown(): Promise<void> {

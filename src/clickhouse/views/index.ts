@@ -1,6 +1,6 @@
 // Analytics views over the synced tables and the `_sync_runs` run log: the SQL (sql.ts)
 // and what each view holds (docs.ts, from which docs/analytics.md's reference is generated).
-import type { ClickHouseClient } from '@clickhouse/client';
+import type { ClickHouseStore } from '../port';
 import { CATALOG, type ResourceSpec } from '../../catalog';
 import { ensureRunsTable } from '../schema';
 import { VIEW_DOCS, type ViewColumn, type ViewDoc } from './docs';
@@ -30,17 +30,13 @@ export function createViewSQL(db: string, name: string, catalog: readonly Resour
  * `_sync_runs` run log if it is missing (the sync-health views read it). A view whose
  * tables are not all there (a database created for a subset of the catalog) is skipped.
  */
-export async function ensureViews(client: ClickHouseClient, db: string): Promise<void> {
-  await ensureRunsTable(client, db);
-  const res = await client.query({
-    query: "SELECT name FROM system.tables WHERE database = {db:String} AND engine NOT IN ('View', 'MaterializedView')",
-    query_params: { db },
-    format: 'JSONEachRow',
-  });
-  const existing = new Set((await res.json<{ name: string }>()).map((r) => r.name));
+export async function ensureViews(store: ClickHouseStore, db: string): Promise<void> {
+  await ensureRunsTable(store, db);
+  const tables = await store.query<{ name: string }>("SELECT name FROM system.tables WHERE database = {db:String} AND engine NOT IN ('View', 'MaterializedView')", { db });
+  const existing = new Set(tables.map((r) => r.name));
   for (const doc of VIEW_DOCS) {
     const def = sqlOf(doc.name);
     if (!def.reads(CATALOG).every((t) => existing.has(t))) continue;
-    await client.command({ query: createViewSQL(db, def.name) });
+    await store.command(createViewSQL(db, def.name));
   }
 }

@@ -6,7 +6,7 @@ import { checkRequest, firstRound, nextAsk, nextRound, rangeOf, recheck, recordP
 import type { DatedState } from '../../core/types';
 import { CATCH_UP_MARGIN_MS, CATCH_UP_ROUNDS } from '../../core/tuning';
 import { runLanes } from '../lanes';
-import { storeActivities } from '../proxies';
+import { controlActivities } from '../proxies';
 import type { ResourceRun } from '../resource-run';
 
 export async function readDated(run: ResourceRun): Promise<void> {
@@ -58,7 +58,7 @@ async function readAsk(run: ResourceRun, state: DatedState, ask: DatedAsk): Prom
 
 async function checkPaged(run: ResourceRun, state: DatedState): Promise<void> {
   const windows = checkRequest(state, CATCH_UP_MARGIN_MS);
-  const disturbed = windows.length > 0 ? await storeActivities.disturbedWindows({ accountId: run.input.accountId, resource: run.spec.name, windows }) : [];
+  const disturbed = windows.length > 0 ? await controlActivities.disturbedWindows({ accountId: run.input.accountId, resource: run.spec.name, windows }) : [];
   const before = state.paged.length;
   recheck(state, disturbed);
   run.progress.windowsReread = (run.progress.windowsReread ?? 0) + state.paged.length - before;

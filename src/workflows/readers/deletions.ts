@@ -4,7 +4,7 @@
 import type { DeletionResult, ResourceProgress } from '../../core/types';
 import { runLanes } from '../lanes';
 import type { ResourceRun } from '../resource-run';
-import { storeActivities } from '../proxies';
+import { controlActivities } from '../proxies';
 import { CONFIRM_BUDGET } from '../../core/tuning';
 
 export async function markDeletions(run: ResourceRun): Promise<void> {
@@ -14,11 +14,11 @@ export async function markDeletions(run: ResourceRun): Promise<void> {
   const confirms = spec.paging === 'page' && !spec.parent && !spec.report;
   const base = { accountId: input.accountId, resource: spec.name, syncId: input.syncId, syncStartedAt: input.runStartedAt, ...(input.reach ? { reach: input.reach } : {}) };
   if (!confirms) {
-    countDeleted(run.progress, await storeActivities.markDeleted(base));
+    countDeleted(run.progress, await controlActivities.markDeleted(base));
     return;
   }
   const budget = Math.max(0, input.confirmBudget ?? CONFIRM_BUDGET);
-  const candidates = await storeActivities.deletionCandidates({ ...base, limit: budget });
+  const candidates = await controlActivities.deletionCandidates({ ...base, limit: budget });
   const progress = run.progress;
   Object.assign(progress, { deletionCandidates: candidates.total, confirmedAlive: 0, confirmedGone: 0, unconfirmed: candidates.total - candidates.ids.length });
   const gone: string[] = [];
@@ -37,7 +37,7 @@ export async function markDeletions(run: ResourceRun): Promise<void> {
     },
   });
   gone.sort();
-  countDeleted(progress, gone.length ? await storeActivities.markDeleted({ ...base, ids: gone }) : { deleted: 0 });
+  countDeleted(progress, gone.length ? await controlActivities.markDeleted({ ...base, ids: gone }) : { deleted: 0 });
   const notes = [candidates.note, progress.warning];
   if (progress.unconfirmed! > 0) {
     notes.push(`${progress.unconfirmed} deletion candidate(s) not confirmed with Harvest in this run (budget ${budget}); they stay live until a later full run confirms them`);

@@ -2,14 +2,14 @@
 // store in chunks; each parent's listing is read by its links, lanes at a time.
 import { runLanes } from '../lanes';
 import type { ResourceRun } from '../resource-run';
-import { storeActivities } from '../proxies';
+import { controlActivities } from '../proxies';
 import { PARENT_CHUNK } from '../../core/tuning';
 import { freshListing, readListing } from './listing';
 
 export async function readFanOut(run: ResourceRun): Promise<void> {
   const { input, progress } = run;
   for (;;) {
-    const chunk = await storeActivities.listParentIds({
+    const chunk = await controlActivities.listParentIds({
       accountId: input.accountId,
       resource: run.spec.name,
       afterId: run.carry.afterParentId ?? 0,

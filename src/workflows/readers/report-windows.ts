@@ -2,13 +2,13 @@
 // its end without shifting replaces its rows, one that never held still keeps them.
 import { runLanes } from '../lanes';
 import type { ResourceRun } from '../resource-run';
-import { storeActivities } from '../proxies';
+import { controlActivities } from '../proxies';
 import { WINDOW_LANES } from '../../core/tuning';
 import { freshListing, readListing } from './listing';
 
 export async function readReportWindows(run: ResourceRun): Promise<void> {
   const { input } = run;
-  const windows = (run.carry.windows ??= await storeActivities.reportWindows({
+  const windows = (run.carry.windows ??= await controlActivities.reportWindows({
     accountId: input.accountId,
     syncId: input.syncId,
     resource: run.spec.name,
@@ -24,7 +24,7 @@ export async function readReportWindows(run: ResourceRun): Promise<void> {
     work: async (window) => {
       run.progress.position = `windows from ${window.from} (${windows.length - done.size} left)`;
       if ((await readListing(run, { window }, freshListing())) === 'held') {
-        await storeActivities.replaceWindow({
+        await controlActivities.replaceWindow({
           accountId: input.accountId, resource: run.spec.name, syncId: input.syncId, window, syncStartedAt: input.runStartedAt,
           ...(input.reach ? { reach: input.reach } : {}),
         });
