@@ -2,6 +2,7 @@
 // started once per run), one workflow bundle, and one embedded ClickHouse directory
 // (chdb allows one per process); every test gets its own database and task queue.
 import * as fs from 'node:fs';
+import { after } from 'node:test';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -166,3 +167,7 @@ export async function teardown(): Promise<void> {
   if (envPromise) await (await envPromise).teardown();
   fs.rmSync(TMP, { recursive: true, force: true });
 }
+
+// Every test file that uses the shared components stops them when it ends, run alone or in
+// test/all.test.ts (one registration per process: this module loads once).
+after(teardown);

@@ -4,11 +4,11 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { temporal } from '@temporalio/proto';
-import { generateAccount, startFakeHarvest } from '../fake-harvest/src';
-import { createSyncWorker } from '../src/worker/worker';
-import { accountWorkflowId, resourceWorkflowId } from '../src/core/contracts';
-import { temporalEnv, testConfig, unique, workflowBundle } from './support/harness';
-import type { SyncSummary } from '../src/core/types';
+import { generateAccount, startFakeHarvest } from '../../fake-harvest/src';
+import { createSyncWorker } from '../../src/worker/worker';
+import { accountWorkflowId, resourceWorkflowId } from '../../src/core/contracts';
+import { temporalEnv, testConfig, unique, workflowBundle } from '../support/harness';
+import type { SyncSummary } from '../../src/core/types';
 
 const { VERSIONING_BEHAVIOR_PINNED } = temporal.api.enums.v1.VersioningBehavior;
 const DRAINED = temporal.api.enums.v1.VersionDrainageStatus.VERSION_DRAINAGE_STATUS_DRAINED;

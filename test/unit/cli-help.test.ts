@@ -1,4 +1,4 @@
-// WIP: hangs under the test runner here (not yet found why); not imported by test/all.test.ts or test:fast.
+// Runs with --test-force-exit (test:fast, npm test): main() installs Temporal's native runtime, which keeps the process alive.
 // `harvest-sync <command> --help` / `-h` for every command and `schedule` sub-command, and
 // `--version`: in-process through main(), and once through the real binary.
 import { describe, it } from 'node:test';

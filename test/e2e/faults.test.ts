@@ -3,10 +3,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { generateAccount, startFakeHarvest } from '../fake-harvest/src';
-import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
-import type { FakeHarvest } from '../fake-harvest/src';
-import { query, rootMessage, runSync, temporalEnv, testConfig, unique } from './support/harness';
+import { generateAccount, startFakeHarvest } from '../../fake-harvest/src';
+import { ALL_TABLES, liveRowsSQL, servedTables } from '../support/oracle';
+import type { FakeHarvest } from '../../fake-harvest/src';
+import { query, rootMessage, runSync, temporalEnv, testConfig, unique } from '../support/harness';
 
 async function assertComplete(db: string, fake: FakeHarvest, token?: string): Promise<void> {
   const served = await servedTables(fake, { token });

@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { PROJECT_ROOT } from './support/harness';
-import { allPanels, loadDashboard, variableSql } from './support/dashboard';
-import { ANALYTICS_VIEWS } from '../src/clickhouse/views';
-import { APPLICATION_VARIABLES } from '../src/config';
+import { PROJECT_ROOT } from '../support/harness';
+import { allPanels, loadDashboard, variableSql } from '../support/dashboard';
+import { ANALYTICS_VIEWS } from '../../src/clickhouse/views';
+import { APPLICATION_VARIABLES } from '../../src/config';
 
 const read = (file: string): string => fs.readFileSync(path.join(PROJECT_ROOT, file), 'utf8');
 

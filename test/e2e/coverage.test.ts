@@ -2,17 +2,17 @@
 // fan-out, schema evolution and mistyped values.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { actingUser, generateAccount, reportRows, startFakeHarvest, type FakeHarvest } from '../fake-harvest/src';
-import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
-import { query, rootMessage, runSync, serverStoreOnEmbedded, temporalEnv, testClickHouse, testConfig, unique, type TestSetup } from './support/harness';
-import { assertTablesMatchFake } from './support/assertions';
-import { CATALOG, getResource, type ResourceSpec } from '../src/catalog';
-import { ensureSchema } from '../src/clickhouse/schema';
-import { buildTables } from '../src/clickhouse/rows';
-import { auditReportWindow, markUnseenDeleted, noteReportWindows, notedReportWindows, readCursors, storePage, writeCursor, writeSyncRun } from '../src/clickhouse/store';
-import type { SyncRunRecord, SyncSummary } from '../src/core/types';
-import { windowOf } from '../src/core/windows';
-import { auditLines } from '../src/cli/status';
+import { actingUser, generateAccount, reportRows, startFakeHarvest, type FakeHarvest } from '../../fake-harvest/src';
+import { ALL_TABLES, liveRowsSQL, servedTables } from '../support/oracle';
+import { query, rootMessage, runSync, serverStoreOnEmbedded, temporalEnv, testClickHouse, testConfig, unique, type TestSetup } from '../support/harness';
+import { assertTablesMatchFake } from '../support/assertions';
+import { CATALOG, getResource, type ResourceSpec } from '../../src/catalog';
+import { ensureSchema } from '../../src/clickhouse/schema';
+import { buildTables } from '../../src/clickhouse/rows';
+import { auditReportWindow, markUnseenDeleted, noteReportWindows, notedReportWindows, readCursors, storePage, writeCursor, writeSyncRun } from '../../src/clickhouse/store';
+import type { SyncRunRecord, SyncSummary } from '../../src/core/types';
+import { windowOf } from '../../src/core/windows';
+import { auditLines } from '../../src/cli/status';
 
 const resourceOf = (s: SyncSummary | undefined, name: string) => s!.resources.find((r) => r.resource === name)!;
 

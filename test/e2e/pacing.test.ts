@@ -6,14 +6,14 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { generateAccount, startFakeHarvest, type FakeAccountData, type RequestLogEntry } from '../fake-harvest/src';
-import { reportsTaskQueue, windowsBetween } from '../src/core/windows';
-import type { ResourceProgress, SyncSummary } from '../src/core/types';
-import { CATALOG, getResource } from '../src/catalog';
-import { firstPageUrl, HarvestClient } from '../src/harvest/client';
-import { PACING_TASK_QUEUE, PacingWait, pacerWorkflowId, WorkflowPacer } from '../src/pacing/pacer';
-import { emptyLedger, GRANT_HORIZON_MS, grantSlot, HARVEST_BUDGETS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, releaseSlots, type Budget, type BudgetName } from '../src/core/budget-window';
-import { PROJECT_ROOT, query, runSync, temporalEnv, testConfig, TMP, unique, workflowBundle } from './support/harness';
+import { generateAccount, startFakeHarvest, type FakeAccountData, type RequestLogEntry } from '../../fake-harvest/src';
+import { reportsTaskQueue, windowsBetween } from '../../src/core/windows';
+import type { ResourceProgress, SyncSummary } from '../../src/core/types';
+import { CATALOG, getResource } from '../../src/catalog';
+import { firstPageUrl, HarvestClient } from '../../src/harvest/client';
+import { PACING_TASK_QUEUE, PacingWait, pacerWorkflowId, WorkflowPacer } from '../../src/pacing/pacer';
+import { emptyLedger, GRANT_HORIZON_MS, grantSlot, HARVEST_BUDGETS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, releaseSlots, type Budget, type BudgetName } from '../../src/core/budget-window';
+import { PROJECT_ROOT, query, runSync, temporalEnv, testConfig, TMP, unique, workflowBundle } from '../support/harness';
 
 const run = promisify(execFile);
 

@@ -4,11 +4,11 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { generateAccount, startFakeHarvest } from '../fake-harvest/src';
-import { TMP, temporalCli } from './support/harness';
-import { BIN, cli } from './support/cli';
+import { generateAccount, startFakeHarvest } from '../../fake-harvest/src';
+import { TMP, temporalCli } from '../support/harness';
+import { BIN, cli } from '../support/cli';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CATALOG } from '../src/catalog';
+import { CATALOG } from '../../src/catalog';
 
 describe('command line', () => {
   it('missing configuration: one message listing every problem, exit code 2', async () => {

@@ -17,11 +17,11 @@ import {
   type Rec,
   type ReportName,
   type ResourceKind,
-} from '../fake-harvest/src';
-import { projectAssignmentsFor, refId, teammatesFor } from '../fake-harvest/src/store';
-import { DAY_MS, startOfUtcDay } from '../fake-harvest/src/util';
+} from '../../fake-harvest/src';
+import { projectAssignmentsFor, refId, teammatesFor } from '../../fake-harvest/src/store';
+import { DAY_MS, startOfUtcDay } from '../../fake-harvest/src/util';
 
-const FIXTURES = process.env.HARVEST_FIXTURES ?? path.join(__dirname, '..', 'fake-harvest', 'fixtures', 'harvest-recorded.jsonl');
+const FIXTURES = process.env.HARVEST_FIXTURES ?? path.join(__dirname, '..', '..', 'fake-harvest', 'fixtures', 'harvest-recorded.jsonl');
 const UA = 'harvest-sync-tests (tests@example.com)';
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 

@@ -3,16 +3,16 @@
 // against Harvest's own reports where they exist), and every dashboard panel query runs.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateAccount, startFakeHarvest, type FakeHarvest, type Rec } from '../fake-harvest/src';
-import { query, runSync, testClickHouse, testConfig, unique } from './support/harness';
-import { servedTables } from './support/oracle';
-import { allPanels, loadDashboard, renderSql, variableSql, type RenderContext } from './support/dashboard';
-import { ANALYTICS_VIEWS, ensureViews } from '../src/clickhouse/views';
-import type { RunRow } from './support/runs';
-import { createRunsTableSQL, RUNS_TABLE } from '../src/clickhouse/schema';
-import { ensureSchema } from '../src/clickhouse/schema';
-import { insertRowsWithToken } from '../src/clickhouse/store';
-import { CATALOG, getResource, tablesOf } from '../src/catalog';
+import { generateAccount, startFakeHarvest, type FakeHarvest, type Rec } from '../../fake-harvest/src';
+import { query, runSync, testClickHouse, testConfig, unique } from '../support/harness';
+import { servedTables } from '../support/oracle';
+import { allPanels, loadDashboard, renderSql, variableSql, type RenderContext } from '../support/dashboard';
+import { ANALYTICS_VIEWS, ensureViews } from '../../src/clickhouse/views';
+import type { RunRow } from '../support/runs';
+import { createRunsTableSQL, RUNS_TABLE } from '../../src/clickhouse/schema';
+import { ensureSchema } from '../../src/clickhouse/schema';
+import { insertRowsWithToken } from '../../src/clickhouse/store';
+import { CATALOG, getResource, tablesOf } from '../../src/catalog';
 
 const DAY_MS = 86_400_000;
 /** Monday of the ISO week of a YYYY-MM-DD date. */

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { generateAccount, startFakeHarvest, type FakeHarvest } from '../fake-harvest/src';
-import { servedTables } from './support/oracle';
-import { PROJECT_ROOT, TMP, temporalEnv, unique } from './support/harness';
+import { generateAccount, startFakeHarvest, type FakeHarvest } from '../../fake-harvest/src';
+import { servedTables } from '../support/oracle';
+import { PROJECT_ROOT, TMP, temporalEnv, unique } from '../support/harness';
 
 const run = promisify(execFile);
 

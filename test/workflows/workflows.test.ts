@@ -3,13 +3,13 @@
 // mock records its calls, so the tests assert both on the result and on what the workflows
 // asked for. (TestWorkflowEnvironment.createTimeSkipping() downloads a test server this
 // machine cannot reach, so the local dev server of test/support/harness.ts runs them.)
-import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { teardown, temporalEnv, unique, workflowBundle } from '../support/harness';
+import { temporalEnv, unique, workflowBundle } from '../support/harness';
 import type { Activities } from '../../src/activities';
 import { reportsTaskQueue, type ReportWindow } from '../../src/core/windows';
 import { datesOf } from '../../src/core/date-windows';
@@ -94,7 +94,8 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
   };
   const activities = {
     async ensureSchema() {
-      return { searchAttributes: false, resourceNames: opts.resources.map((r) => r.name), taskQueue: '' };
+      // The task queue names the account lanes: each test's own, so tests run side by side.
+      return { searchAttributes: false, resourceNames: opts.resources.map((r) => r.name), taskQueue: Context.current().info.taskQueue };
     },
     async resolveAccounts() {
       return [ACCOUNT];
@@ -254,7 +255,8 @@ const failedResources = (error: ApplicationFailure | undefined): Record<string, 
   return byName(details.resources);
 };
 
-describe('workflows (mocked activities)', () => {
+// The tests share the dev server but not a task queue: they run side by side.
+describe('workflows (mocked activities)', { concurrency: 4 }, () => {
   it('a resource failing non-retryably fails; what depends on it (directly or not) is skipped naming it; the rest is done', async () => {
     const mock = mockActivities({
       resources: [spec('clients'), spec('projects', ['clients']), spec('tasks'), spec('assignments', ['projects', 'tasks'])],
@@ -631,6 +633,3 @@ describe('workflows (mocked activities)', () => {
   });
 });
 
-// Run on its own (npm run test:fast), this file stops the dev server it started; in
-// test/all.test.ts the suite's own teardown does.
-if (process.argv[1] && path.resolve(process.argv[1]) === __filename) after(teardown);

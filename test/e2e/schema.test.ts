@@ -2,14 +2,14 @@
 // failure halfway.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClickHouseStore } from '../src/clickhouse/port';
-import { ensureSchema } from '../src/clickhouse/schema';
-import { buildTables } from '../src/clickhouse/rows';
-import { storePage } from '../src/clickhouse/store';
-import { getResource, type ResourceSpec } from '../src/catalog';
-import { generateAccount } from '../fake-harvest/src';
-import { query, testClickHouse, unique } from './support/harness';
-import { insertedRows, intercepted } from './support/store-faults';
+import type { ClickHouseStore } from '../../src/clickhouse/port';
+import { ensureSchema } from '../../src/clickhouse/schema';
+import { buildTables } from '../../src/clickhouse/rows';
+import { storePage } from '../../src/clickhouse/store';
+import { getResource, type ResourceSpec } from '../../src/catalog';
+import { generateAccount } from '../../fake-harvest/src';
+import { query, testClickHouse, unique } from '../support/harness';
+import { insertedRows, intercepted } from '../support/store-faults';
 
 /** The store, with `fail` deciding (by the SQL) which commands throw instead of running. */
 function failing(store: ClickHouseStore, fail: (sql: string) => boolean): { store: ClickHouseStore; commands: string[] } {

@@ -7,8 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { acquireStateDirLock, localPidSpace, processStartTime, readLock, StateDirBusyError, type LockContent } from '../src/temporal/state-dir-lock';
-import { PROJECT_ROOT, TMP } from './support/harness';
+import { acquireStateDirLock, localPidSpace, processStartTime, readLock, StateDirBusyError, type LockContent } from '../../src/temporal/state-dir-lock';
+import { PROJECT_ROOT, TMP } from '../support/harness';
 
 const FAST = { heartbeatMs: 100, staleMs: 1500 };
 

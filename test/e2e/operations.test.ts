@@ -14,15 +14,15 @@ import { inspect } from 'node:util';
 import { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { ConfigError, loadConfig, secretValues, type Env } from '../src/config';
-import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, PayloadDecryptionError, dataConverterFor } from '../src/temporal/codec';
-import { runCodecServer } from '../src/temporal/codec-server';
-import { createLogger, resolveLogging } from '../src/worker/observability';
-import { connectTemporal, temporalConnectionOptions } from '../src/temporal/connection';
-import { openClickHouse } from '../src/clickhouse/connect';
-import type { SyncSummary } from '../src/core/types';
-import { generateAccount, startFakeHarvest } from '../fake-harvest/src';
-import { PROJECT_ROOT, TMP, temporalCli, temporalEnv, unique } from './support/harness';
+import { ConfigError, loadConfig, secretValues, type Env } from '../../src/config';
+import { AesGcmPayloadCodec, ENCRYPTED_ENCODING, KEY_ID_METADATA, PayloadDecryptionError, dataConverterFor } from '../../src/temporal/codec';
+import { runCodecServer } from '../../src/temporal/codec-server';
+import { createLogger, resolveLogging } from '../../src/worker/observability';
+import { connectTemporal, temporalConnectionOptions } from '../../src/temporal/connection';
+import { openClickHouse } from '../../src/clickhouse/connect';
+import type { SyncSummary } from '../../src/core/types';
+import { generateAccount, startFakeHarvest } from '../../fake-harvest/src';
+import { PROJECT_ROOT, TMP, temporalCli, temporalEnv, unique } from '../support/harness';
 
 const DIR = path.join(TMP, 'operations');
 

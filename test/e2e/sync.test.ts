@@ -2,11 +2,11 @@
 // with a real worker, and the embedded ClickHouse engine.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateAccount, startFakeHarvest, type FakeHarvest } from '../fake-harvest/src';
-import { ALL_TABLES, liveRowsSQL, servedTables } from './support/oracle';
-import { assertTablesMatchFake } from './support/assertions';
-import { query, runSync, testConfig, unique, type TestSetup } from './support/harness';
-import type { ResourceProgress, SyncSummary } from '../src/core/types';
+import { generateAccount, startFakeHarvest, type FakeHarvest } from '../../fake-harvest/src';
+import { ALL_TABLES, liveRowsSQL, servedTables } from '../support/oracle';
+import { assertTablesMatchFake } from '../support/assertions';
+import { query, runSync, testConfig, unique, type TestSetup } from '../support/harness';
+import type { ResourceProgress, SyncSummary } from '../../src/core/types';
 
 const rowsOf = (s: SyncSummary | undefined, name: string): ResourceProgress => {
   const r = s?.resources.find((x) => x.resource === name);

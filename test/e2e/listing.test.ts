@@ -7,9 +7,9 @@
 // before and after each sync.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateAccount, startFakeHarvest, type FakeHarvest, type RequestInfo } from '../fake-harvest/src';
-import { query, runSync, testConfig, unique, type TestSetup } from './support/harness';
-import type { ResourceProgress, SyncInput, SyncSummary } from '../src/core/types';
+import { generateAccount, startFakeHarvest, type FakeHarvest, type RequestInfo } from '../../fake-harvest/src';
+import { query, runSync, testConfig, unique, type TestSetup } from '../support/harness';
+import type { ResourceProgress, SyncInput, SyncSummary } from '../../src/core/types';
 
 type Rec = Record<string, unknown> & { id: number };
 

@@ -53,10 +53,10 @@ import {
   type EditStreamOptions,
   type FakeHarvest,
   type RecordVersion,
-} from '../fake-harvest/src';
-import { createSyncWorker } from '../src/worker/worker';
-import { query, temporalEnv, testClickHouse, testConfig, unique, workflowBundle, type TestSetup } from './support/harness';
-import type { ResourceProgress, SyncInput, SyncSummary } from '../src/core/types';
+} from '../../fake-harvest/src';
+import { createSyncWorker } from '../../src/worker/worker';
+import { query, temporalEnv, testClickHouse, testConfig, unique, workflowBundle, type TestSetup } from '../support/harness';
+import type { ResourceProgress, SyncInput, SyncSummary } from '../../src/core/types';
 
 const SEEDS = Number(process.env.EDIT_STREAM_SEEDS ?? 20);
 const PARALLEL = 4;

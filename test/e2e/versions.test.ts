@@ -4,16 +4,16 @@
 // (ReplacingMergeTree(_synced_at)) move to it at start, every row kept. Embedded chdb.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ClickHouseStore } from '../src/clickhouse/port';
-import { DATA_TABLE_SETTINGS, ensureSchema, tableColumns, tableRef } from '../src/clickhouse/schema';
-import { buildTables } from '../src/clickhouse/rows';
-import { insertRowsWithToken, latestRows, markUnseenDeleted, storePage } from '../src/clickhouse/store';
-import { migratingName } from '../src/clickhouse/versions';
-import { getResource, tablesOf, type ResourceSpec, type TableDef } from '../src/catalog';
-import { generateAccount } from '../fake-harvest/src';
-import { Rng } from '../fake-harvest/src/rng';
-import { query, testClickHouse, unique } from './support/harness';
-import { intercepted } from './support/store-faults';
+import type { ClickHouseStore } from '../../src/clickhouse/port';
+import { DATA_TABLE_SETTINGS, ensureSchema, tableColumns, tableRef } from '../../src/clickhouse/schema';
+import { buildTables } from '../../src/clickhouse/rows';
+import { insertRowsWithToken, latestRows, markUnseenDeleted, storePage } from '../../src/clickhouse/store';
+import { migratingName } from '../../src/clickhouse/versions';
+import { getResource, tablesOf, type ResourceSpec, type TableDef } from '../../src/catalog';
+import { generateAccount } from '../../fake-harvest/src';
+import { Rng } from '../../fake-harvest/src/rng';
+import { query, testClickHouse, unique } from '../support/harness';
+import { intercepted } from '../support/store-faults';
 
 const ACCOUNT = '7';
 type Rec = Record<string, unknown>;

@@ -3,10 +3,10 @@
 // with a skewed clock (its `Date` header and its record stamps).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateAccount, startFakeHarvest, type FakeHarvest } from '../fake-harvest/src';
-import { CURSOR_SAFETY_MARGIN_MS } from '../src/core/plan';
-import type { SyncSummary } from '../src/core/types';
-import { query, runSync, testConfig, unique, type TestSetup } from './support/harness';
+import { generateAccount, startFakeHarvest, type FakeHarvest } from '../../fake-harvest/src';
+import { CURSOR_SAFETY_MARGIN_MS } from '../../src/core/plan';
+import type { SyncSummary } from '../../src/core/types';
+import { query, runSync, testConfig, unique, type TestSetup } from '../support/harness';
 
 const BEHIND_MS = 10 * 60_000;
 

@@ -4,16 +4,16 @@
 // worker, embedded ClickHouse.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { actingUser, generateAccount, managedProjects, reportRows, startFakeHarvest, teammatesFor, type FakeHarvest, type Rec } from '../fake-harvest/src';
-import { query, runSync, testClickHouse, testConfig, testStore, unique, type TestSetup } from './support/harness';
-import type { RecordCheck, SyncSummary, TokenReach } from '../src/core/types';
+import { actingUser, generateAccount, managedProjects, reportRows, startFakeHarvest, teammatesFor, type FakeHarvest, type Rec } from '../../fake-harvest/src';
+import { query, runSync, testClickHouse, testConfig, testStore, unique, type TestSetup } from '../support/harness';
+import type { RecordCheck, SyncSummary, TokenReach } from '../../src/core/types';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { HarvestClient } from '../src/harvest/client';
-import { createActivities } from '../src/activities';
-import { CATALOG, getResource, tablesOf } from '../src/catalog';
-import { ensureSchema } from '../src/clickhouse/schema';
-import { parentIds, recordParentChecks, storePage } from '../src/clickhouse/store';
-import { buildTables } from '../src/clickhouse/rows';
+import { HarvestClient } from '../../src/harvest/client';
+import { createActivities } from '../../src/activities';
+import { CATALOG, getResource, tablesOf } from '../../src/catalog';
+import { ensureSchema } from '../../src/clickhouse/schema';
+import { parentIds, recordParentChecks, storePage } from '../../src/clickhouse/store';
+import { buildTables } from '../../src/clickhouse/rows';
 
 const TOKENS = { admin: 'test-pat', member: 'member-pat', manager: 'manager-pat' };
 const userOf = (r: Rec): number => (r.user as { id: number }).id;

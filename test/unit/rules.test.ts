@@ -1,19 +1,19 @@
 // Pure logic: cursor rules, input validation, row building, envelope parsing, config.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { CATALOG, getResource, nestedTable, resourceTable } from '../src/catalog';
-import { CLOCK_SKEW_WARNING_MS, CURSOR_SAFETY_MARGIN_MS, clockSkewWarning, harvestClockLag, parseInterval, planCursor, validateSyncInput } from '../src/core/plan';
-import { buildRows, buildTables, coerce } from '../src/clickhouse/rows';
-import { encodePage, encodeRows } from '../src/clickhouse/store';
-import { parseListPage, firstPageUrl } from '../src/harvest/client';
-import { errorForStatus, parseRetryAfter, HarvestError } from '../src/harvest/errors';
-import { ConfigError, loadConfig, parseDotEnv } from '../src/config';
-import { createTableSQL } from '../src/clickhouse/schema';
-import { changeLine, progressBar, progressLines, retryLine, summaryLines } from '../src/cli/progress';
-import { statusLines } from '../src/cli/status';
-import { cronOf, formatMs, scheduleFullEvery, scheduleIdFor, scheduleSpec, validateScheduleSettings } from '../src/temporal/schedules';
-import { parseRunArgs } from '../src/cli/main';
-import { WINDOW_DAYS, windowOf, windowsBetween, windowsHolding } from '../src/core/windows';
+import { CATALOG, getResource, nestedTable, resourceTable } from '../../src/catalog';
+import { CLOCK_SKEW_WARNING_MS, CURSOR_SAFETY_MARGIN_MS, clockSkewWarning, harvestClockLag, parseInterval, planCursor, validateSyncInput } from '../../src/core/plan';
+import { buildRows, buildTables, coerce } from '../../src/clickhouse/rows';
+import { encodePage, encodeRows } from '../../src/clickhouse/store';
+import { parseListPage, firstPageUrl } from '../../src/harvest/client';
+import { errorForStatus, parseRetryAfter, HarvestError } from '../../src/harvest/errors';
+import { ConfigError, loadConfig, parseDotEnv } from '../../src/config';
+import { createTableSQL } from '../../src/clickhouse/schema';
+import { changeLine, progressBar, progressLines, retryLine, summaryLines } from '../../src/cli/progress';
+import { statusLines } from '../../src/cli/status';
+import { cronOf, formatMs, scheduleFullEvery, scheduleIdFor, scheduleSpec, validateScheduleSettings } from '../../src/temporal/schedules';
+import { parseRunArgs } from '../../src/cli/main';
+import { WINDOW_DAYS, windowOf, windowsBetween, windowsHolding } from '../../src/core/windows';
 
 // The catalog's own checks are in test/unit/catalog.test.ts (npm run test:fast).
 describe('catalog tables', () => {

@@ -7,16 +7,16 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
-import { generateAccount, startFakeHarvest } from '../fake-harvest/src';
-import { query, rootMessage, runSync, temporalCli, temporalEnv, testConfig, unique, workflowBundle } from './support/harness';
-import { cli } from './support/cli';
-import { createSyncWorker } from '../src/worker/worker';
-import { fetchProgress } from '../src/cli/session';
-import { collectStatus } from '../src/cli/status';
-import { createSchedule, type ScheduleReport } from '../src/temporal/schedules';
-import type { ResourceProgress, SyncSummary } from '../src/core/types';
-import type { Config } from '../src/config';
-import type { RunRow } from './support/runs';
+import { generateAccount, startFakeHarvest } from '../../fake-harvest/src';
+import { query, rootMessage, runSync, temporalCli, temporalEnv, testConfig, unique, workflowBundle } from '../support/harness';
+import { cli } from '../support/cli';
+import { createSyncWorker } from '../../src/worker/worker';
+import { fetchProgress } from '../../src/cli/session';
+import { collectStatus } from '../../src/cli/status';
+import { createSchedule, type ScheduleReport } from '../../src/temporal/schedules';
+import type { ResourceProgress, SyncSummary } from '../../src/core/types';
+import type { Config } from '../../src/config';
+import type { RunRow } from '../support/runs';
 
 const exec = promisify(execFile);
 
