@@ -162,9 +162,13 @@ export async function query<T>(sql: string, params: Record<string, unknown> = {}
   return testClickHouse().query<T>(sql, params, { output_format_json_quote_64bit_integers: 0 });
 }
 
+/** Stops what the run started; a second call finds nothing left to stop. */
 export async function teardown(): Promise<void> {
-  if (clickhouse) await clickhouse.close();
-  if (envPromise) await (await envPromise).teardown();
+  const [ch, env] = [clickhouse, envPromise];
+  clickhouse = undefined;
+  envPromise = undefined;
+  if (ch) await ch.close();
+  if (env) await (await env).teardown();
   fs.rmSync(TMP, { recursive: true, force: true });
 }
 

@@ -1,10 +1,10 @@
 // Records the workflow histories of real runs of this release into test/histories/, for
-// the replay test (test/releases.test.ts): a later release that cannot replay them fails CI.
+// the replay test (test/workflows/replay.test.ts): they are what syncs of this release look
+// like, and the pacer (which moves to each new build) must keep replaying them.
 //   npm run record:histories            (all scenarios)
 //   npm run record:histories -- full    (some)
 // Real components: the Temporal dev server, an in-process worker, embedded ClickHouse, the
-// fake Harvest over HTTP. Re-record only when a change is meant to be replay-incompatible
-// and is rolled out with Worker Versioning (docs/releasing.md).
+// fake Harvest over HTTP. Recorded at each release (docs/releasing.md).
 import { generateAccount, startFakeHarvest, type FakeHarvest } from '../../fake-harvest/src';
 import { createSyncWorker } from '../../src/worker/worker';
 import { PACING_TASK_QUEUE } from '../../src/pacing/pacer';
