@@ -1,6 +1,6 @@
 // The entries: every Harvest resource harvest-sync copies is one entry here. The generic
 // engine (workflows + activities) interprets them; adding a resource means adding an
-// entry, not a module. Pure data: workflows import it.
+// entry, not a module. Pure data.
 
 import type { ResourceSpec } from './types';
 import { amounts, clientRef, col, cols, dated, hours, id, idName, lineItems, list, messageColumns, perParent, projectRef, recipientsOf, ref, report, timestamps, userRates, userRef, valuesOf } from './builders';

@@ -1,5 +1,5 @@
 // Lookups over the catalog: names, the dependency closure of a selection, and the
-// physical tables of each resource. Pure functions (workflows import them).
+// physical tables of each resource. Pure functions.
 
 import { CATALOG } from './entries';
 import type { NestedSpec, ResourceSpec, TableDef } from './types';

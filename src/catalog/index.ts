@@ -1,6 +1,6 @@
 // The declarative resource catalog (public API). Everything under this folder is pure
-// data and pure functions: workflows import it, so it never imports Node built-ins or
-// I/O libraries.
+// data and pure functions: it never imports Node built-ins or I/O libraries (the
+// workflows take its types only; the activities hand them each resource's WorkflowSpec).
 //
 // types.ts     the shapes of an entry (ResourceSpec, ColumnSpec, ...) and of a table
 // builders.ts  helpers that keep entries short (columns, lists, per-parent lists, reports)

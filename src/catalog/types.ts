@@ -1,4 +1,4 @@
-// Types of the declarative resource catalog. Pure: workflows import the catalog.
+// Types of the declarative resource catalog. Pure.
 
 /** ClickHouse column types the engine knows how to coerce JSON values into. */
 export type ColumnType = 'UInt64' | 'Int64' | 'Float64' | 'Bool' | 'String' | 'Date' | 'DateTime' | 'Array(String)';

@@ -42,7 +42,7 @@ export interface SyncInput {
   fullEvery?: string;
   /** Advanced: event count after which a resource workflow continues as new (default 5000). */
   historyLimit?: number;
-  /** Advanced: pages of one resource read in parallel (page-numbered lists and fan-outs; default 4). */
+  /** Advanced: requests of one resource in flight, fixed (default: at least 8, sized by latency up to 24). */
   concurrency?: number;
   /**
    * Advanced: seconds one page or record activity may run (start-to-close, default 180).

@@ -42,7 +42,3 @@ export function reportsTaskQueue(taskQueue: string): string {
   return `${taskQueue}-reports`;
 }
 
-/** Harvest's report date form: YYYYMMDD. */
-export function reportDate(date: string): string {
-  return date.replace(/-/g, '');
-}

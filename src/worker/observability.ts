@@ -118,29 +118,11 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
-const learnedSecrets: string[] = [];
-
-/**
- * A secret learned at run time (a refreshed OAuth2 access token, a rotated refresh
- * token): every logger of this process redacts it from then on.
- */
-export function redactFromLogs(value: string): void {
-  if (value && !learnedSecrets.includes(value)) learnedSecrets.push(value);
-}
-
 export function createLogger(opts: LoggerOptions): Logger {
-  const configured = opts.secrets ?? [];
-  let known = learnedSecrets.length;
-  let redact = createRedactor([...configured, ...learnedSecrets]);
+  const redact = createRedactor(opts.secrets ?? []);
   const write = opts.write ?? ((line: string) => process.stderr.write(line));
   const colors = opts.format === 'pretty' && !opts.write && Boolean(process.stderr.isTTY) && process.env.NO_COLOR === undefined;
-  return new DefaultLogger(opts.level, (entry) => {
-    if (learnedSecrets.length !== known) {
-      known = learnedSecrets.length;
-      redact = createRedactor([...configured, ...learnedSecrets]);
-    }
-    write(formatLogLine(entry, { format: opts.format, redact, colors }) + '\n');
-  });
+  return new DefaultLogger(opts.level, (entry) => write(formatLogLine(entry, { format: opts.format, redact, colors }) + '\n'));
 }
 
 let installed: Logger | undefined;

@@ -48,6 +48,8 @@ interface MockOptions {
   shifting?: string[];
   /** Fan-outs: the parent ids listParentIds answers. */
   parents?: Record<string, number[]>;
+  /** Resources whose last page links back to page 2. */
+  loop?: string[];
   /** A resource whose every page fails with this. */
   fail?: Record<string, () => Error>;
   cursors?: Record<string, string>;
@@ -170,8 +172,10 @@ function mockActivities(opts: MockOptions): { activities: Partial<Activities>; c
         return { next, rows: ROWS_PER_PAGE, requests: 1, rateLimited: 0, maxUpdatedAt: updatedAtOf(page), typeMismatches: 0, totalPages: numbered, totalEntries };
       }
       const total = opts.pages?.[req.resource] ?? 1;
+      // A resource whose last page links back to page 2: a links.next that never ends.
+      const next = n < total ? n + 1 : opts.loop?.includes(req.resource) ? 2 : null;
       return {
-        next: n < total ? `https://harvest.mock/v2/${req.resource}?page=${n + 1}` : null,
+        next: next === null ? null : `https://harvest.mock/v2/${req.resource}?page=${next}`,
         rows: ROWS_PER_PAGE,
         requests: 1,
         rateLimited: 0,
@@ -572,6 +576,18 @@ describe('workflows (mocked activities)', { concurrency: 4 }, () => {
     const back = inStep.calls.commitCursors.flatMap((c) => c.cursors).filter((c) => !c.resource.startsWith(FULL_SYNC_MARK)).map((c) => Date.parse(plain.summary!.startedAt) - Date.parse(c.cursor));
     for (const b of back) assert.ok(b >= 5 * 60_000 && b < 5 * 60_000 + 10_000, `in step: ${b} ms`);
     for (const p of plain.summary!.resources) assert.equal(p.warning, undefined);
+  });
+
+  it('a links.next that goes round in a loop fails the resource with a clear message, not an endless listing', async () => {
+    const mock = mockActivities({ resources: [spec('clients'), spec('tasks')], pages: { clients: 3 }, loop: ['clients'] });
+    const { error } = await sync(mock, {});
+    assert.equal(error?.type, 'SyncFailed');
+    const r = failedResources(error);
+    assert.equal(r.clients.state, 'failed');
+    assert.match(r.clients.error ?? '', /links\.next goes round in a loop/);
+    assert.equal(r.tasks.state, 'done');
+    // Pages 1, 2, 3, then the link back to page 2 is refused before it is asked again.
+    assert.deepEqual(mock.calls.fetchPage.filter((c) => c.resource === 'clients').map((c) => pageOf(c.url)), [1, 2, 3]);
   });
 
   it('a backfill reads from since, marks no deletions and commits no cursor', async () => {
