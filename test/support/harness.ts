@@ -31,7 +31,8 @@ let counter = 0;
 function installRuntime(): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL as 'ERROR') ?? 'ERROR') });
+  // A test of the CLI's main() may have installed the process's runtime already.
+  if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger((process.env.TEST_LOG_LEVEL as 'ERROR') ?? 'ERROR') });
 }
 
 export function temporalCli(): string {
