@@ -296,6 +296,8 @@ export interface ResourceSyncInput {
   reread?: DateRange[];
   /** When the account sync began (ISO): rows another sync wrote after it are not its deletions. */
   runStartedAt: string;
+  /** How far Harvest's clock is behind Temporal's (ms, at least 0): what changed meanwhile is read back that much further. */
+  harvestLagMs?: number;
   /** Set when the token is below Administrator: deletion marking is narrowed to what it sees, or skipped. */
   reach?: TokenReach;
   historyLimit: number;

@@ -48,8 +48,17 @@ interface Waiter {
   release?: number;
 }
 
-/** Every worker polls this queue, whatever its deployment's task queue: any of them can serve a token's pacer. */
+/** The pacers' task queue of unversioned workers: every one polls it, whatever its own task queue. */
 export const PACING_TASK_QUEUE = 'harvest-sync-pacing';
+
+/**
+ * The pacers' task queue of a worker deployment: every worker of the deployment polls it,
+ * whatever its own task queue, so any of them can serve a token's pacer (a task queue
+ * belongs to one deployment).
+ */
+export function pacingTaskQueue(deployment: string | null): string {
+  return deployment ? `${deployment}-pacing` : PACING_TASK_QUEUE;
+}
 
 /**
  * Id of the pacer of one credential at one API: a hash, so the token never reaches
@@ -87,6 +96,7 @@ export class WorkflowPacer implements Pacer {
     private readonly budgets: Record<BudgetName, Budget> = HARVEST_BUDGETS,
     /** Longest wait of a granted slot (the pacer's default unless given: tests). */
     private readonly horizonMs?: number,
+    private readonly taskQueue: string = PACING_TASK_QUEUE,
   ) {
   }
 
@@ -206,7 +216,7 @@ export class WorkflowPacer implements Pacer {
           // A fresh operation per call: one can be used only once.
           startWorkflowOperation: new WithStartWorkflowOperation<Workflow>('harvestPacer', {
             workflowId: this.workflowId,
-            taskQueue: PACING_TASK_QUEUE,
+            taskQueue: this.taskQueue,
             args: [{ budgets: this.budgets, ...(this.horizonMs !== undefined ? { horizonMs: this.horizonMs } : {}) }],
             workflowIdConflictPolicy: 'USE_EXISTING',
           }),

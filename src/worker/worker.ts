@@ -16,7 +16,7 @@ import { reportsTaskQueue } from '../core/windows';
 import { connectNative } from '../temporal/connection';
 import { dataConverterFor } from '../temporal/codec';
 import { ensureSearchAttributes } from '../temporal/namespace';
-import { NO_PACING, PACING_TASK_QUEUE, pacerWorkflowId, WorkflowPacer } from '../pacing/pacer';
+import { NO_PACING, pacerWorkflowId, pacingTaskQueue, WorkflowPacer } from '../pacing/pacer';
 import { HARVEST_BUDGETS } from '../core/budget-window';
 import type { HarvestConfig } from '../config';
 import { prebuiltWorkflowBundle, sourceWorkflowBundle } from './workflow-bundle';
@@ -110,6 +110,8 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
         new Client({ connection: opts.connection, namespace: cfg.temporal.namespace, dataConverter: dataConverterFor(cfg.temporal) }),
         pacerWorkflowId(credentialOf(cfg.harvest), cfg.harvest.baseUrl),
         cfg.worker.budgets,
+        undefined,
+        pacingTaskQueue(cfg.temporal.deployment),
       )
     : NO_PACING;
   // Report pages run on their own queue, up to a whole reports window at once.
@@ -166,7 +168,7 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
     if (windowPacing) {
       // Every deployment's workers serve the pacers, so a token shared across deployments
       // keeps its pacer whichever of them is up.
-      workers.push(await Worker.create({ ...versioned, taskQueue: PACING_TASK_QUEUE, workflowBundle, maxConcurrentWorkflowTaskExecutions: 4 }));
+      workers.push(await Worker.create({ ...versioned, taskQueue: pacingTaskQueue(cfg.temporal.deployment), workflowBundle, maxConcurrentWorkflowTaskExecutions: 4 }));
     }
     const client = new Client({ connection: opts.connection, namespace: cfg.temporal.namespace, dataConverter: dataConverterFor(cfg.temporal) });
     return {

@@ -102,6 +102,7 @@ function resourceInput(run: AccountRun, name: string): ResourceSyncInput {
     ...(range ? { range } : {}),
     ...(reread ? { reread } : {}),
     runStartedAt: run.startedAt.toISOString(),
+    ...(run.harvestLagMs > 0 ? { harvestLagMs: run.harvestLagMs } : {}),
     ...(run.reach && run.reach.role !== 'administrator' ? { reach: run.reach } : {}),
     historyLimit: Math.max(20, input.historyLimit ?? 5000),
     ...(input.pageTimeout !== undefined ? { pageTimeout: input.pageTimeout } : {}),

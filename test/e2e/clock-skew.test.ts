@@ -27,8 +27,9 @@ describe('clock skew against Harvest\'s Date header', () => {
   it('Harvest 10 minutes behind: an entry changed during a run is read by the next run; the run warns', async () => {
     const entry = fake.data.timeEntries[0];
     let changedAt: string | undefined;
+    let timeEntryRequests = 0;
     const unsubscribe = fake.onRequest((req) => {
-      if (req.path === '/v2/time_entries' && req.query.page === '2' && !changedAt) {
+      if (req.path === '/v2/time_entries' && ++timeEntryRequests === 2 && !changedAt) {
         changedAt = String(fake.update('timeEntries', entry.id, { notes: 'changed while the first sync was reading' }).updated_at);
       }
     });

@@ -81,8 +81,8 @@ describe('cancellation', () => {
       const edited = fake.data.timeEntries[10].id as number;
       fake.update('timeEntries', edited, { notes: 'edited before the cancelled run' });
 
-      // Pages 2-5 of time entries hang for a minute (the fault, added as page 2 arrives,
-      // applies to it and the three after it): they are in flight when Ctrl-C comes.
+      // Time entry requests from the second on hang for a minute (the fault, added as the
+      // second arrives, applies to it and the three after it): in flight when Ctrl-C comes.
       let pagesSeen = 0;
       fake.onRequest((r) => {
         if (r.path === '/v2/time_entries' && ++pagesSeen === 2) fake.faults.add({ kind: 'slow', count: 4, pathPrefix: '/v2/time_entries', delayMs: 60_000 });
@@ -92,7 +92,7 @@ describe('cancellation', () => {
       const firstRunRequests = fake.requests.length;
       const run = await sw.worker.runUntil(async () => {
         const { child, output } = startCli(['run', '--full'], { ...(vars as Record<string, string>), TEMPORAL_ADDRESS: env.address }, dir);
-        await waitFor('slow time entry pages in flight', () => timeEntryPages(fake).filter((r) => r.status === 0).length >= 2, 90_000);
+        await waitFor('a slow time entry request in flight', () => timeEntryPages(fake).filter((r) => r.status === 0).length >= 1, 90_000);
         const interruptedAt = Date.now();
         child.kill('SIGINT');
         await exited(child);
@@ -103,8 +103,8 @@ describe('cancellation', () => {
       assert.match(run.output, /cancelling sync/);
       assert.match(run.output, /cancelled: _sync_runs records it as cancelled and no cursor moved/);
       assert.ok(run.seconds < 45, `the cancelled run ended ${run.seconds} s after Ctrl-C, not after the 60 s pages`);
-      const hung = fake.requests.slice(firstRunRequests).filter((r) => r.path === '/v2/time_entries' && Number(r.query.page ?? '1') >= 2);
-      assert.ok(hung.length >= 2);
+      const hung = fake.requests.slice(firstRunRequests).filter((r) => r.path === '/v2/time_entries' && r.status !== 200);
+      assert.ok(hung.length >= 1);
       assert.ok(hung.every((r) => r.aborted === true && r.status === 0), `in-flight requests aborted: ${JSON.stringify(hung)}`);
 
       const runs = await query<RunRow>(`SELECT * FROM \`${ids.database}\`._sync_runs FINAL ORDER BY started_at`);

@@ -100,8 +100,10 @@ describe('Harvest misbehaving', () => {
         HARVEST_REFRESH_TOKEN: oauth.refreshToken,
       });
       let expired = false;
+      let timeEntryRequests = 0;
       const unsubscribe = fake.onRequest((req) => {
-        if (!expired && req.path === '/v2/time_entries' && req.query.page === '2') {
+        // Mid-listing: before the second request of time entries.
+        if (!expired && req.path === '/v2/time_entries' && ++timeEntryRequests === 2) {
           expired = true;
           fake.expireAccessTokens();
         }

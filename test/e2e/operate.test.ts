@@ -182,7 +182,7 @@ describe('operating harvest-sync', () => {
         assert.equal(users.state, 'done');
         assert.ok(users.requests >= users.pages && users.pages >= 1, JSON.stringify(users));
         const te = during.find((r) => r.resource === 'time_entries')!;
-        assert.match(te.position ?? '', /first page/);
+        assert.match(te.position ?? '', /date windows/);
         assert.ok(te.updatedSince, 'incremental: reads from the committed cursor');
         const status = await collectStatus(client, { workflowId: a.workflowId, limit: 1 });
         assert.equal(status[0].status, 'RUNNING');

@@ -355,7 +355,8 @@ describe('pacing: requests in flight follow latency', () => {
       const { summary, error } = await runSync(cfg, { resources: ['time_entries', 'users'], mode: 'full' });
       assert.ifError(error);
       const entries = summary!.resources.find((r) => r.resource === 'time_entries')!;
-      assert.equal(entries.pages, 18);
+      // 36,000 entries: 18 pages' worth, in date windows (a few part pages, a round for changes).
+      assert.ok(entries.pages >= 18 && entries.pages <= 24, `${entries.pages} time entry pages`);
       assert.ok((entries.mostInFlight ?? 0) >= 11 && (entries.mostInFlight ?? 0) <= 24, `time entries had at most ${entries.mostInFlight} pages in flight`);
       assert.ok(fake.maxInFlight >= 11, `Harvest saw at most ${fake.maxInFlight} requests at once`);
       process.stdout.write(`# 1.5 s pages: at most ${entries.mostInFlight} time entry pages in flight, ${fake.maxInFlight} requests at Harvest at once\n`);
@@ -586,7 +587,7 @@ describe('pacing: the reports window is waited out in the workflow, never inside
     const there = unique('shared2p');
     const chPath = path.join(TMP, `shared2p-clickhouse-${Date.now()}`);
     // The second process: its own deployment (task queue and embedded ClickHouse), the same token and API.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'worker.ts')], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, 'src', 'worker', 'worker.ts')], {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,

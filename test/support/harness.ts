@@ -64,6 +64,9 @@ export function workflowBundle(): Promise<WorkflowBundle> {
   return bundlePromise;
 }
 
+/** The worker deployment of a test's task queue (its pacers' task queue derives from it). */
+export const testDeployment = (taskQueue: string): string => `hs-${taskQueue}`;
+
 /** A fresh database name and task queue for one test. */
 export function unique(prefix: string): { database: string; taskQueue: string } {
   counter++;
@@ -117,7 +120,7 @@ export function testConfig(fake: FakeHarvest, ids: { database: string; taskQueue
     CLICKHOUSE_DATABASE: ids.database,
     TEMPORAL_TASK_QUEUE: ids.taskQueue,
     // A worker deployment of its own: tests that share one dev server never route each other's syncs.
-    TEMPORAL_DEPLOYMENT_NAME: `hs-${ids.taskQueue}`,
+    TEMPORAL_DEPLOYMENT_NAME: testDeployment(ids.taskQueue),
     ...extra,
   };
   return { cfg: loadConfig(env, { requireHarvest: true }), env };

@@ -7,9 +7,9 @@
 // fake Harvest over HTTP. Recorded at each release (docs/releasing.md).
 import { generateAccount, startFakeHarvest, type FakeHarvest } from '../../fake-harvest/src';
 import { createSyncWorker } from '../../src/worker/worker';
-import { PACING_TASK_QUEUE } from '../../src/pacing/pacer';
+import { pacingTaskQueue } from '../../src/pacing/pacer';
 import type { SyncInput } from '../../src/core/types';
-import { runSync, teardown, temporalEnv, testConfig, unique, workflowBundle, type TestSetup } from './harness';
+import { runSync, teardown, temporalEnv, testConfig, testDeployment, unique, workflowBundle, type TestSetup } from './harness';
 import { collectHistories, writeScenario } from './histories';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     const taskQueue = await s.run();
     await new Promise((r) => setTimeout(r, 2000)); // visibility catches up with the last executions
     const histories = await collectHistories(env.client, taskQueue);
-    if (s.name === 'full') histories.push(...(await collectHistories(env.client, PACING_TASK_QUEUE, { running: true })));
+    if (s.name === 'full') histories.push(...(await collectHistories(env.client, pacingTaskQueue(testDeployment(taskQueue)), { running: true })));
     const file = writeScenario({ scenario: s.name, description: s.description, version, recordedAt: new Date().toISOString(), histories });
     const events = histories.map((h) => h.events);
     process.stdout.write(`${s.name}: ${histories.length} executions, ${events.reduce((a, b) => a + b, 0)} events (largest ${Math.max(...events)}) → ${file} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

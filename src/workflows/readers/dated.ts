@@ -34,13 +34,16 @@ export async function readDated(run: ResourceRun): Promise<void> {
       }
       return;
     }
-    const began = Date.parse(state.roundStartedAt) - CATCH_UP_MARGIN_MS;
+    const began = Date.parse(state.roundStartedAt) - margin(run);
     const floor = input.updatedSince ? Date.parse(input.updatedSince) : -Infinity;
     nextRound(state, input.range, new Date(Math.max(began, floor)).toISOString(), new Date().toISOString());
     progress.catchUpRounds = state.round;
     if (run.historyFull()) await run.carryOn();
   }
 }
+
+/** Harvest stamps `updated_at` by its clock: how far back from the workflow's time to list what changed. */
+const margin = (run: ResourceRun): number => CATCH_UP_MARGIN_MS + Math.max(0, run.input.harvestLagMs ?? 0);
 
 async function readAsk(run: ResourceRun, state: DatedState, ask: DatedAsk): Promise<void> {
   if ('snapshot' in ask) {
@@ -57,7 +60,7 @@ async function readAsk(run: ResourceRun, state: DatedState, ask: DatedAsk): Prom
 }
 
 async function checkPaged(run: ResourceRun, state: DatedState): Promise<void> {
-  const windows = checkRequest(state, CATCH_UP_MARGIN_MS);
+  const windows = checkRequest(state, margin(run));
   const disturbed = windows.length > 0 ? await controlActivities.disturbedWindows({ accountId: run.input.accountId, resource: run.spec.name, windows }) : [];
   const before = state.paged.length;
   recheck(state, disturbed);
