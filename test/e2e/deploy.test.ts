@@ -104,11 +104,11 @@ describe('docker-compose.yml', () => {
 
   it('passes the worker and the schedule every setting the application reads, and points them at the services', () => {
     const needed = configVariables().filter((v) => !NOT_FOR_COMPOSE.some((re) => re.test(v)));
-    assert.ok(needed.includes('HARVEST_ACCESS_TOKEN') && needed.includes('CLICKHOUSE_URL'), `config.ts variables not found: ${needed.join(', ')}`);
+    assert.ok(needed.includes('HARVEST_ACCESS_TOKEN') && needed.includes('CLICKHOUSE_URL'), `config variables not found: ${needed.join(', ')}`);
     for (const name of ['worker', 'schedule']) {
       const env = services[name].environment ?? {};
       const missing = needed.filter((v) => !(v in env));
-      assert.deepEqual(missing, [], `${name}: settings read by src/config.ts but not passed (add them to x-harvest-sync-env)`);
+      assert.deepEqual(missing, [], `${name}: settings read by src/config but not passed (add them to x-harvest-sync-env)`);
       assert.ok((services[name].env_file ?? []).some((f) => (typeof f === 'string' ? f : f.path) === '.env'), `${name} reads .env`);
       // Credentials come from .env or the shell, never from the file.
       for (const secret of ['HARVEST_ACCESS_TOKEN', 'HARVEST_CLIENT_SECRET', 'HARVEST_REFRESH_TOKEN']) {
