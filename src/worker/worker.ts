@@ -143,8 +143,12 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
     const version: WorkerDeploymentVersion | undefined = cfg.temporal.deployment
       ? { deploymentName: cfg.temporal.deployment, buildId: opts.buildId ?? cfg.temporal.buildId ?? buildIdOf(workflowBundle) }
       : undefined;
-    // Syncs stay on the build that started them; the pacer says it moves on (AUTO_UPGRADE).
-    const versioned = { ...common, ...(version ? { workerDeploymentOptions: { version, useWorkerVersioning: true as const, defaultVersioningBehavior: 'PINNED' as const } } : {}) };
+    // Syncs stay on the build that started them (PINNED); the pacer, long-lived, moves on to
+    // each new build (AUTO_UPGRADE). Set per worker: a workflow that names its own behaviour
+    // fails its tasks on a worker without versioning.
+    const deployed = (behavior: 'PINNED' | 'AUTO_UPGRADE') =>
+      ({ ...common, ...(version ? { workerDeploymentOptions: { version, useWorkerVersioning: true as const, defaultVersioningBehavior: behavior } } : {}) });
+    const versioned = deployed('PINNED');
     const main = await Worker.create({
       ...versioned,
       taskQueue: cfg.temporal.taskQueue,
@@ -168,7 +172,7 @@ export async function createSyncWorker(cfg: Config, opts: SyncWorkerOptions): Pr
     if (windowPacing) {
       // Every deployment's workers serve the pacers, so a token shared across deployments
       // keeps its pacer whichever of them is up.
-      workers.push(await Worker.create({ ...versioned, taskQueue: pacingTaskQueue(cfg.temporal.deployment), workflowBundle, maxConcurrentWorkflowTaskExecutions: 4 }));
+      workers.push(await Worker.create({ ...deployed('AUTO_UPGRADE'), taskQueue: pacingTaskQueue(cfg.temporal.deployment), workflowBundle, maxConcurrentWorkflowTaskExecutions: 4 }));
     }
     const client = new Client({ connection: opts.connection, namespace: cfg.temporal.namespace, dataConverter: dataConverterFor(cfg.temporal) });
     return {

@@ -4,7 +4,7 @@
 // inside Harvest's windows; its ledger lives in workflow state, so it survives worker
 // restarts. Only near slots are granted (GRANT_HORIZON_MS); a request whose slot is
 // further away is told when to ask again and waits in its workflow. See docs/pacing.md.
-import { condition, continueAsNew, defineUpdate, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
 import { emptyLedger, GRANT_HORIZON_MS, holdUntil, ledgerExpiry, mayEndIdle, planSlots, pruneLedger, releaseSlots, type Budget, type BudgetName, type LedgerState } from '../core/budget-window';
 
 export interface PacerInput {
@@ -44,8 +44,8 @@ const IDLE_MS = 2 * 60_000;
 /** Each grant costs a few events; roll over long before Temporal's limits. */
 const HISTORY_LIMIT = 4_000;
 
-// Long-lived: it moves to each new build (its changes go behind registered patches, patches.ts).
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, harvestPacer);
+// Long-lived: it moves to each new build (the pacing queue's workers default to AUTO_UPGRADE,
+// src/worker/worker.ts; its changes go behind registered patches, patches.ts).
 export async function harvestPacer(input: PacerInput): Promise<void> {
   const ledger = input.ledger ?? emptyLedger();
   const horizonMs = input.horizonMs ?? GRANT_HORIZON_MS;

@@ -348,15 +348,20 @@ describe('pacing: one pacer workflow for every worker of a token', () => {
 describe('pacing: requests in flight follow latency', () => {
   it('a slow Harvest gets more pages in flight (budget rate × lane time), a given concurrency stays fixed, and every record lands', async () => {
     // 1.5 s a page: the general budget (100 / 15 s) needs about 6.7 × 1.5 × 1.25 ≈ 13 pages in flight, not a fixed 8.
-    const fake = await startFakeHarvest({ data: generateAccount({ seed: 37, timeEntries: 36_000, users: 6 }), rateLimit: false, latency: { baseMs: 1500 } });
+    // Entries spread over ten years and small pages (100): date windows the lanes can share.
+    const fake = await startFakeHarvest({
+      data: generateAccount({ seed: 37, timeEntries: 9_000, users: 6, firstDate: '2016-01-01', lastDate: '2025-12-31' }),
+      rateLimit: false,
+      latency: { baseMs: 1500 },
+    });
     try {
       const ids = unique('inflight');
-      const { cfg } = testConfig(fake, ids, { HARVEST_CONCURRENCY: '24' });
+      const { cfg } = testConfig(fake, ids, { HARVEST_CONCURRENCY: '24', HARVEST_PER_PAGE: '100' });
       const { summary, error } = await runSync(cfg, { resources: ['time_entries', 'users'], mode: 'full' });
       assert.ifError(error);
       const entries = summary!.resources.find((r) => r.resource === 'time_entries')!;
-      // 36,000 entries: 18 pages' worth, in date windows (a few part pages, a round for changes).
-      assert.ok(entries.pages >= 18 && entries.pages <= 24, `${entries.pages} time entry pages`);
+      // 9,000 entries: 90 pages' worth, in date windows (part pages where windows were cut, a round for changes).
+      assert.ok(entries.pages >= 90 && entries.pages <= 120, `${entries.pages} time entry pages`);
       assert.ok((entries.mostInFlight ?? 0) >= 11 && (entries.mostInFlight ?? 0) <= 24, `time entries had at most ${entries.mostInFlight} pages in flight`);
       assert.ok(fake.maxInFlight >= 11, `Harvest saw at most ${fake.maxInFlight} requests at once`);
       process.stdout.write(`# 1.5 s pages: at most ${entries.mostInFlight} time entry pages in flight, ${fake.maxInFlight} requests at Harvest at once\n`);
@@ -365,7 +370,7 @@ describe('pacing: requests in flight follow latency', () => {
 
       // A sync given a concurrency keeps to it whatever the latency.
       fake.resetLog();
-      const fixed = await runSync(testConfig(fake, unique('inflight_fixed'), { HARVEST_CONCURRENCY: '24' }).cfg, { resources: ['time_entries'], mode: 'full', concurrency: 3 });
+      const fixed = await runSync(testConfig(fake, unique('inflight_fixed'), { HARVEST_CONCURRENCY: '24', HARVEST_PER_PAGE: '100' }).cfg, { resources: ['time_entries'], mode: 'full', concurrency: 3 });
       assert.ifError(fixed.error);
       const fixedEntries = fixed.summary!.resources.find((r) => r.resource === 'time_entries')!;
       assert.ok((fixedEntries.mostInFlight ?? 0) <= 3, `fixed concurrency 3, yet ${fixedEntries.mostInFlight} in flight`);
