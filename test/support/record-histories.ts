@@ -109,7 +109,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'report-windows',
-    description: 'a full sync of windowed reports over seven years of entries: 365-day windows read four at a time (patched report-windows-parallel), each replaced once read',
+    description: 'a full sync of windowed reports over seven years of entries: 365-day windows read four at a time, each replaced once read',
     run: () => withFake(generateAccount({ seed: 109, timeEntries: 1500, users: 5, firstDate: '2019-06-01' }), async (fake) => {
       const ids = unique('rec_windows');
       await sync(testConfig(fake, ids), { mode: 'full', resources: ['time_entries', 'expenses', 'report_time_clients', 'report_expenses_categories'] });
@@ -118,7 +118,7 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'fan-outs',
-    description: 'a full sync of per-parent fan-outs (users\' rates and assignments, invoices\' messages and payments) under window pacing, at least 16 in flight each (patched fan-out-lanes-16)',
+    description: 'a full sync of per-parent fan-outs (users\' rates and assignments, invoices\' messages and payments) under window pacing, at least 16 in flight each',
     run: () => withFake(account(110, 400, 12), async (fake) => {
       const ids = unique('rec_fanouts');
       await sync(testConfig(fake, ids, { HARVEST_PACING: 'window' }), { mode: 'full', resources: ['users', 'invoices', 'billable_rates', 'user_projects', 'invoice_messages', 'invoice_payments'] });
