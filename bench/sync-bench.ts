@@ -461,18 +461,27 @@ function cpuSeconds(pid: number | undefined): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-/** Peak resident set of a child (VmHWM from /proc, in KiB), sampled until asked. */
+/**
+ * Peak resident set of a child (VmHWM from /proc, in KiB), sampled until asked.
+ * BENCH_RSS_TRACE=1: also prints its resident set every 5 s (s since start: MiB).
+ */
 function watchPeakRss(child: ChildProcess): () => number {
   let peak = 0;
+  const started = Date.now();
+  const trace: string[] = [];
   const read = (): void => {
     try {
       const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const m = /VmHWM:\s+(\d+) kB/.exec(status);
       if (m) peak = Math.max(peak, Number(m[1]));
+      const rss = /VmRSS:\s+(\d+) kB/.exec(status);
+      const s = Math.floor((Date.now() - started) / 1000);
+      if (process.env.BENCH_RSS_TRACE && rss && s >= trace.length * 5) trace.push(`${s}s:${Math.round(Number(rss[1]) / 1024)}`);
     } catch {
       // process gone
     }
   };
+  if (process.env.BENCH_RSS_TRACE) child.once('exit', () => console.log(`  worker RSS (MiB)         ${trace.join(' ')}`));
   const timer = setInterval(read, 500);
   timer.unref();
   return () => {
