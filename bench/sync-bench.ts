@@ -322,7 +322,7 @@ async function syncOnce(env: TestWorkflowEnvironment, d: Deployment, fake: FakeH
   const tailS = api.length ? (ended - Math.max(...api.map((r) => r.at))) / 1000 : 0;
   // BENCH_REQUEST_LOG=<file>: every Harvest request of the run (ms from its start, path, status), for a closer look.
   if (process.env.BENCH_REQUEST_LOG) {
-    fs.appendFileSync(process.env.BENCH_REQUEST_LOG, api.map((r) => `${r.at - started}\t${r.status}\t${r.path}\n`).join(''));
+    fs.appendFileSync(process.env.BENCH_REQUEST_LOG, api.map((r) => `${r.at - started}\t${r.status}\t${r.path}?${new URLSearchParams(r.query as Record<string, string>)}\n`).join(''));
   }
   // BENCH_TRACE=<resource>: that resource's child workflow, event by event (s from the run's start).
   for (const resource of (process.env.BENCH_TRACE ?? '').split(',').filter(Boolean)) await printTimeline(env, `${d.taskQueue}/${d.accountId}/sync/${resource}`, started);

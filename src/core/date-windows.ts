@@ -15,7 +15,7 @@
 // Pure and deterministic: the workflow's dated reader drives it; tests drive it against
 // simulated Harvest lists.
 import { addDays, daysBetween } from './dates';
-import { PAGED_WINDOW_PAGES, PAGED_WINDOWS_AHEAD, PIECE_PAGES, SNAPSHOT_DAYS } from './tuning';
+import { PAGED_WINDOW_PAGES, PAGED_WINDOWS_AHEAD, PIECE_PAGES, RECUT_PAGES, SNAPSHOT_DAYS } from './tuning';
 import type { DatedState, DateRange, DateWindow, PageDates, PageResult, PagedWindow } from './types';
 
 /** One request of the plan: a snapshot window, or a page of a paged window. */
@@ -172,6 +172,7 @@ export function recordPaged(state: DatedState, id: number, page: number, answer:
   if (page === 1) {
     p.totalPages = Math.max(1, answer.totalPages ?? 1);
     p.total = answer.totalEntries;
+    if (recut(state, p)) return;
   } else if (answer.totalEntries !== p.total) p.shifted = true;
   // Done once every page it started has answered: a shifted window starts no more pages.
   const started = p.nextPage - 1;
@@ -180,6 +181,24 @@ export function recordPaged(state: DatedState, id: number, page: number, answer:
     state.read.push({ ...p });
     if (p.shifted) state.shifted = (state.shifted ?? 0) + 1;
   }
+}
+
+/**
+ * A paged window sized by a guess of the records per day (a page's edge days are partial)
+ * that holds far more pages than planned would keep one lane busy long after the others
+ * ran out of work. Its first page told its count: it gives way to pieces cut by that count
+ * (they cover exactly its dates; the page read is not relied upon), each read and checked
+ * like any paged window.
+ */
+function recut(state: DatedState, p: PagedWindow): boolean {
+  const pieces = Math.ceil((p.totalPages ?? 1) / PAGED_WINDOW_PAGES);
+  if (p.from === undefined || p.to === undefined || pieces < 2 || (p.totalPages ?? 1) <= RECUT_PAGES * PAGED_WINDOW_PAGES) return false;
+  const days = daysBetween(p.from, p.to) + 1;
+  const parts = cut({ from: p.from, to: p.to, count: p.total ?? 0, perDay: (p.total ?? 0) / days, since: p.since }, Math.min(pieces, days));
+  if (parts.length < 2) return false;
+  state.paged.splice(state.paged.indexOf(p), 1);
+  for (const w of parts) addPaged(state, w);
+  return true;
 }
 
 /**

@@ -30,6 +30,8 @@ export const PIECE_PAGES = 4;
 export const SNAPSHOT_DAYS = 10;
 /** Pages a paged window of a dense dated list is cut to hold. */
 export const PAGED_WINDOW_PAGES = 10;
+/** A paged window holding more than this many times PAGED_WINDOW_PAGES, told by its first page, is cut again. */
+export const RECUT_PAGES = 1.5;
 /** Paged windows of a dense dated list planned ahead of the snapshot that tells the density further back. */
 export const PAGED_WINDOWS_AHEAD = 8;
 /**
