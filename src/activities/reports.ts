@@ -13,33 +13,12 @@ export function reportActivities(deps: ActivityDeps) {
   const db = ch.database;
 
   // Every windowed report of a sync asks for the same dates once its inputs (time entries,
-  // expenses) are stored: one query answers them all. Settled answers are kept for a
-  // minute; a failed one is not kept.
-  const entryDatesAsked = new Map<string, { at: number; dates: Promise<string[]> }>();
-  const syncEntryDates = (accountId: string, syncId: string, all: boolean): Promise<string[]> => {
-    const now = Date.now();
-    for (const [k, v] of entryDatesAsked) if (now - v.at > 60_000) entryDatesAsked.delete(k);
-    const key = `${accountId}\n${syncId}\n${all}`;
-    const known = entryDatesAsked.get(key);
-    if (known) return known.dates;
-    const dates = entryDates(ch, db, accountId, all ? undefined : syncId);
-    entryDatesAsked.set(key, { at: now, dates });
-    dates.catch(() => entryDatesAsked.delete(key));
-    return dates;
-  };
-  // The reports of one sync share a cursor (they commit together): one query for them all.
-  const staleAsked = new Map<string, { at: number; dates: Promise<string[]> }>();
-  const staleDates = (accountId: string, syncId: string, since: CommittedCursor): Promise<string[]> => {
-    const now = Date.now();
-    for (const [k, v] of staleAsked) if (now - v.at > 60_000) staleAsked.delete(k);
-    const key = `${accountId}\n${syncId}\n${since.cursor}\n${since.syncId}`;
-    const known = staleAsked.get(key);
-    if (known) return known.dates;
-    const dates = staleEntryDates(ch, db, accountId, { since: since.cursor, notBy: since.syncId });
-    staleAsked.set(key, { at: now, dates });
-    dates.catch(() => staleAsked.delete(key));
-    return dates;
-  };
+  // expenses) are stored, and the reports of one sync share a cursor (they commit
+  // together): one query answers them all.
+  const syncEntryDates = sharedAnswers((accountId: string, syncId: string, all: boolean) => entryDates(ch, db, accountId, all ? undefined : syncId));
+  const staleDates = sharedAnswers((accountId: string, _syncId: string, since: CommittedCursor) =>
+    staleEntryDates(ch, db, accountId, { since: since.cursor, notBy: since.syncId }),
+  );
   return {
     /**
      * Windows a windowed report must read: all (from the oldest entry), or today's and the
@@ -102,5 +81,24 @@ export function reportActivities(deps: ActivityDeps) {
       const windows = await disagreeingWindows(ch, db, req.accountId, req.syncId);
       return { disagreeing: windows.map((w) => ({ report: w.report, from: w.from, to: w.to, projects: w.disagreeing.length, flagged: w.streak >= 2 })) };
     },
+  };
+}
+
+/**
+ * `ask` with its answers shared by callers with the same arguments for a minute; a failed
+ * answer is not kept. (`syncId` is part of the key: a later sync asks again.)
+ */
+function sharedAnswers<A extends unknown[], T>(ask: (...args: A) => Promise<T>): (...args: A) => Promise<T> {
+  const asked = new Map<string, { at: number; answer: Promise<T> }>();
+  return (...args: A): Promise<T> => {
+    const now = Date.now();
+    for (const [k, v] of asked) if (now - v.at > 60_000) asked.delete(k);
+    const key = JSON.stringify(args);
+    const known = asked.get(key);
+    if (known) return known.answer;
+    const answer = ask(...args);
+    asked.set(key, { at: now, answer });
+    answer.catch(() => asked.delete(key));
+    return answer;
   };
 }
